@@ -1,0 +1,80 @@
+"""Named model configurations: `hybrid-t` (the product) and `hybrid-nano` (tests)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import List
+
+# Paper 4.1 MSE lambdas, one per quality level 1..7.
+PAPER_LAMBDAS = [0.0017, 0.0025, 0.0035, 0.0067, 0.0130, 0.0250, 0.050]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every size the network graph depends on. Serialized next to the weights as JSON."""
+
+    name: str
+    channels: List[int]          # C1, C2, C3 of the three main stages
+    depths: List[int]            # L1, L2, L3
+    stage_types: List[str]       # "conv" (S2C-Conv) or "attn" (S2C-Attention) per stage
+    latent: int                  # M, channels of y
+    hyper: int                   # N, channels of z and of the hyper transforms
+    groups: List[int]            # ELIC channel groups, sum == latent
+    cc_hidden: int               # channel-context width
+    cc_blocks: int               # S2C-Conv blocks in each channel-context net
+    pa_hidden: int               # parameter-aggregation width
+    pa_blocks: int               # S2C-Identity blocks in each parameter-aggregation net
+    head_dim: int = 32
+    window: int = 8
+    ffn_expansion: int = 4
+    sep_expansion: int = 2
+    dw_kernel: int = 5
+    ln_eps: float = 1e-6
+    scale_min: float = 0.11
+    lambdas: List[float] = field(default_factory=lambda: list(PAPER_LAMBDAS))
+    format_version: int = 1
+
+    @property
+    def qualities(self) -> int:
+        return len(self.lambdas)
+
+    @property
+    def pad_multiple(self) -> int:
+        # z lives at 1/64; attention windows at 1/8 (and 1/16 in g_s input stage) need it too.
+        return 64
+
+    def validate(self) -> None:
+        assert sum(self.groups) == self.latent, "channel groups must sum to the latent width"
+        for c, t in zip(self.channels, self.stage_types):
+            assert t in ("conv", "attn")
+            if t == "attn":
+                assert c % self.head_dim == 0, f"{c} channels not divisible by head_dim"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @staticmethod
+    def from_dict(d: dict) -> "ModelConfig":
+        return ModelConfig(**d)
+
+
+CONFIGS = {
+    "hybrid-t": ModelConfig(
+        name="hybrid-t", channels=[96, 192, 256], depths=[3, 5, 8],
+        stage_types=["conv", "attn", "attn"], latent=320, hyper=192,
+        groups=[16, 16, 32, 64, 192], cc_hidden=192, cc_blocks=2, pa_hidden=256, pa_blocks=2),
+    # Same block types and graph, a few channels per stage: for unit tests and golden vectors.
+    "hybrid-nano": ModelConfig(
+        name="hybrid-nano", channels=[8, 16, 16], depths=[1, 1, 2],
+        stage_types=["conv", "attn", "attn"], latent=32, hyper=16,
+        groups=[2, 2, 4, 8, 16], cc_hidden=16, cc_blocks=1, pa_hidden=16, pa_blocks=1,
+        head_dim=8),
+}
+
+
+def get_config(name: str) -> ModelConfig:
+    if name not in CONFIGS:
+        raise SystemExit(f"unknown model config '{name}' (known: {', '.join(sorted(CONFIGS))})")
+    cfg = CONFIGS[name]
+    cfg.validate()
+    return cfg

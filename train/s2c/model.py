@@ -1,0 +1,185 @@
+"""S2C-Hybrid image compression model (../shared/design/hybrid-t.md is the specification).
+
+Graph: x -> g_a -> y; y' = y * gain(q); z = h_a(y'); psi = h_s(z_hat);
+y' coded by ELIC SCCTX (channel groups x checkerboard) with S2C-Conv channel context and
+S2C-Identity parameter aggregation; x_hat = g_s(y_hat' * inv_gain(q)).
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import ModelConfig
+from .entropy import EntropyBottleneck, gaussian_likelihood, lower_bound, ste_round
+from .layers import CheckerboardConv, S2CBlock, Up, down, stage
+
+
+def anchor_mask(h: int, w: int, device=None) -> torch.Tensor:
+    """1 where (row + col) is even (anchors, coded first), shape (1, 1, h, w)."""
+    r = torch.arange(h, device=device).view(h, 1)
+    c = torch.arange(w, device=device).view(1, w)
+    return ((r + c) % 2 == 0).float().view(1, 1, h, w)
+
+
+class ChannelContext(nn.Module):
+    """cc_k = Conv1x1(sum G[:k] -> hidden) -> n x S2C-Conv(hidden) -> Conv1x1(hidden -> 2 G[k])."""
+
+    def __init__(self, cin: int, cout: int, cfg: ModelConfig):
+        super().__init__()
+        self.inp = nn.Conv2d(cin, cfg.cc_hidden, 1)
+        self.blocks = stage(cfg.cc_hidden, cfg.cc_blocks, "conv", cfg)
+        self.out = nn.Conv2d(cfg.cc_hidden, cout, 1)
+
+    def forward(self, x):
+        return self.out(self.blocks(self.inp(x)))
+
+
+class ParamAggregation(nn.Module):
+    """Conv1x1(in -> hidden) -> n x S2C-Identity(hidden) -> Conv1x1(hidden -> 2 G[k])."""
+
+    def __init__(self, cin: int, cout: int, cfg: ModelConfig):
+        super().__init__()
+        self.inp = nn.Conv2d(cin, cfg.pa_hidden, 1)
+        self.blocks = stage(cfg.pa_hidden, cfg.pa_blocks, "identity", cfg)
+        self.out = nn.Conv2d(cfg.pa_hidden, cout, 1)
+
+    def forward(self, x):
+        return self.out(self.blocks(self.inp(x)))
+
+
+class HybridModel(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        c1, c2, c3 = cfg.channels
+        l1, l2, l3 = cfg.depths
+        t1, t2, t3 = cfg.stage_types
+        m, n = cfg.latent, cfg.hyper
+        self.g_a = nn.Sequential(
+            down(3, c1), stage(c1, l1, t1, cfg),
+            down(c1, c2), stage(c2, l2, t2, cfg),
+            down(c2, c3), stage(c3, l3, t3, cfg),
+            down(c3, m))
+        self.g_s = nn.Sequential(
+            Up(m, c3), stage(c3, l3, t3, cfg),
+            Up(c3, c2), stage(c2, l2, t2, cfg),
+            Up(c2, c1), stage(c1, l1, t1, cfg),
+            Up(c1, 3))
+        self.h_a = nn.Sequential(
+            nn.Conv2d(m, n, 3, padding=1), S2CBlock(n, "conv", cfg),
+            down(n, n), S2CBlock(n, "conv", cfg),
+            down(n, n))
+        self.h_s = nn.Sequential(
+            Up(n, n), S2CBlock(n, "conv", cfg),
+            Up(n, n), S2CBlock(n, "conv", cfg),
+            nn.Conv2d(n, 2 * n, 3, padding=1))
+        self.psi_channels = 2 * n
+        self.entropy_bottleneck = EntropyBottleneck(n)
+        g = cfg.groups
+        self.cc = nn.ModuleList([nn.Identity()] + [ChannelContext(sum(g[:k]), 2 * g[k], cfg) for k in range(1, len(g))])
+        self.sc = nn.ModuleList([CheckerboardConv(g[k], 2 * g[k], 5) for k in range(len(g))])
+        self.pa = nn.ModuleList([
+            ParamAggregation(2 * g[k] + (2 * g[k] if k else 0) + self.psi_channels, 2 * g[k], cfg)
+            for k in range(len(g))])
+        # Gain units (Cui et al. 2021), stored as logs; init spreads the step size over qualities.
+        lam = torch.tensor(cfg.lambdas)
+        init = 0.3 * torch.log(lam / lam[len(lam) // 2])
+        self.log_gain = nn.Parameter(init.view(-1, 1).repeat(1, m).clone())
+        self.log_inv_gain = nn.Parameter((-init).view(-1, 1).repeat(1, m).clone())
+
+    # -- rate control -------------------------------------------------------------------------
+    def gains(self, q: torch.Tensor):
+        """q: (B,) qualities in [1, Q]; geometric interpolation between neighbouring levels.
+        Returns gain, inv_gain of shape (B, M, 1, 1)."""
+        nq = self.cfg.qualities
+        qq = q.float().clamp(1, nq) - 1
+        lo = qq.floor().clamp(max=nq - 2).long()
+        t = (qq - lo.float()).view(-1, 1)
+        lg = (1 - t) * self.log_gain[lo] + t * self.log_gain[lo + 1]
+        lig = (1 - t) * self.log_inv_gain[lo] + t * self.log_inv_gain[lo + 1]
+        return torch.exp(lg)[:, :, None, None], torch.exp(lig)[:, :, None, None]
+
+    # -- entropy model ------------------------------------------------------------------------
+    def group_params(self, k: int, sc, cc, psi):
+        parts = [sc] + ([cc] if cc is not None else []) + [psi]
+        p = self.pa[k](torch.cat(parts, dim=1))
+        scale, mean = p.chunk(2, dim=1)
+        return scale, mean
+
+    def entropy_y(self, y: torch.Tensor, psi: torch.Tensor, noise: bool, trace: Dict = None):
+        """Checkerboard x channel-group coding order. Returns y_hat and per-element likelihoods.
+        Context for group k only reads y_hat of groups < k (channel) and of the anchors of
+        group k (spatial, non-anchor pass only): exactly what a decoder has at that point."""
+        g = self.cfg.groups
+        b, _, h, w = y.shape
+        am = anchor_mask(h, w, y.device)
+        y_hats: List[torch.Tensor] = []
+        liks: List[torch.Tensor] = []
+        start = 0
+        for k, gk in enumerate(g):
+            yk = y[:, start:start + gk]
+            start += gk
+            cc = self.cc[k](torch.cat(y_hats, 1)) if k else None
+            zeros = torch.zeros(b, 2 * gk, h, w, device=y.device, dtype=y.dtype)
+            s_a, m_a = self.group_params(k, zeros, cc, psi)
+            yk_hat_anchor = (ste_round(yk - m_a) + m_a) * am
+            sc = self.sc[k](yk_hat_anchor)
+            s_n, m_n = self.group_params(k, sc, cc, psi)
+            scale = am * s_a + (1 - am) * s_n
+            mean = am * m_a + (1 - am) * m_n
+            if trace is not None and k == 0:
+                trace["g0_anchor_scale"] = s_a * am
+                trace["g0_anchor_mean"] = m_a * am
+            sigma = lower_bound(scale, self.cfg.scale_min)
+            if noise:
+                v = yk + torch.empty_like(yk).uniform_(-0.5, 0.5) - mean
+            else:
+                v = torch.round(yk - mean)
+            liks.append(gaussian_likelihood(v, sigma))
+            y_hats.append(ste_round(yk - mean) + mean)
+        return torch.cat(y_hats, 1), torch.cat(liks, 1)
+
+    # -- whole model --------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, q: torch.Tensor, trace: Dict = None):
+        """x: (B, 3, H, W) in [0, 1], H and W multiples of 64. q: (B,) qualities.
+        Training mode uses noise for the rate terms and STE rounding for what the decoder sees."""
+        noise = self.training
+        y = self.g_a(x)
+        gain, inv_gain = self.gains(q)
+        yg = y * gain
+        z = self.h_a(yg)
+        eb = self.entropy_bottleneck
+        med = eb.medians().view(1, -1, 1, 1)
+        z_hat = ste_round(z - med) + med
+        z_lik = eb.likelihood(eb.quantize(z, True) if noise else z_hat)
+        psi = self.h_s(z_hat)
+        y_hat, y_lik = self.entropy_y(yg, psi, noise, trace)
+        x_hat = self.g_s(y_hat * inv_gain)
+        if trace is not None:
+            trace.update(y=y, y_gained=yg, z_hat=z_hat, psi=psi, y_hat=y_hat, x_hat=x_hat)
+        return {"x_hat": x_hat, "y_lik": y_lik, "z_lik": z_lik}
+
+    def aux_loss(self):
+        return self.entropy_bottleneck.aux_loss()
+
+
+def pad_to(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
+    """Replicate-pad bottom/right to a multiple (hybrid-t.md: Input and padding)."""
+    h, w = x.shape[-2:]
+    ph = (multiple - h % multiple) % multiple
+    pw = (multiple - w % multiple) % multiple
+    if ph == 0 and pw == 0:
+        return x
+    return F.pad(x, (0, pw, 0, ph), mode="replicate")
+
+
+def bits_per_pixel(out: Dict, num_pixels: int) -> torch.Tensor:
+    """Per-sample bpp from the likelihoods, (B,)."""
+    by = -torch.log2(out["y_lik"]).flatten(1).sum(1)
+    bz = -torch.log2(out["z_lik"]).flatten(1).sum(1)
+    return (by + bz) / num_pixels

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Variable-rate training of S2C-Hybrid: resumable, CPU or CUDA, one quality per sample.
+
+  python train/train.py --config hybrid-t                    # resumes train/runs/hybrid-t
+  python train/train.py --config hybrid-t --device cuda --batch 8 --crop 256
+
+Loss = bpp + lambda_q * 255^2 * MSE, q drawn uniformly from the 7 levels for every sample;
+aux loss (factorized-prior quantiles) with its own optimizer; gradient clipping.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s2c.checkpoint import atomic_save, join  # noqa: E402
+from s2c.config import get_config  # noqa: E402
+from s2c.data import CropSampler  # noqa: E402
+from s2c.export import load_safetensors_into  # noqa: E402
+from s2c.model import HybridModel, bits_per_pixel  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="hybrid-t")
+    p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "train"))
+    p.add_argument("--out", default=None, help="run folder (default train/runs/<config>)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave default)")
+    p.add_argument("--steps", type=int, default=10**9, help="stop at this global step")
+    p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes (0: no limit)")
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--crop-large", type=int, default=256, help="crop used from --large-after on")
+    p.add_argument("--large-after", type=int, default=200000, help="global step from which --crop-large is used")
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--aux-lr", type=float, default=1e-3)
+    p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--save-minutes", type=float, default=10.0)
+    p.add_argument("--init", default=None, help="float weights to start a new run from "
+                   "(default Weights/<config>.safetensors when it exists)")
+    return p.parse_args(argv)
+
+
+def rng_state(sampler):
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "data": sampler.gen.get_state()}
+
+
+def set_rng_state(s, sampler):
+    random.setstate(s["python"])
+    np.random.set_state(s["numpy"])
+    torch.set_rng_state(s["torch"])
+    if s.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(s["cuda"])
+    sampler.gen.set_state(s["data"])
+
+
+class Trainer:
+    def __init__(self, args, log=print):
+        self.args = args
+        self.log = log
+        self.cfg = get_config(args.config)
+        self.device = torch.device(args.device)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        random.seed(args.seed)
+        np.random.seed(args.seed)
+        torch.manual_seed(args.seed)
+        self.model = HybridModel(self.cfg).to(self.device)
+        main = [p for n, p in self.model.named_parameters() if not n.endswith("quantiles")]
+        aux = [p for n, p in self.model.named_parameters() if n.endswith("quantiles")]
+        self.opt = torch.optim.Adam(main, lr=args.lr)
+        self.aux_opt = torch.optim.Adam(aux, lr=args.aux_lr)
+        self.sampler = CropSampler(args.data, min_side=max(args.crop, args.crop_large))
+        self.sampler.gen.manual_seed(args.seed)
+        self.step = 0
+        self.samples = 0
+        self.lambdas = torch.tensor(self.cfg.lambdas, device=self.device)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def state(self):
+        return {"config": self.cfg.name, "model": self.model.state_dict(), "opt": self.opt.state_dict(),
+                "aux_opt": self.aux_opt.state_dict(), "step": self.step, "samples": self.samples,
+                "rng": rng_state(self.sampler)}
+
+    def save(self, path):
+        atomic_save(self.state(), path)
+
+    def load(self, path):
+        if not os.path.exists(path) and os.path.exists(path + ".parts.json"):
+            join(path)
+        s = torch.load(path, map_location=self.device, weights_only=False)
+        if s["config"] != self.cfg.name:
+            raise SystemExit(f"{path} holds a '{s['config']}' run, not '{self.cfg.name}'")
+        self.model.load_state_dict(s["model"])
+        self.opt.load_state_dict(s["opt"])
+        self.aux_opt.load_state_dict(s["aux_opt"])
+        self.step, self.samples = s["step"], s["samples"]
+        set_rng_state(s["rng"], self.sampler)
+
+    # -- one optimisation step -----------------------------------------------------------------
+    def train_step(self):
+        a = self.args
+        crop = a.crop_large if self.step >= a.large_after else a.crop
+        x = self.sampler.batch(a.batch, crop).to(self.device)
+        q = torch.randint(1, self.cfg.qualities + 1, (a.batch,), device=self.device)
+        lam = self.lambdas[q - 1]
+        lr = a.lr * min(1.0, (self.step + 1) / max(1, a.warmup))
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        self.model.train()
+        out = self.model(x, q.float())
+        mse = (out["x_hat"] - x).pow(2).flatten(1).mean(1)
+        bpp = bits_per_pixel(out, crop * crop)
+        loss = (bpp + lam * 255 ** 2 * mse).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), a.clip)
+        self.opt.step()
+        aux = self.model.aux_loss()
+        self.aux_opt.zero_grad(set_to_none=True)
+        aux.backward()
+        self.aux_opt.step()
+        self.step += 1
+        self.samples += a.batch
+        psnr = (10 * torch.log10(1 / mse.clamp(min=1e-10))).mean()
+        return {"loss": loss.item(), "bpp": bpp.mean().item(), "psnr": psnr.item(), "aux": aux.item(),
+                "gnorm": float(gnorm), "lr": lr, "crop": crop}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = args.out or os.path.join(REPO, "train", "runs", args.config)
+    os.makedirs(out, exist_ok=True)
+    logf = open(os.path.join(out, "log.txt"), "a")
+
+    def log(msg):
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    tr = Trainer(args, log)
+    ckpt = os.path.join(out, "checkpoint.pt")
+    if os.path.exists(ckpt) or os.path.exists(ckpt + ".parts.json"):
+        tr.load(ckpt)
+        log(f"resumed {ckpt} at step {tr.step} ({tr.samples} samples seen)")
+    else:
+        init = args.init or os.path.join(REPO, "Weights", f"{args.config}.safetensors")
+        if os.path.exists(init):
+            load_safetensors_into(tr.model, init)
+            log(f"new run from weights {init}")
+        else:
+            log("new run from random initialisation")
+    log(f"config {args.config}: {sum(p.numel() for p in tr.model.parameters())} parameters, "
+        f"{len(tr.sampler)} training images, device {args.device}, threads {torch.get_num_threads()}, "
+        f"batch {args.batch}, crop {args.crop} (then {args.crop_large} from step {args.large_after})")
+    t0 = time.time()
+    last_save = time.time()
+    window = []
+    try:
+        while tr.step < args.steps:
+            if args.minutes and time.time() - t0 > args.minutes * 60:
+                break
+            ts = time.time()
+            m = tr.train_step()
+            if not math.isfinite(m["loss"]):
+                raise SystemExit(f"loss is {m['loss']} at step {tr.step}; not saving. Resume from the last checkpoint with a lower --lr.")
+            window.append((time.time() - ts, m))
+            if tr.step % args.log_every == 0:
+                secs = sum(w[0] for w in window)
+                avg = {k: sum(w[1][k] for w in window) / len(window) for k in ("loss", "bpp", "psnr", "aux")}
+                log(f"step {tr.step} samples {tr.samples} | {args.batch * len(window) / secs:.2f} samples/s | "
+                    f"loss {avg['loss']:.4f} bpp {avg['bpp']:.4f} psnr {avg['psnr']:.2f} aux {avg['aux']:.1f} "
+                    f"| lr {m['lr']:.2e} crop {m['crop']}")
+                window = []
+            if time.time() - last_save > args.save_minutes * 60:
+                tr.save(ckpt)
+                last_save = time.time()
+    except KeyboardInterrupt:
+        log("interrupted")
+    tr.save(ckpt)
+    log(f"saved {ckpt} at step {tr.step} ({tr.samples} samples seen)")
+
+
+if __name__ == "__main__":
+    main()
