@@ -1,0 +1,1 @@
+print("s2c-calibrate: not implemented yet")

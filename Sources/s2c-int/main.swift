@@ -1,0 +1,1 @@
+print("s2c-int: not implemented yet")

@@ -1,0 +1,3 @@
+import Testing
+@testable import Calibrate
+@Test func placeholderCalibrate() { #expect(true) }

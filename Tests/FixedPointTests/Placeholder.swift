@@ -1,0 +1,3 @@
+import Testing
+@testable import FixedPoint
+@Test func placeholderFixedPoint() { #expect(true) }

@@ -1,0 +1,3 @@
+import Testing
+@testable import QuantModel
+@Test func placeholderQuantModel() { #expect(true) }
