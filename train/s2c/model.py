@@ -132,6 +132,9 @@ class HybridModel(nn.Module):
             s_n, m_n = self.group_params(k, sc, cc, psi)
             scale = am * s_a + (1 - am) * s_n
             mean = am * m_a + (1 - am) * m_n
+            if trace is not None:
+                trace.setdefault("group_scales", []).append(scale)
+                trace.setdefault("group_means", []).append(mean)
             if trace is not None and k == 0:
                 trace["g0_anchor_scale"] = s_a * am
                 trace["g0_anchor_mean"] = m_a * am
@@ -148,8 +151,11 @@ class HybridModel(nn.Module):
     def forward(self, x: torch.Tensor, q: torch.Tensor, trace: Dict = None):
         """x: (B, 3, H, W) in [0, 1], H and W multiples of 64. q: (B,) qualities.
         Training mode uses noise for the rate terms and STE rounding for what the decoder sees."""
+        return self.code(self.g_a(x), q, trace)
+
+    def code(self, y: torch.Tensor, q: torch.Tensor, trace: Dict = None):
+        """Everything after g_a (which does not depend on q, so evaluation runs it once)."""
         noise = self.training
-        y = self.g_a(x)
         gain, inv_gain = self.gains(q)
         yg = y * gain
         z = self.h_a(yg)
