@@ -1,3 +1,0 @@
-import Testing
-@testable import QuantModel
-@Test func placeholderQuantModel() { #expect(true) }
