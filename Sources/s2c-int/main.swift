@@ -1,1 +1,0 @@
-print("s2c-int: not implemented yet")
