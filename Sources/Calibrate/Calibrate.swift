@@ -1,3 +1,8 @@
-/// Calibrate: float reference runtime and quantizer (placeholder).
+// Calibrate: float reference execution of S2C-Hybrid (FloatModel), observers, and later the quantizer.
 import QuantModel
-public enum CalibrateInfo { public static let name = "calibrate" }
+
+/// Module identification for tools and version strings.
+public enum CalibrateInfo {
+    /// Module name.
+    public static let name = "calibrate"
+}

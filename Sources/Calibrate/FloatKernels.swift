@@ -1,0 +1,190 @@
+// FloatKernels: the float runtime's arithmetic (sgemm, im2col convolution, depthwise, GELU, softmax).
+import _COpenBLAS
+import Foundation
+
+/// C[m x n] = A[m x k] * B[k x n] + beta * C, all row-major with the given leading dimensions.
+@inline(__always)
+func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Largest im2col buffer, in floats (32 MB); bigger convolutions run in bands of output rows.
+let im2colBudget = 8 << 20
+
+/// PyTorch Conv2d (cross-correlation, zero padding, groups) on one NCHW image.
+/// weight: [cout, cin / groups, kh, kw]; bias: [cout].
+func conv2d(_ x: FloatTensor, weight: [Float], bias: [Float], cout: Int, kh: Int, kw: Int,
+            stride: Int, padding: Int, groups: Int) -> FloatTensor {
+    let cin = x.channels
+    precondition(cin % groups == 0 && cout % groups == 0)
+    let cinG = cin / groups, coutG = cout / groups
+    precondition(weight.count == cout * cinG * kh * kw && bias.count == cout)
+    let hOut = (x.height + 2 * padding - kh) / stride + 1
+    let wOut = (x.width + 2 * padding - kw) / stride + 1
+    var out = FloatTensor(channels: cout, height: hOut, width: wOut)
+    let pOut = hOut * wOut
+    // Bias first, then C += W * cols.
+    out.data.withUnsafeMutableBufferPointer { o in
+        for co in 0..<cout {
+            let b = bias[co]
+            for i in 0..<pOut { o[co * pOut + i] = b }
+        }
+    }
+    if groups == cin && cinG == 1 && coutG == 1 {
+        depthwise(x, weight: weight, kh: kh, kw: kw, stride: stride, padding: padding, out: &out)
+        return out
+    }
+    let kk = cinG * kh * kw
+    let pointwise = kh == 1 && kw == 1 && stride == 1 && padding == 0
+    let band = max(1, min(hOut, im2colBudget / max(1, kk * wOut)))
+    var cols = pointwise ? [] : [Float](repeating: 0, count: kk * band * wOut)
+    weight.withUnsafeBufferPointer { wp in
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                cols.withUnsafeMutableBufferPointer { cp in
+                    for g in 0..<groups {
+                        let a = wp.baseAddress! + g * coutG * kk
+                        let c = op.baseAddress! + g * coutG * pOut
+                        if pointwise {
+                            sgemm(m: coutG, n: pOut, k: kk, a: a, lda: kk, b: xp.baseAddress! + g * cinG * pOut,
+                                  ldb: pOut, beta: 1, c: c, ldc: pOut)
+                            continue
+                        }
+                        var y0 = 0
+                        while y0 < hOut {
+                            let rows = min(band, hOut - y0)
+                            im2col(xp.baseAddress! + g * cinG * x.plane, cin: cinG, h: x.height, w: x.width,
+                                   kh: kh, kw: kw, stride: stride, padding: padding,
+                                   y0: y0, rows: rows, wOut: wOut, cols: cp.baseAddress!)
+                            sgemm(m: coutG, n: rows * wOut, k: kk, a: a, lda: kk, b: cp.baseAddress!,
+                                  ldb: rows * wOut, beta: 1, c: c + y0 * wOut, ldc: pOut)
+                            y0 += rows
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// Output columns ox in lo..<hi whose input column ox * stride + k - padding lies in [0, w).
+@inline(__always)
+private func validColumns(w: Int, wOut: Int, k: Int, stride: Int, padding: Int) -> (Int, Int) {
+    let first = padding - k                 // ox * stride >= first
+    let last = w - 1 + padding - k          // ox * stride <= last
+    let lo = first <= 0 ? 0 : (first + stride - 1) / stride
+    let hi = last < 0 ? 0 : min(wOut, last / stride + 1)
+    return (lo, max(lo, hi))
+}
+
+/// cols[(ci * kh + ky) * kw + kx][r * wOut + ox] = x[ci][(y0 + r) * s + ky - p][ox * s + kx - p], 0 outside.
+private func im2col(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, kh: Int, kw: Int, stride: Int,
+                    padding: Int, y0: Int, rows: Int, wOut: Int, cols: UnsafeMutablePointer<Float>) {
+    let n = rows * wOut
+    for ci in 0..<cin {
+        for ky in 0..<kh {
+            for kx in 0..<kw {
+                let row = cols + ((ci * kh + ky) * kw + kx) * n
+                let (lo, hi) = validColumns(w: w, wOut: wOut, k: kx, stride: stride, padding: padding)
+                for r in 0..<rows {
+                    let dst = row + r * wOut
+                    let iy = (y0 + r) * stride + ky - padding
+                    if iy < 0 || iy >= h || lo >= hi {
+                        dst.update(repeating: 0, count: wOut)
+                        continue
+                    }
+                    let src = x + (ci * h + iy) * w
+                    if lo > 0 { dst.update(repeating: 0, count: lo) }
+                    if hi < wOut { (dst + hi).update(repeating: 0, count: wOut - hi) }
+                    if stride == 1 {
+                        (dst + lo).update(from: src + (lo + kx - padding), count: hi - lo)
+                    } else {
+                        for ox in lo..<hi { dst[ox] = src[ox * stride + kx - padding] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Depthwise convolution (groups == cin == cout) added into `out` (which holds the bias).
+private func depthwise(_ x: FloatTensor, weight: [Float], kh: Int, kw: Int, stride: Int, padding: Int,
+                       out: inout FloatTensor) {
+    let h = x.height, w = x.width, hOut = out.height, wOut = out.width
+    weight.withUnsafeBufferPointer { wp in
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                for c in 0..<x.channels {
+                    let src = xp.baseAddress! + c * h * w
+                    let dst = op.baseAddress! + c * hOut * wOut
+                    for ky in 0..<kh {
+                        for kx in 0..<kw {
+                            let wv = wp[(c * kh + ky) * kw + kx]
+                            let (lo, hi) = validColumns(w: w, wOut: wOut, k: kx, stride: stride, padding: padding)
+                            guard lo < hi else { continue }
+                            for oy in 0..<hOut {
+                                let iy = oy * stride + ky - padding
+                                if iy < 0 || iy >= h { continue }
+                                let s = src + iy * w + kx - padding
+                                let d = dst + oy * wOut
+                                if stride == 1 {
+                                    for ox in lo..<hi { d[ox] += wv * s[ox] }
+                                } else {
+                                    for ox in lo..<hi { d[ox] += wv * s[ox * stride] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Exact GELU: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)).
+@inline(__always)
+func geluExact(_ x: Float) -> Float {
+    0.5 * x * (1 + erf(x * Float(0.70710678118654752440)))
+}
+
+/// Numerically stable softmax of one row in place.
+@inline(__always)
+func softmaxRow(_ r: UnsafeMutablePointer<Float>, _ n: Int) {
+    var m = -Float.infinity
+    for i in 0..<n { m = max(m, r[i]) }
+    var s: Float = 0
+    for i in 0..<n {
+        let e = exp(r[i] - m)
+        r[i] = e
+        s += e
+    }
+    let inv = 1 / s
+    for i in 0..<n { r[i] *= inv }
+}
+
+/// PixelShuffle(2): out[c, 2h + i, 2w + j] = in[4c + 2i + j, h, w] (PyTorch's channel order).
+func pixelShuffle2(_ x: FloatTensor) -> FloatTensor {
+    precondition(x.channels % 4 == 0)
+    let c = x.channels / 4, h = x.height, w = x.width
+    var out = FloatTensor(channels: c, height: 2 * h, width: 2 * w)
+    x.data.withUnsafeBufferPointer { xp in
+        out.data.withUnsafeMutableBufferPointer { op in
+            for ch in 0..<c {
+                for i in 0..<2 {
+                    for j in 0..<2 {
+                        let src = xp.baseAddress! + (4 * ch + 2 * i + j) * h * w
+                        for y in 0..<h {
+                            let d = op.baseAddress! + (ch * 2 * h + 2 * y + i) * 2 * w + j
+                            let s = src + y * w
+                            for xx in 0..<w { d[2 * xx] = s[xx] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out
+}
