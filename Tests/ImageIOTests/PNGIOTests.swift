@@ -73,6 +73,15 @@ private func colorType(_ png: [UInt8]) -> UInt8 { png[25] }
         #expect(img.pixels == [0, 0, 0, 85, 85, 85, 170, 170, 170, 255, 255, 255])
     }
 
+    @Test func interlacedIsRead() throws {
+        // 1x1 Adam7: only pass 1 has a pixel, so the scanline data equals the plain layout.
+        var png = TestPNG.make(width: 1, height: 1, bitDepth: 8, colorType: 2, rows: [[7, 8, 9]])
+        let ihdr = Array(png[16..<29])
+        png.replaceSubrange(8..<33, with: TestPNG.chunk("IHDR", Array(ihdr[0..<12]) + [1]))
+        #expect(try PNGHeader.parse(png, name: "i.png").interlaced)
+        #expect(try PNGIO.read(data: png, name: "i.png").pixels == [7, 8, 9])
+    }
+
     @Test func kodakImageRoundTrips() throws {
         // Optional: ../shared/data/kodak/kodim23.png next to the repository.
         let path = "../shared/data/kodak/kodim23.png"

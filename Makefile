@@ -1,0 +1,71 @@
+# s2c entry points: setup (system and Python dependencies), build, test, demo. See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+SWIFT ?= swift
+# System packages: libpng (ImageIO), OpenMP (FixedPoint), OpenBLAS (Calibrate), the aarch64
+# cross toolchain and qemu (ARM checks), libjpeg-turbo tools (baseline comparisons).
+APT_PACKAGES := libpng-dev libomp-dev pkg-config libopenblas-dev gcc-aarch64-linux-gnu \
+                libc6-dev-arm64-cross qemu-user libjpeg-turbo-progs
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+REQUIREMENTS := train/requirements.txt
+# Touched after a successful pip install; pip runs again only when requirements.txt is newer.
+PIP_STAMP := .build/.pip-requirements.stamp
+
+.PHONY: help setup build test demo
+
+help:
+	@echo "make setup   install missing apt packages and train/requirements.txt (pinned, CPU torch)"
+	@echo "make build   swift build -c release"
+	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM check (when present)"
+	@echo "make demo    setup, release build, scripts/demo.sh"
+
+setup:
+	@if ! command -v dpkg-query >/dev/null; then \
+	    echo "setup: no dpkg here; install by hand: $(APT_PACKAGES)"; \
+	else \
+	    missing=""; \
+	    for p in $(APT_PACKAGES); do \
+	        dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	    done; \
+	    if [ -n "$$missing" ]; then \
+	        echo "setup: installing$$missing"; \
+	        $(SUDO) apt-get update -qq; \
+	        DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	    fi; \
+	fi
+	@if [ -f $(REQUIREMENTS) ]; then \
+	    if [ ! -f $(PIP_STAMP) ] || [ $(REQUIREMENTS) -nt $(PIP_STAMP) ]; then \
+	        echo "setup: pip install -r $(REQUIREMENTS)"; \
+	        PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install -q -r $(REQUIREMENTS); \
+	        mkdir -p $(dir $(PIP_STAMP)) && touch $(PIP_STAMP); \
+	    fi; \
+	else \
+	    echo "setup: no $(REQUIREMENTS) yet; skipping Python packages"; \
+	fi
+
+build:
+	$(SWIFT) build -c release
+
+test: setup
+	$(SWIFT) build
+	$(SWIFT) test
+	@if [ -d train/tests ]; then \
+	    echo "$(PYTHON) -m pytest -q train/tests"; \
+	    rc=0; $(PYTHON) -m pytest -q train/tests || rc=$$?; \
+	    if [ $$rc -eq 5 ]; then echo "pytest: no tests collected in train/tests yet"; \
+	    elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	else \
+	    echo "test: no train/tests folder; skipping Python tests"; \
+	fi
+	@if [ -f scripts/check-aarch64.sh ]; then \
+	    echo "bash scripts/check-aarch64.sh"; bash scripts/check-aarch64.sh; \
+	else \
+	    echo "test: no scripts/check-aarch64.sh yet; skipping the ARM check"; \
+	fi
+
+# The demo runs whatever end-to-end job exists today; see scripts/demo.sh.
+demo: setup build
+	bash scripts/demo.sh
