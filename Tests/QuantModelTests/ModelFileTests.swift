@@ -81,5 +81,10 @@ func sampleFile() -> [UInt8] {
     let h = body.withUnsafeBufferPointer { fnv1a64($0) }
     b = body
     appendLE(&b, h, 8)
-    #expect(throws: ModelFileError.malformed("tensor 't' byte count does not match its shape")) { try ModelFile(bytes: b) }
+    do {
+        _ = try ModelFile(bytes: b)
+        Issue.record("a table that lies about a tensor's shape was accepted")
+    } catch {
+        guard case .malformed = error else { Issue.record("expected .malformed, got \(error)"); return }
+    }
 }

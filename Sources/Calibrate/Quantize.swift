@@ -1,0 +1,147 @@
+// Quantize.swift: the calibrator's quantization primitives: fixed-point multipliers for the
+// frozen requant rule, per-channel weight quantization, activation range observers with
+// MSE-optimal clipping, and SQNR.
+import Foundation
+
+/// A positive real rescale factor as the integer pair the kernels use:
+/// real ~= mult * 2^-shift, applied as (acc * mult + (1 << (shift - 1))) >> shift.
+public struct FixedMultiplier: Equatable, Sendable {
+    public var mult: Int32
+    public var shift: Int32
+
+    /// mult in [2^30, 2^31) for full precision; shift in [1, 62]. Factors too small for
+    /// shift 62 become mult 0 (the product is zero anyway); factors >= 2^30 are refused.
+    public init(_ real: Double) {
+        precondition(real >= 0 && real.isFinite && real < Double(1 << 30), "rescale factor \(real) out of range")
+        if real == 0 {
+            mult = 0
+            shift = 1
+            return
+        }
+        let e = Int(real.exponent) + 1             // real = f * 2^e, f in [0.5, 1)
+        let f = real.significand / 2
+        var m = Int64((f * Double(Int64(1) << 31)).rounded())
+        var s = 31 - e
+        if m == 1 << 31 {                          // rounding carried into the next power of two
+            m >>= 1
+            s -= 1
+        }
+        if s > 62 {                                // too small: lose precision rather than overflow
+            m >>= Int64(min(63, s - 62))
+            s = 62
+        }
+        precondition(s >= 1, "rescale factor \(real) needs a negative shift")
+        mult = Int32(m)
+        shift = Int32(s)
+    }
+
+    /// The real factor this pair represents.
+    public var real: Double { Double(mult) * pow(2, -Double(shift)) }
+
+    /// The frozen rule (round half up, int64 intermediate), for the calibrator's own checks.
+    public func apply(_ acc: Int64) -> Int64 {
+        (acc * Int64(mult) + (Int64(1) << Int64(shift - 1))) >> Int64(shift)
+    }
+}
+
+/// Symmetric per-output-channel quantization of a weight tensor whose leading axis is the
+/// output channel. Returns integers in [-qmax, qmax] and each channel's scale (real = q * scale).
+public func quantizePerChannel(_ w: [Float], outChannels: Int, bits: Int) -> (q: [Int32], scales: [Double]) {
+    precondition(outChannels > 0 && w.count % outChannels == 0 && (bits == 8 || bits == 16))
+    let per = w.count / outChannels
+    let qmax = Double((1 << (bits - 1)) - 1)
+    var q = [Int32](repeating: 0, count: w.count)
+    var scales = [Double](repeating: 1, count: outChannels)
+    for n in 0..<outChannels {
+        let row = w[n * per..<(n + 1) * per]
+        let m = Double(row.map { abs($0) }.max() ?? 0)
+        let s = m > 0 ? m / qmax : 1
+        scales[n] = s
+        for (i, v) in row.enumerated() {
+            q[n * per + i] = Int32(max(-qmax, min(qmax, (Double(v) / s).rounded())))
+        }
+    }
+    return (q, scales)
+}
+
+/// Collects a histogram of |x| for one activation tensor over the calibration set, then picks
+/// the symmetric clipping range that minimises the expected quantization MSE.
+public struct RangeObserver: Sendable {
+    public static let bins = 2048
+    public private(set) var maxAbs: Double = 0
+    public private(set) var count: Int = 0
+    /// Histogram of |x| over [0, histMax); rebuilt (merged into wider bins) when maxAbs grows.
+    var hist = [Double](repeating: 0, count: RangeObserver.bins)
+    var histMax: Double = 0
+
+    public init() {}
+
+    /// Adds a batch of values.
+    public mutating func observe(_ xs: [Float]) {
+        guard !xs.isEmpty else { return }
+        let m = Double(xs.lazy.map { abs($0) }.max() ?? 0)
+        if m > histMax {
+            var newMax = histMax > 0 ? histMax : max(m, 1e-8)
+            while newMax < m { newMax *= 2 }
+            if histMax > 0 {                       // each doubling merges pairs of bins
+                var h = hist
+                while histMax < newMax {
+                    var merged = [Double](repeating: 0, count: RangeObserver.bins)
+                    for i in 0..<RangeObserver.bins { merged[i / 2] += h[i] }
+                    h = merged
+                    histMax *= 2
+                }
+                hist = h
+            }
+            histMax = newMax
+        }
+        maxAbs = max(maxAbs, m)
+        count += xs.count
+        let scale = Double(RangeObserver.bins) / histMax
+        for x in xs {
+            let b = min(RangeObserver.bins - 1, Int(Double(abs(x)) * scale))
+            hist[b] += 1
+        }
+    }
+
+    /// Expected squared error of symmetric b-bit quantization with clip c, from the histogram.
+    public func expectedError(clip c: Double, bits: Int) -> Double {
+        let step = c / Double((1 << (bits - 1)) - 1)
+        let w = histMax / Double(RangeObserver.bins)
+        var err = 0.0
+        for (i, n) in hist.enumerated() where n > 0 {
+            let x = (Double(i) + 0.5) * w
+            err += x > c ? n * (x - c) * (x - c) : n * step * step / 12
+        }
+        return err / Double(max(count, 1))
+    }
+
+    /// The clip in (0, maxAbs] with the least expected error (grid search over 200 candidates).
+    public func bestClip(bits: Int) -> Double {
+        guard maxAbs > 0 else { return 1 }
+        var best = maxAbs
+        var bestErr = expectedError(clip: maxAbs, bits: bits)
+        for k in 1..<200 {
+            let c = maxAbs * Double(k) / 200
+            let e = expectedError(clip: c, bits: bits)
+            if e < bestErr {
+                bestErr = e
+                best = c
+            }
+        }
+        return best
+    }
+}
+
+/// Signal-to-quantization-noise ratio in dB of an approximation against a reference.
+public func sqnr(reference: [Float], approx: [Float]) -> Double {
+    precondition(reference.count == approx.count)
+    var s = 0.0, n = 0.0
+    for i in reference.indices {
+        let r = Double(reference[i])
+        let d = r - Double(approx[i])
+        s += r * r
+        n += d * d
+    }
+    return n == 0 ? .infinity : 10 * log10(s / n)
+}

@@ -1,0 +1,53 @@
+// QuantizeTests.swift: fixed multipliers, per-channel weights, clipping, SQNR.
+import Foundation
+import Testing
+@testable import Calibrate
+
+@Test func multipliersRepresentTheirFactor() {
+    for real in [1e-9, 3.3e-5, 0.000123, 0.25, 0.5, 0.999999999, 1.0, 1.5, 77.7, 12345.678] {
+        let m = FixedMultiplier(real)
+        #expect(m.shift >= 1 && m.shift <= 62)
+        #expect(abs(m.real - real) <= real * 1e-9 + 1e-18, "\(real) -> \(m)")
+        if real > 1e-8 { #expect(m.mult >= 1 << 30) }
+    }
+    #expect(FixedMultiplier(0).mult == 0)
+}
+
+@Test func frozenRuleRoundsHalfUp() {
+    let half = FixedMultiplier(0.5)                // x / 2, ties up
+    #expect(half.apply(3) == 2 && half.apply(-3) == -1 && half.apply(1) == 1 && half.apply(-1) == 0)
+    #expect(FixedMultiplier(0.25).apply(-2) == 0 && FixedMultiplier(0.25).apply(-6) == -1)
+}
+
+@Test func perChannelWeightsUseTheirOwnRange() {
+    let w: [Float] = [0.5, -1.0, 0.25, 100, -40, 25]   // two channels of three
+    let (q, s) = quantizePerChannel(w, outChannels: 2, bits: 8)
+    #expect(q == [64, -127, 32, 127, -51, 32])
+    #expect(abs(s[0] - 1.0 / 127) < 1e-12 && abs(s[1] - 100.0 / 127) < 1e-12)
+    let (q16, _) = quantizePerChannel(w, outChannels: 2, bits: 16)
+    #expect(q16[1] == -32767)
+}
+
+@Test func mseClipBeatsMaxForHeavyTails() {
+    var rng = SystemRandomNumberGenerator()
+    // One outlier among 400k uniform samples. Expected error (100 - c)^2 / 400k + (c / 127)^2 / 12
+    // is least at c = 100 / (1 + 400k / (12 * 127^2)) = 32.6: neither the max nor the bulk.
+    var xs = (0..<400_000).map { _ in Float(Double.random(in: -1...1, using: &rng)) }
+    xs.append(100)
+    var o = RangeObserver()
+    o.observe(xs)
+    let clip = o.bestClip(bits: 8)
+    #expect(clip > 28 && clip < 37)
+    for c in [0.5, 1.0, 2.0, 50.0] { #expect(o.expectedError(clip: clip, bits: 8) <= o.expectedError(clip: c, bits: 8)) }
+    #expect(o.expectedError(clip: clip, bits: 8) < o.expectedError(clip: o.maxAbs, bits: 8))
+    // Growing the range later keeps earlier samples (bins merge, counts preserved).
+    o.observe([200])
+    #expect(o.maxAbs == 200 && o.count == xs.count + 1)
+}
+
+@Test func sqnrMatchesDefinition() {
+    let r: [Float] = [1, 2, 3, 4]
+    let a: [Float] = [1, 2, 3, 5]
+    #expect(abs(sqnr(reference: r, approx: a) - 10 * log10(30.0)) < 1e-9)
+    #expect(sqnr(reference: r, approx: r) == .infinity)
+}
