@@ -1,7 +1,153 @@
-/* s2c_fixedpoint.h: public C API of the integer kernels (placeholder until the kernels land). */
+/* s2c_fixedpoint.h: public C API of the integer kernels: CPU flags, requantization, dispatch tables. */
 #ifndef S2C_FIXEDPOINT_H
 #define S2C_FIXEDPOINT_H
+
+#include <stddef.h>
 #include <stdint.h>
-/** Version of the kernel library. */
-int s2c_fixedpoint_version(void);
+
+#include "s2c_rans.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/** Version of the kernel library (bumped when a kernel's specified output changes: never so far). */
+int s2c_fixedpoint_version(void);
+
+/* MARK: - CPU features
+ *
+ * Flags are bits; never renumber, only add. A flag implies the features the kernels built for it
+ * rely on (S2C_CPU_AVX512BW means AVX-512 F+BW+VL with OS-enabled zmm state; S2C_CPU_AVX512VNNI is
+ * only reported together with S2C_CPU_AVX512BW).
+ */
+#define S2C_CPU_AVX2        (1u << 0)  /**< x86-64: AVX2 (+ OS ymm state). */
+#define S2C_CPU_AVX512BW    (1u << 1)  /**< x86-64: AVX-512 F, BW, VL (+ OS zmm state). */
+#define S2C_CPU_AVX512VNNI  (1u << 2)  /**< x86-64: AVX512_VNNI (vpdpbusd, vpdpwssd). */
+#define S2C_CPU_NEON        (1u << 8)  /**< aarch64: Advanced SIMD (always present). */
+#define S2C_CPU_DOTPROD     (1u << 9)  /**< aarch64: SDOT/UDOT (HWCAP_ASIMDDP). */
+
+/** Features detected on this CPU, ignoring the mask. */
+uint32_t s2c_cpu_flags_detected(void);
+/** Effective flags: detected & mask. The mask starts as S2C_CPU_MASK (env, read once) or all ones. */
+uint32_t s2c_cpu_flags(void);
+/** Current mask (what s2c_cpu_flags ANDs in). */
+uint32_t s2c_cpu_mask(void);
+/** Replaces the mask (e.g. 0 forces the C reference everywhere). Thread-safe; affects later inits only. */
+void s2c_set_cpu_mask(uint32_t mask);
+/** Parses a mask string: "0x..." is hex, otherwise decimal. Returns 0 on success, -1 if malformed. */
+int s2c_cpu_parse_mask(const char *s, uint32_t *mask);
+
+/* MARK: - Threads (OpenMP, hidden behind C so omp.h stays out of public headers) */
+
+/** Sets the OpenMP thread count for parallel regions started by the calling thread; n <= 0 = all cores. */
+void s2c_set_threads(int n);
+/** Thread count a parallel region started by the calling thread would use. */
+int s2c_get_threads(void);
+
+/* MARK: - Requantization (frozen; see docs/kernels.md)
+ *
+ *   out = clamp((int64)acc * mult + (1 << (shift - 1))) >> shift, lo, hi)
+ *
+ * - int64 product, then add half, then ARITHMETIC shift right: round half up (towards +inf), so
+ *   +2.5 -> 3, -2.5 -> -2, -0.5 -> 0, -1.5 -> -1.
+ * - mult > 0 (calibrated multipliers live in [2^30, 2^31), any positive int32 is legal);
+ *   shift in [1, 62]. |acc * mult| < 2^62 and half < 2^61, so the sum never overflows int64.
+ * - then saturate to [lo, hi] (int8: -128..127, int16: -32768..32767, or a tighter ReLU-like range).
+ * Every SIMD path reproduces this to the bit; the kernels' tests check it.
+ * (Right shift of a negative int64 is arithmetic on every compiler we support: gcc and clang.)
+ */
+
+/** Rounded, shifted product without clamping: ((int64)acc * mult + 2^(shift-1)) >> shift. */
+static inline int64_t s2c_requant(int32_t acc, int32_t mult, int shift) {
+    return ((int64_t)acc * mult + ((int64_t)1 << (shift - 1))) >> shift;
+}
+
+/** s2c_requant then clamp to [lo, hi]. */
+static inline int32_t s2c_requant_clamp(int32_t acc, int32_t mult, int shift, int32_t lo, int32_t hi) {
+    int64_t v = s2c_requant(acc, mult, shift);
+    return (int32_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+/** Requantize and saturate to int8. */
+static inline int8_t s2c_requant_s8(int32_t acc, int32_t mult, int shift) {
+    return (int8_t)s2c_requant_clamp(acc, mult, shift, INT8_MIN, INT8_MAX);
+}
+
+/** Requantize and saturate to int16. */
+static inline int16_t s2c_requant_s16(int32_t acc, int32_t mult, int shift) {
+    return (int16_t)s2c_requant_clamp(acc, mult, shift, INT16_MIN, INT16_MAX);
+}
+
+/* MARK: - GEMM with fused requantization
+ *
+ *   c[i*ldc + j] = clamp(requant(bias[j] + sum_{t<k} a[i*lda + t] * w[j*ldw + t], mult[j], shift[j]), lo, hi)
+ *
+ * for i < m, j < n. a: activations, row-major; w: weights, one row of k per output channel (the
+ * "NT" layout: both operands k-contiguous); bias may be NULL (zeros); mult/shift per output channel;
+ * strides in elements; -32768 <= lo <= hi <= 32767 (lo = -128, hi = 127 for int8 results).
+ *
+ * Accumulation is int32 and defined modulo 2^32 in every variant (the C reference adds in uint32),
+ * so variants agree bit for bit even outside the bounds; the result is only MEANINGFUL when the true
+ * sum fits in int32:
+ *   gemm_s8:  |bias| + k * 128 * 128 < 2^31, e.g. k <= 65536 with |bias| < 2^30   (S2C_GEMM_S8_MAX_K)
+ *   gemm_s16: |bias| + k * 32768 * 128 < 2^31, e.g. k <= 256 with |bias| < 2^30   (S2C_GEMM_S16_MAX_K)
+ *             (k <= 511 when |bias| < 2^22)
+ * Rows are split across OpenMP threads (outer loop only): output independent of thread count.
+ */
+#define S2C_GEMM_S8_MAX_K  65536
+#define S2C_GEMM_S16_MAX_K 256
+
+typedef void (*s2c_gemm_s8_fn)(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
+                               const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                               const int32_t *mult, const int32_t *shift,
+                               int m, int n, int k, int lo, int hi);
+typedef void (*s2c_gemm_s16_fn)(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                const int32_t *mult, const int32_t *shift,
+                                int m, int n, int k, int lo, int hi);
+
+/** Dispatch table for the GEMM family. */
+typedef struct S2CGemmDSP {
+    s2c_gemm_s8_fn gemm_s8;    /**< int8 activations x int8 weights -> int16 (clamped). */
+    s2c_gemm_s16_fn gemm_s16;  /**< int16 activations x int8 weights -> int16 (clamped). */
+} S2CGemmDSP;
+
+/** Fills c with the best variants allowed by flags (pass s2c_cpu_flags(), or any subset to force a level). */
+void s2c_gemm_dsp_init(S2CGemmDSP *c, uint32_t flags);
+
+/* MARK: - Elementwise (C reference only for now)
+ *
+ *   add_requant_s16: out[i] = clamp(((int64)a[i]*mult_a + (int64)b[i]*mult_b + 2^(shift-1)) >> shift, lo, hi)
+ *
+ * Each input has its own multiplier; the shift is shared so there is exactly one rounding (same
+ * round-half-up rule as s2c_requant). mult_a, mult_b in (0, 2^31), shift in [1, 62]:
+ * |a*mult_a| + |b*mult_b| < 2^47, no overflow.
+ */
+typedef void (*s2c_add_requant_s16_fn)(int16_t *out, const int16_t *a, int32_t mult_a,
+                                       const int16_t *b, int32_t mult_b, int shift,
+                                       ptrdiff_t n, int lo, int hi);
+
+/** Dispatch table for elementwise kernels. */
+typedef struct S2CEltDSP {
+    s2c_add_requant_s16_fn add_requant_s16;  /**< Rescaled saturating add of two int16 tensors. */
+} S2CEltDSP;
+
+/** Fills c with the best elementwise variants allowed by flags. */
+void s2c_elt_dsp_init(S2CEltDSP *c, uint32_t flags);
+
+/* MARK: - Variants (exported so tests and benchmarks can name them; use the tables in codec code) */
+
+void s2c_gemm_s8_c(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                   ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                   int m, int n, int k, int lo, int hi);
+void s2c_gemm_s16_c(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                    ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                    int m, int n, int k, int lo, int hi);
+void s2c_add_requant_s16_c(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b,
+                           int32_t mult_b, int shift, ptrdiff_t n, int lo, int hi);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* S2C_FIXEDPOINT_H */

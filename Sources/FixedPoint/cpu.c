@@ -1,0 +1,106 @@
+/* cpu.c: CPU feature detection, the S2C_CPU_MASK mask, and the OpenMP thread-count wrappers. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <omp.h>
+
+#include "s2c_internal.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+static uint64_t s2c_xgetbv(uint32_t index) {
+    uint32_t eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(index));
+    return ((uint64_t)edx << 32) | eax;
+}
+
+static uint32_t detect(void) {
+    uint32_t eax, ebx, ecx, edx, flags = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+    const int osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
+    if (!osxsave || !avx) return 0;
+    const uint64_t xcr0 = s2c_xgetbv(0);
+    const int ymm_state = (xcr0 & 0x6) == 0x6;    /* XMM | YMM */
+    const int zmm_state = (xcr0 & 0xe6) == 0xe6;  /* + opmask, ZMM_Hi256, Hi16_ZMM */
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    if (ymm_state && ((ebx >> 5) & 1)) flags |= S2C_CPU_AVX2;
+    const int f = (ebx >> 16) & 1, bw = (ebx >> 30) & 1, vl = (ebx >> 31) & 1;
+    if ((flags & S2C_CPU_AVX2) && zmm_state && f && bw && vl) {
+        flags |= S2C_CPU_AVX512BW;
+        if ((ecx >> 11) & 1) flags |= S2C_CPU_AVX512VNNI;
+    }
+    return flags;
+}
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+
+static uint32_t detect(void) {
+    uint32_t flags = S2C_CPU_NEON;  /* mandatory in ARMv8-A */
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) flags |= S2C_CPU_DOTPROD;
+    return flags;
+}
+#else
+static uint32_t detect(void) { return 0; }
+#endif
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static uint32_t g_detected;
+static _Atomic uint32_t g_mask = UINT32_MAX;
+
+int s2c_cpu_parse_mask(const char *s, uint32_t *mask) {
+    if (!s || !*s) return -1;
+    int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) { base = 16; s += 2; if (!*s) return -1; }
+    uint64_t v = 0;
+    for (; *s; s++) {
+        int d;
+        if (*s >= '0' && *s <= '9') d = *s - '0';
+        else if (base == 16 && *s >= 'a' && *s <= 'f') d = *s - 'a' + 10;
+        else if (base == 16 && *s >= 'A' && *s <= 'F') d = *s - 'A' + 10;
+        else return -1;
+        v = v * (uint64_t)base + (uint64_t)d;
+        if (v > UINT32_MAX) return -1;
+    }
+    *mask = (uint32_t)v;
+    return 0;
+}
+
+static void init_once(void) {
+    g_detected = detect();
+    const char *env = getenv("S2C_CPU_MASK");
+    if (env) {
+        uint32_t m;
+        if (s2c_cpu_parse_mask(env, &m) == 0) atomic_store(&g_mask, m);
+        else fprintf(stderr, "s2c: ignoring malformed S2C_CPU_MASK=\"%s\" (want 0x<hex> or decimal)\n", env);
+    }
+}
+
+uint32_t s2c_cpu_flags_detected(void) {
+    pthread_once(&g_once, init_once);
+    return g_detected;
+}
+
+uint32_t s2c_cpu_mask(void) {
+    pthread_once(&g_once, init_once);
+    return atomic_load(&g_mask);
+}
+
+void s2c_set_cpu_mask(uint32_t mask) {
+    pthread_once(&g_once, init_once);  /* so a later first call cannot overwrite it from the env */
+    atomic_store(&g_mask, mask);
+}
+
+uint32_t s2c_cpu_flags(void) { return s2c_cpu_flags_detected() & s2c_cpu_mask(); }
+
+void s2c_set_threads(int n) { omp_set_num_threads(n > 0 ? n : omp_get_num_procs()); }
+
+int s2c_get_threads(void) { return omp_get_max_threads(); }
+
+int s2c_fixedpoint_version(void) { return 1; }

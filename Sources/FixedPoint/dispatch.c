@@ -1,0 +1,28 @@
+/* dispatch.c: init ladders: C reference first, then each ISA level the flags allow (dav1d style). */
+#include "s2c_internal.h"
+
+void s2c_gemm_dsp_init(S2CGemmDSP *c, uint32_t flags) {
+    c->gemm_s8 = s2c_gemm_s8_c;
+    c->gemm_s16 = s2c_gemm_s16_c;
+#if defined(__x86_64__)
+    if (!(flags & S2C_CPU_AVX2)) return;
+    c->gemm_s8 = s2c_gemm_s8_avx2;
+    c->gemm_s16 = s2c_gemm_s16_avx2;
+    if (!(flags & S2C_CPU_AVX512BW) || !(flags & S2C_CPU_AVX512VNNI)) return;
+    c->gemm_s8 = s2c_gemm_s8_avx512vnni;
+    c->gemm_s16 = s2c_gemm_s16_avx512vnni;
+#elif defined(__aarch64__)
+    if (!(flags & S2C_CPU_NEON)) return;
+    c->gemm_s8 = s2c_gemm_s8_neon;
+    c->gemm_s16 = s2c_gemm_s16_neon;
+    if (!(flags & S2C_CPU_DOTPROD)) return;
+    c->gemm_s8 = s2c_gemm_s8_neon_dotprod;
+#else
+    (void)flags;
+#endif
+}
+
+void s2c_elt_dsp_init(S2CEltDSP *c, uint32_t flags) {
+    (void)flags;  /* C reference only so far */
+    c->add_requant_s16 = s2c_add_requant_s16_c;
+}

@@ -1,0 +1,44 @@
+/* s2c_internal.h: private declarations shared by the kernel files (ISA variants, OpenMP policy). */
+#ifndef S2C_INTERNAL_H
+#define S2C_INTERNAL_H
+
+#include "s2c_fixedpoint.h"
+
+/* Parallel regions only pay off above this many multiply-adds; below it the kernel runs on the
+ * calling thread. Either way rows are independent, so the output never depends on it. */
+#define S2C_OMP_MIN_WORK ((int64_t)1 << 16)
+
+/* Modular int32 add (two's complement wrap, no UB): the accumulator semantics of every variant. */
+static inline int32_t s2c_wrap_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+
+#if defined(__x86_64__)
+void s2c_gemm_s8_avx2(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                      ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                      int m, int n, int k, int lo, int hi);
+void s2c_gemm_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                       int m, int n, int k, int lo, int hi);
+void s2c_gemm_s8_avx512vnni(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
+                            const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                            const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                            int lo, int hi);
+void s2c_gemm_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                             const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                             const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                             int lo, int hi);
+#endif
+
+#if defined(__aarch64__)
+void s2c_gemm_s8_neon(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                      ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                      int m, int n, int k, int lo, int hi);
+void s2c_gemm_s16_neon(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                       int m, int n, int k, int lo, int hi);
+void s2c_gemm_s8_neon_dotprod(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
+                              const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                              const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                              int lo, int hi);
+#endif
+
+#endif /* S2C_INTERNAL_H */

@@ -1,2 +1,0 @@
-#include "s2c_fixedpoint.h"
-int s2c_fixedpoint_version(void) { return 1; }

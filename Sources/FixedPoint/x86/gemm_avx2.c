@@ -1,0 +1,145 @@
+/* x86/gemm_avx2.c: AVX2 GEMMs (int8 / int16 activations x int8 weights), bit-exact with gemm_c.c. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "../s2c_internal.h"
+
+/* Why not vpmaddubsw: it is unsigned x signed and SATURATES its int16 pair sums ((-128)(-128) * 2 =
+ * 32768 does not fit), so it is not exact. Instead both operands are sign-extended to int16 and
+ * multiplied with vpmaddwd: each int32 lane gets a0*w0 + a1*w1, at most 2 * 128 * 128 (s8) or
+ * 2 * 32768 * 128 = 2^23 (s16), never near overflow; the lane sums then wrap mod 2^32 like the C
+ * reference. Bounds on k: see s2c_fixedpoint.h (s8: k * 2^14 + |bias| < 2^31; s16: k * 2^22 + ...).
+ *
+ * Blocking: 2 rows x 4 output channels per block (8 ymm accumulators + 4 weight vectors fit in the
+ * 16 ymm registers); k in steps of 16, a scalar tail for k % 16. Rows/channels past the edge reuse
+ * the last valid one and are not stored. OpenMP splits row blocks (outer loop) only. */
+
+#define TGT __attribute__((target("avx2")))
+#define INL static inline __attribute__((always_inline, target("avx2")))
+
+enum { R = 2, J = 4 };
+
+/* [hsum(a), hsum(b), hsum(c), hsum(d)]. */
+INL __m128i hsum4(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+/* Arithmetic 64-bit right shift by per-lane counts (AVX2 has only the logical one):
+ * for x < 0, ~x >= 0 and ~(~x >> s) == floor(x / 2^s). */
+INL __m256i sra64(__m256i x, __m256i s) {
+    __m256i sign = _mm256_cmpgt_epi64(_mm256_setzero_si256(), x);
+    return _mm256_xor_si256(_mm256_srlv_epi64(_mm256_xor_si256(x, sign), s), sign);
+}
+
+INL __m256i clamp64(__m256i x, __m256i lo, __m256i hi) {
+    x = _mm256_blendv_epi8(x, lo, _mm256_cmpgt_epi64(lo, x));
+    return _mm256_blendv_epi8(x, hi, _mm256_cmpgt_epi64(x, hi));
+}
+
+/* s2c_requant_clamp on 8 int32 lanes: even and odd lanes go through int64 separately. */
+INL __m256i requant8(__m256i acc, __m256i mult, __m256i shift, __m256i lo64, __m256i hi64) {
+    const __m256i one = _mm256_set1_epi64x(1);
+    __m256i se = _mm256_and_si256(shift, _mm256_set1_epi64x(0xffffffff));
+    __m256i so = _mm256_srli_epi64(shift, 32);
+    __m256i pe = _mm256_mul_epi32(acc, mult);  /* signed low dword of each qword */
+    __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(mult, 32));
+    pe = _mm256_add_epi64(pe, _mm256_sllv_epi64(one, _mm256_sub_epi64(se, one)));
+    po = _mm256_add_epi64(po, _mm256_sllv_epi64(one, _mm256_sub_epi64(so, one)));
+    pe = clamp64(sra64(pe, se), lo64, hi64);
+    po = clamp64(sra64(po, so), lo64, hi64);
+    return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+}
+
+/* One block: accumulate, add tail/bias, requantize, store the valid part. */
+INL void block(int16_t *c, ptrdiff_t ldc, const void *a, ptrdiff_t lda, int a16, const int8_t *w,
+               ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+               int i, int m, int j, int n, int k, __m256i lo64, __m256i hi64) {
+    const int8_t *ap8[R];
+    const int16_t *ap16[R];
+    const int8_t *wp[J];
+    int jq[J];
+    for (int r = 0; r < R; r++) {
+        int ri = i + r < m ? i + r : m - 1;
+        ap8[r] = (const int8_t *)a + ri * lda;
+        ap16[r] = (const int16_t *)a + ri * lda;
+    }
+    for (int q = 0; q < J; q++) {
+        jq[q] = j + q < n ? j + q : n - 1;
+        wp[q] = w + jq[q] * ldw;
+    }
+    __m256i acc[R][J];
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < J; q++) acc[r][q] = _mm256_setzero_si256();
+    int t = 0;
+    for (; t + 16 <= k; t += 16) {
+        __m256i wv[J];
+        for (int q = 0; q < J; q++)
+            wv[q] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wp[q] + t)));
+        for (int r = 0; r < R; r++) {
+            __m256i av = a16 ? _mm256_loadu_si256((const __m256i *)(ap16[r] + t))
+                             : _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(ap8[r] + t)));
+            for (int q = 0; q < J; q++)
+                acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(av, wv[q]));
+        }
+    }
+    uint32_t tail[R][J] = {{0}};
+    for (; t < k; t++)
+        for (int r = 0; r < R; r++)
+            for (int q = 0; q < J; q++)
+                tail[r][q] += (uint32_t)((a16 ? ap16[r][t] : ap8[r][t]) * wp[q][t]);
+
+    __m256i sum = _mm256_set_m128i(hsum4(acc[1][0], acc[1][1], acc[1][2], acc[1][3]),
+                                   hsum4(acc[0][0], acc[0][1], acc[0][2], acc[0][3]));
+    sum = _mm256_add_epi32(sum, _mm256_loadu_si256((const __m256i *)tail));
+    if (bias)
+        sum = _mm256_add_epi32(sum, _mm256_broadcastsi128_si256(
+                                        _mm_setr_epi32(bias[jq[0]], bias[jq[1]], bias[jq[2]], bias[jq[3]])));
+    __m256i mv = _mm256_broadcastsi128_si256(_mm_setr_epi32(mult[jq[0]], mult[jq[1]], mult[jq[2]], mult[jq[3]]));
+    __m256i sv = _mm256_broadcastsi128_si256(_mm_setr_epi32(shift[jq[0]], shift[jq[1]], shift[jq[2]], shift[jq[3]]));
+    __m256i res = requant8(sum, mv, sv, lo64, hi64);
+    /* Values are inside [lo, hi] within int16, so the saturating pack is exact. */
+    __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(res, res), 0x08);
+    int16_t out[R][J];
+    _mm_storeu_si128((__m128i *)out, _mm256_castsi256_si128(p));
+    const int nr = m - i < R ? m - i : R, nq = n - j < J ? n - j : J;
+    for (int r = 0; r < nr; r++) memcpy(c + (i + r) * ldc + j, out[r], (size_t)nq * sizeof(int16_t));
+}
+
+static TGT void row_block(int16_t *c, ptrdiff_t ldc, const void *a, ptrdiff_t lda, int a16,
+                          const int8_t *w, ptrdiff_t ldw, const int32_t *bias, const int32_t *mult,
+                          const int32_t *shift, int i, int m, int n, int k, int lo, int hi) {
+    const __m256i lo64 = _mm256_set1_epi64x(lo), hi64 = _mm256_set1_epi64x(hi);
+    if (a16)
+        for (int j = 0; j < n; j += J)
+            block(c, ldc, a, lda, 1, w, ldw, bias, mult, shift, i, m, j, n, k, lo64, hi64);
+    else
+        for (int j = 0; j < n; j += J)
+            block(c, ldc, a, lda, 0, w, ldw, bias, mult, shift, i, m, j, n, k, lo64, hi64);
+}
+
+/* The parallel loop lives in a plain function that calls the AVX2 one (the OpenMP-outlined body
+ * must not need to inline AVX2 code, e.g. in S2C_PORTABLE builds). */
+static void gemm(int16_t *c, ptrdiff_t ldc, const void *a, ptrdiff_t lda, int a16, const int8_t *w,
+                 ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                 int m, int n, int k, int lo, int hi) {
+    if (m <= 0 || n <= 0) return;
+    const int nb = (m + R - 1) / R;
+#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+    for (int b = 0; b < nb; b++)
+        row_block(c, ldc, a, lda, a16, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
+}
+
+void s2c_gemm_s8_avx2(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                      ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                      int m, int n, int k, int lo, int hi) {
+    gemm(c, ldc, a, lda, 0, w, ldw, bias, mult, shift, m, n, k, lo, hi);
+}
+
+void s2c_gemm_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                       int m, int n, int k, int lo, int hi) {
+    gemm(c, ldc, a, lda, 1, w, ldw, bias, mult, shift, m, n, k, lo, hi);
+}
+#endif

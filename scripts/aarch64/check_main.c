@@ -1,0 +1,182 @@
+/* check_main.c: checkasm-style C harness: every GEMM variant vs the C reference, plus rANS round trips.
+ * Portable (x86-64 and aarch64): checks whatever ladder levels the running CPU has.
+ * Usage: check_main [seed]   (exit 1 on any mismatch) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "s2c_fixedpoint.h"
+
+static uint64_t rng_state;
+static uint64_t rnd(void) { /* splitmix64 */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static int rint_in(int lo, int hi) { return lo + (int)(rnd() % (uint64_t)(hi - lo + 1)); }
+
+typedef struct { const char *name; uint32_t flags; } Level;
+static const Level levels[] = {
+    {"c", 0},
+#if defined(__x86_64__)
+    {"avx2", S2C_CPU_AVX2},
+    {"avx512vnni", S2C_CPU_AVX2 | S2C_CPU_AVX512BW | S2C_CPU_AVX512VNNI},
+#elif defined(__aarch64__)
+    {"neon", S2C_CPU_NEON},
+    {"neon_dotprod", S2C_CPU_NEON | S2C_CPU_DOTPROD},
+#endif
+};
+enum { NLEVELS = sizeof(levels) / sizeof(levels[0]) };
+
+static int failures, checks;
+
+/* Input modes: 0 random, 1 all min, 2 all max, 3 alternating min/max, 4 zeros, 5 small values. */
+static int pick(int mode, int lo, int hi, size_t idx) {
+    switch (mode) {
+    case 1: return lo;
+    case 2: return hi;
+    case 3: return (idx & 1) ? hi : lo;
+    case 4: return 0;
+    case 5: return rint_in(-3, 3);
+    default: return rint_in(lo, hi);
+    }
+}
+
+static void check_gemm(int a16, int m, int n, int k, int amode, int wmode, int qmode) {
+    const int lda = k + rint_in(0, 5), ldw = k + rint_in(0, 5), ldc = n + rint_in(0, 3);
+    int8_t *a8 = malloc((size_t)m * lda + 1);
+    int16_t *a16p = malloc(((size_t)m * lda + 1) * 2);
+    int8_t *w = malloc((size_t)n * ldw + 1);
+    int32_t *bias = malloc((size_t)n * 4), *mult = malloc((size_t)n * 4), *shift = malloc((size_t)n * 4);
+    int16_t *ref = malloc((size_t)m * ldc * 2 + 2), *out = malloc((size_t)m * ldc * 2 + 2);
+    const int amax = a16 ? 32767 : 127, amin = a16 ? -32768 : -128;
+    for (size_t i = 0; i < (size_t)m * lda; i++) {
+        int v = pick(amode, amin, amax, i);
+        a8[i] = (int8_t)(a16 ? 0 : v);
+        a16p[i] = (int16_t)v;
+    }
+    for (size_t i = 0; i < (size_t)n * ldw; i++) w[i] = (int8_t)pick(wmode, -128, 127, i);
+    const int use_bias = rint_in(0, 3) != 0;
+    for (int j = 0; j < n; j++) {
+        bias[j] = rint_in(-(1 << 20), 1 << 20);
+        if (qmode == 0) { /* calibrated-looking: mult in [2^30, 2^31), shift sized to the range */
+            mult[j] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30)));
+            shift[j] = rint_in(a16 ? 36 : 28, a16 ? 46 : 40);
+        } else if (qmode == 1) { /* ties: mult = 2^p, so acc * mult + half lands on .5 often */
+            shift[j] = rint_in(1, 40);
+            mult[j] = (int32_t)(1u << rint_in(0, shift[j] - 1 < 30 ? shift[j] - 1 : 30));
+        } else { /* anything legal */
+            mult[j] = (int32_t)(1 + rnd() % 0x7fffffffu);
+            shift[j] = rint_in(1, 62);
+        }
+    }
+    int lo = -32768, hi = 32767;
+    switch (rint_in(0, 2)) { case 0: lo = -128; hi = 127; break; case 1: lo = 0; hi = rint_in(0, 32767); break; }
+    S2CGemmDSP ref_dsp;
+    s2c_gemm_dsp_init(&ref_dsp, 0);
+    memset(ref, 0x5a, (size_t)m * ldc * 2);
+    if (a16) ref_dsp.gemm_s16(ref, ldc, a16p, lda, w, ldw, use_bias ? bias : NULL, mult, shift, m, n, k, lo, hi);
+    else ref_dsp.gemm_s8(ref, ldc, a8, lda, w, ldw, use_bias ? bias : NULL, mult, shift, m, n, k, lo, hi);
+    const uint32_t have = s2c_cpu_flags();
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & have) != levels[l].flags) continue;
+        S2CGemmDSP dsp;
+        s2c_gemm_dsp_init(&dsp, levels[l].flags);
+        memset(out, 0x5a, (size_t)m * ldc * 2);
+        if (a16) dsp.gemm_s16(out, ldc, a16p, lda, w, ldw, use_bias ? bias : NULL, mult, shift, m, n, k, lo, hi);
+        else dsp.gemm_s8(out, ldc, a8, lda, w, ldw, use_bias ? bias : NULL, mult, shift, m, n, k, lo, hi);
+        checks++;
+        for (int i = 0; i < m * ldc; i++)
+            if (out[i] != ref[i]) {
+                failures++;
+                printf("MISMATCH gemm_%s_%s m=%d n=%d k=%d modes=%d/%d/%d at row %d col %d: got %d want %d\n",
+                       a16 ? "s16" : "s8", levels[l].name, m, n, k, amode, wmode, qmode, i / ldc, i % ldc,
+                       out[i], ref[i]);
+                break;
+            }
+    }
+    free(a8); free(a16p); free(w); free(bias); free(mult); free(shift); free(ref); free(out);
+}
+
+static void check_rans(void) {
+    enum { N = 20000, NSYM_MAX = 300 };
+    static uint32_t cdfs[4][NSYM_MAX + 1];
+    int nsym[4];
+    for (int c = 0; c < 4; c++) {
+        nsym[c] = c == 0 ? 2 : rint_in(2, NSYM_MAX);
+        uint32_t f[NSYM_MAX], total = 0;
+        for (int s = 0; s < nsym[c]; s++) { f[s] = 1 + (rint_in(0, 3) ? (uint32_t)rint_in(0, 2000) : 0); total += f[s]; }
+        /* scale to 65536 keeping every frequency >= 1 */
+        uint32_t acc = 0;
+        cdfs[c][0] = 0;
+        for (int s = 0; s < nsym[c]; s++) {
+            uint32_t share = (uint32_t)((uint64_t)f[s] * (65536 - (uint32_t)nsym[c]) / total) + 1;
+            acc += share;
+            cdfs[c][s + 1] = acc;
+        }
+        cdfs[c][nsym[c]] += 65536 - acc;  /* leftover to the last symbol */
+        if (!s2c_rans_cdf_valid(cdfs[c], nsym[c])) { printf("bad test cdf\n"); failures++; return; }
+    }
+    static int syms[N], kinds[N], bits[N];
+    for (int i = 0; i < N; i++) {
+        kinds[i] = rint_in(0, 4);
+        if (kinds[i] < 4) syms[i] = rint_in(0, nsym[kinds[i]] - 1);
+        else { bits[i] = rint_in(0, 16); syms[i] = (int)(rnd() & ((1u << bits[i]) - 1)); }
+    }
+    static uint8_t buf[N * 4 + 16];
+    S2CRansEnc e;
+    s2c_rans_enc_init(&e, buf, sizeof buf);
+    for (int i = N - 1; i >= 0; i--) {
+        if (kinds[i] < 4) s2c_rans_put_cdf(&e, cdfs[kinds[i]], syms[i]);
+        else s2c_rans_put_bits(&e, (uint32_t)syms[i], bits[i]);
+    }
+    s2c_rans_enc_flush(&e);
+    S2CRansDec d;
+    s2c_rans_dec_init(&d, s2c_rans_enc_data(&e), s2c_rans_enc_size(&e));
+    int bad = e.error;
+    for (int i = 0; i < N && !bad; i++) {
+        int v = kinds[i] < 4 ? s2c_rans_get_cdf(&d, cdfs[kinds[i]], nsym[kinds[i]])
+                             : (int)s2c_rans_get_bits(&d, bits[i]);
+        if (v != syms[i]) { printf("MISMATCH rans symbol %d: got %d want %d\n", i, v, syms[i]); bad = 1; }
+    }
+    if (!bad && !s2c_rans_dec_done(&d)) { printf("MISMATCH rans: decoder not done cleanly\n"); bad = 1; }
+    /* truncated stream: must not crash, must flag */
+    S2CRansDec t;
+    s2c_rans_dec_init(&t, s2c_rans_enc_data(&e), s2c_rans_enc_size(&e) / 2);
+    for (int i = 0; i < N; i++) s2c_rans_get_cdf(&t, cdfs[1], nsym[1]);
+    if (!t.error) { printf("MISMATCH rans: truncated stream not flagged\n"); bad = 1; }
+    checks++;
+    failures += bad;
+    printf("rans: %d symbols (%d CDFs, %d..%d symbols, raw bits 0..16) -> %zu bytes: %s\n", N, 4, nsym[0],
+           nsym[3], s2c_rans_enc_size(&e), bad ? "FAIL" : "ok");
+}
+
+int main(int argc, char **argv) {
+    uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)time(NULL);
+    rng_state = seed;
+    printf("s2c check_main: seed %llu, cpu flags 0x%x (detected 0x%x), levels:", (unsigned long long)seed,
+           s2c_cpu_flags(), s2c_cpu_flags_detected());
+    for (int l = 0; l < NLEVELS; l++)
+        if ((levels[l].flags & s2c_cpu_flags()) == levels[l].flags) printf(" %s", levels[l].name);
+    printf("\n");
+    for (int a16 = 0; a16 <= 1; a16++) {
+        int before = checks;
+        for (int it = 0; it < 300; it++) {
+            int m = rint_in(1, 13), n = rint_in(1, 13);
+            int k = it % 10 == 0 ? rint_in(0, a16 ? S2C_GEMM_S16_MAX_K : 1200) : rint_in(0, 140);
+            int amode = it < 60 ? it % 6 : (it % 3 ? 0 : rint_in(0, 5));
+            int wmode = it < 60 ? (it / 6) % 6 : (it % 3 ? 0 : rint_in(0, 5));
+            check_gemm(a16, m, n, k, amode, wmode, rint_in(0, 2));
+        }
+        /* big enough to go parallel */
+        check_gemm(a16, 67, 45, a16 ? 256 : 700, 0, 0, 0);
+        printf("gemm_%s: %d variant-vs-C comparisons (random, extremes, ties, odd shapes)\n", a16 ? "s16" : "s8",
+               checks - before);
+    }
+    check_rans();
+    if (failures) { printf("FAILED: %d of %d checks\n", failures, checks); return 1; }
+    printf("all %d checks passed\n", checks);
+    return 0;
+}
