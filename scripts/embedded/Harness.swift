@@ -1,0 +1,40 @@
+// Harness.swift: entry points compiled into the Embedded Swift build of the decode path
+// (QuantModel) so that scripts/check-embedded.sh can run it on aarch64 under qemu and on the
+// host, and compare. Grows with the decoder: it will decode committed bitstreams.
+
+/// Builds a model file, parses it back and returns its fingerprint (0 on any failure).
+@_cdecl("s2c_embedded_model_file_selftest")
+public func modelFileSelfTest(_ seed: UInt32) -> UInt64 {
+    var w = ModelFileWriter()
+    var x = seed
+    func next() -> UInt32 {               // xorshift32: same sequence on every platform
+        x ^= x << 13
+        x ^= x >> 17
+        x ^= x << 5
+        return x
+    }
+    w.set("model", .string("embedded-selftest"))
+    w.set("seed", .u32(seed))
+    let w8 = (0..<1000).map { _ in Int8(truncatingIfNeeded: next()) }
+    let w16 = (0..<500).map { _ in Int16(truncatingIfNeeded: next()) }
+    let b32 = (0..<100).map { _ in Int32(bitPattern: next()) }
+    w.add("w8", shape: [10, 100], int8: w8)
+    w.add("w16", shape: [500], int16: w16)
+    w.add("b32", shape: [100], int32: b32)
+    let bytes = w.serialize()
+    do {
+        let f = try ModelFile(bytes: bytes)
+        guard try f.int8("w8") == w8, try f.int16("w16") == w16, try f.int32("b32") == b32 else { return 0 }
+        return f.fingerprint
+    } catch {
+        return 0
+    }
+}
+
+/// Parses a model file from memory; returns its fingerprint, or 0 if it is refused.
+@_cdecl("s2c_embedded_parse_model")
+public func parseModel(_ data: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: count))
+    guard let f = try? ModelFile(bytes: bytes) else { return 0 }
+    return f.fingerprint
+}
