@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Demo: runs the main end-to-end job that exists today (`make demo` builds and calls this).
 #
-# Today that is the float reference round trip, `s2c-calibrate roundtrip IMAGE`, once that
-# subcommand exists; until then this script says what is missing and exits 0.
+# Today that is the float reference round trip, `s2c-calibrate roundtrip IMAGE` with the
+# trained weights in Weights/; while either is missing this script says so and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE=${1:-../shared/data/kodak/kodim23.png}
+WEIGHTS=Weights/hybrid-t.safetensors
 swift build -c release --product s2c-calibrate
 BIN=$(swift build -c release --show-bin-path)
 
@@ -17,8 +18,16 @@ if grep -qw roundtrip <<<"$help"; then
         echo "demo: $IMAGE not found; put the Kodak set in ../shared/data/kodak or pass an image path" >&2
         exit 1
     fi
+    if [ ! -f "$WEIGHTS" ]; then
+        cat <<MSG
+demo: 's2c-calibrate roundtrip' exists, but there are no trained weights yet ($WEIGHTS).
+  Train with train/train.py, then: python train/export.py weights -o $WEIGHTS
+  Nothing was run.
+MSG
+        exit 0
+    fi
     echo "demo: s2c-calibrate roundtrip $IMAGE"
-    exec "$BIN/s2c-calibrate" roundtrip "$IMAGE"
+    exec "$BIN/s2c-calibrate" roundtrip "$IMAGE" --weights "$WEIGHTS"
 fi
 
 cat <<MSG
