@@ -19,7 +19,7 @@ PIP_STAMP := .build/.pip-requirements.stamp
 help:
 	@echo "make setup   install missing apt packages and train/requirements.txt (pinned, CPU torch)"
 	@echo "make build   swift build -c release"
-	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM check (when present)"
+	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM C kernels and Embedded Swift checks"
 	@echo "make demo    setup, release build, scripts/demo.sh"
 
 setup:
@@ -65,6 +65,7 @@ test: setup
 	else \
 	    echo "test: no scripts/check-aarch64.sh yet; skipping the ARM check"; \
 	fi
+	bash scripts/check-embedded.sh
 
 # The demo runs whatever end-to-end job exists today; see scripts/demo.sh.
 demo: setup build
