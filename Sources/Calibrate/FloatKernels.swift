@@ -23,15 +23,15 @@ func conv2d(_ x: FloatTensor, weight: [Float], bias: [Float], cout: Int, kh: Int
     precondition(weight.count == cout * cinG * kh * kw && bias.count == cout)
     let hOut = (x.height + 2 * padding - kh) / stride + 1
     let wOut = (x.width + 2 * padding - kw) / stride + 1
-    var out = FloatTensor(channels: cout, height: hOut, width: wOut)
     let pOut = hOut * wOut
-    // Bias first, then C += W * cols.
-    out.data.withUnsafeMutableBufferPointer { o in
+    // Bias first (written straight into fresh storage), then C += W * cols.
+    let initial = [Float](unsafeUninitializedCapacity: cout * pOut) { buf, count in
         for co in 0..<cout {
-            let b = bias[co]
-            for i in 0..<pOut { o[co * pOut + i] = b }
+            (buf.baseAddress! + co * pOut).initialize(repeating: bias[co], count: pOut)
         }
+        count = cout * pOut
     }
+    var out = FloatTensor(channels: cout, height: hOut, width: wOut, data: initial)
     if groups == cin && cinG == 1 && coutG == 1 {
         depthwise(x, weight: weight, kh: kh, kw: kw, stride: stride, padding: padding, out: &out)
         return out
@@ -187,4 +187,26 @@ func pixelShuffle2(_ x: FloatTensor) -> FloatTensor {
         }
     }
     return out
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Process-wide tuning for long float runs.
+public enum FloatRuntime {
+    /// Makes glibc malloc serve large blocks from the heap and keep freed memory, so the many
+    /// 100 MB activations of a full-size forward reuse pages instead of being mmap'ed, faulted
+    /// in and zeroed again each time (about a third of the run time of a 768x512 hybrid-t
+    /// forward). The heap then never shrinks: call it in tools, not in long-lived libraries.
+    public static func keepFreedMemory() {
+        #if canImport(Glibc)
+        // <malloc.h> is not part of the Glibc module: look mallopt up (RTLD_DEFAULT is NULL).
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let sym = dlsym(nil, "mallopt") else { return }
+        let mallopt = unsafeBitCast(sym, to: Mallopt.self)
+        _ = mallopt(-4, 0)              // M_MMAP_MAX: never mmap
+        _ = mallopt(-1, Int32.max)      // M_TRIM_THRESHOLD: never give the heap top back
+        #endif
+    }
 }

@@ -132,16 +132,16 @@ public struct GatedFFN: Sendable {
     }
 
     func callAsFunction(_ x: FloatTensor, _ observe: FloatObserver?) -> FloatTensor {
-        let ab = fc1(x, observe)
+        var ab = fc1(x, observe)
         let half = ab.channels / 2
         let n = half * ab.plane
         // chunk(2, dim=1): a = first half of the channels, b = second half; both contiguous.
-        var h = FloatTensor(channels: half, height: ab.height, width: ab.width)
-        ab.data.withUnsafeBufferPointer { s in
-            h.data.withUnsafeMutableBufferPointer { d in
-                for i in 0..<n { d[i] = geluExact(s[i]) * s[n + i] }
-            }
+        // h = GELU(a) * b is written over a, then b is dropped (no new buffer).
+        ab.data.withUnsafeMutableBufferPointer { s in
+            for i in 0..<n { s[i] = geluExact(s[i]) * s[n + i] }
         }
+        ab.data.removeLast(n)
+        let h = FloatTensor(channels: half, height: ab.height, width: ab.width, data: ab.data)
         observe?(name + ".gate", h)
         let y = fc2(h, observe)
         observe?(name, y)

@@ -1,0 +1,230 @@
+// s2c-calibrate: float reference tools (roundtrip, bench-float) and, later, the calibrator.
+import ArgumentParser
+import Calibrate
+import Foundation
+import ImageIO
+
+/// Root command: dispatches to the subcommands; `calibrate` is the default.
+@main struct S2CCalibrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "s2c-calibrate",
+        abstract: "Float reference runtime and calibrator of S2C-Hybrid.",
+        discussion: """
+            roundtrip and bench-float run the float model exported by train/export.py \
+            (Weights/hybrid-t.safetensors); calibrate will produce the quantized .s2cq model.
+            """,
+        subcommands: [Calibrate.self, Roundtrip.self, BenchFloat.self],
+        defaultSubcommand: Calibrate.self)
+}
+
+/// Thrown by subcommands that exist only as an interface so far.
+struct NotImplemented: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "\(what): not implemented yet (issue 4)" }
+}
+
+/// Default float weights, relative to the repository root.
+let defaultWeights = "Weights/hybrid-t.safetensors"
+
+/// Options naming the float weights file.
+struct WeightsOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Float weights (safetensors from train/export.py weights); default: "
+                               + "\(defaultWeights) in the current directory or the executable's repository.",
+                               valueName: "path"))
+    var weights: String?
+
+    /// The explicit path, or the first existing default; a missing file names the default path.
+    func resolve() throws -> String {
+        if let weights {
+            guard FileManager.default.fileExists(atPath: weights) else {
+                throw FloatModelError.weightsNotFound(path: weights)
+            }
+            return weights
+        }
+        for root in candidateRoots() {
+            let p = (root as NSString).appendingPathComponent(defaultWeights)
+            if FileManager.default.fileExists(atPath: p) { return p }
+        }
+        throw FloatModelError.weightsNotFound(path: defaultWeights)
+    }
+
+    /// The working directory, then the first parent of the executable holding Package.swift
+    /// (the binary lives in <repo>/.build/<triple>/<config>/).
+    private func candidateRoots() -> [String] {
+        var roots = [FileManager.default.currentDirectoryPath]
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent().standardizedFileURL
+        while dir.path != "/" && !dir.path.isEmpty {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+                roots.append(dir.path)
+                break
+            }
+            dir.deleteLastPathComponent()
+        }
+        return roots
+    }
+}
+
+/// Valid quality range: the model is trained for continuous rates between 1 and 7.
+let qualityRange: ClosedRange<Double> = 1...7
+
+/// Seconds taken by `body`.
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
+
+extension S2CCalibrate {
+    /// Calibration over a folder of images -> .s2cq (interface only so far).
+    struct Calibrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Calibrate the float model into a quantized .s2cq model (not implemented yet).")
+
+        @Option(help: ArgumentHelp("Model config name; its float weights are Weights/<name>.safetensors.",
+                                   valueName: "name"))
+        var model: String = "hybrid-t"
+        @Option(help: ArgumentHelp("Folder of PNG calibration images.", valueName: "dir"))
+        var images: String
+        @Option(name: .shortAndLong, help: ArgumentHelp("Output model file; default Weights/<name>.s2cq.",
+                                                        valueName: "path"))
+        var output: String?
+        @Option(help: ArgumentHelp("Use at most n images (n >= 1).", valueName: "n"))
+        var maxImages: Int?
+        @Option(help: ArgumentHelp("Crop each image to n x n, n a positive multiple of 64.", valueName: "n"))
+        var crop: Int?
+
+        func validate() throws {
+            guard !model.isEmpty, model.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                throw ValidationError("--model must be a config name such as hybrid-t, got '\(model)'")
+            }
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: images, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--images: '\(images)' is not a folder")
+            }
+            if let maxImages, maxImages < 1 { throw ValidationError("--max-images must be >= 1, got \(maxImages)") }
+            if let crop, crop < 64 || crop % 64 != 0 {
+                throw ValidationError("--crop must be a positive multiple of 64, got \(crop)")
+            }
+            if let output, output.isEmpty { throw ValidationError("-o/--output must not be empty") }
+        }
+
+        func run() throws { throw NotImplemented(what: "calibrate") }
+    }
+
+    /// PNG -> float model -> PNG, with estimated rate and PSNR.
+    struct Roundtrip: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the float model on a PNG: estimated bpp (from likelihoods) and PSNR.")
+
+        @Argument(help: ArgumentHelp("Input PNG.", valueName: "image.png")) var image: String
+        @OptionGroup var weights: WeightsOptions
+        @Option(help: ArgumentHelp("Quality in 1...7 (fractional values interpolate).", valueName: "q"))
+        var quality: Double = 4
+        @Option(name: .shortAndLong, help: ArgumentHelp("Write the reconstruction here (PNG).", valueName: "out.png"))
+        var output: String?
+
+        func validate() throws {
+            guard qualityRange.contains(quality) else {
+                throw ValidationError("--quality must be in 1...7, got \(quality)")
+            }
+            if let output, output == image { throw ValidationError("-o/--output must differ from the input") }
+        }
+
+        func run() throws {
+            FloatRuntime.keepFreedMemory()
+            let model = try FloatModel(path: try weights.resolve())
+            let img = try PNGIO.read(path: image)
+            let x = FloatTensor(rgb8: img.pixels, width: img.width, height: img.height)
+            let q = Float(quality)
+            var encoded: FloatEncoding?
+            let tEnc = try seconds { encoded = try model.encode(image: x, quality: q) }
+            guard let enc = encoded else { return }
+            var xHat = FloatTensor(channels: 0, height: 0, width: 0)
+            let tDec = seconds { xHat = model.synthesize(yHat: enc.yHat, quality: q) }
+            // Same as the codec's output: crop, clamp to [0, 1], v = round(255 x).
+            let rec = xHat.cropped(height: img.height, width: img.width).rgb8()
+            let psnr = FloatModel.psnr(rec, img.pixels)
+            print("\(image): \(img.width)x\(img.height), model \(model.config.name), quality \(quality)")
+            print(String(format: "bpp %.6f (estimated from likelihoods: y %.0f bits, z %.0f bits)",
+                         enc.bitsPerPixel, FloatModel.bits(enc.yLik), FloatModel.bits(enc.zLik)))
+            print(String(format: "PSNR %.4f dB (8-bit RGB)", psnr))
+            print(String(format: "time: encode %.2f s, decode %.2f s", tEnc, tDec))
+            if let output {
+                try PNGIO.write(RGBImage(width: img.width, height: img.height, pixels: rec), to: output, notOver: image)
+                print("wrote \(output)")
+            }
+        }
+    }
+
+    /// Wall time of g_a, the entropy side and g_s on a random image.
+    struct BenchFloat: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench-float",
+            abstract: "Time the float model's g_a, entropy model and g_s (median of several runs).")
+
+        @OptionGroup var weights: WeightsOptions
+        @Option(help: ArgumentHelp("Image width (padded to a multiple of 64).", valueName: "w")) var width = 768
+        @Option(help: ArgumentHelp("Image height (padded to a multiple of 64).", valueName: "h")) var height = 512
+        @Option(help: ArgumentHelp("Timed runs (the median is printed).", valueName: "n")) var runs = 3
+        @Option(help: ArgumentHelp("Quality in 1...7.", valueName: "q")) var quality: Double = 4
+
+        func validate() throws {
+            guard (1...16384).contains(width), (1...16384).contains(height) else {
+                throw ValidationError("--width and --height must be in 1...16384")
+            }
+            guard (1...100).contains(runs) else { throw ValidationError("--runs must be in 1...100") }
+            guard qualityRange.contains(quality) else { throw ValidationError("--quality must be in 1...7") }
+        }
+
+        func run() throws {
+            FloatRuntime.keepFreedMemory()
+            let model = try FloatModel(path: try weights.resolve())
+            var rng = SplitMix64(seed: 20261125)
+            let px = (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }
+            let x = FloatTensor(rgb8: px, width: width, height: height).paddedReplicate(multiple: 64)
+            let q = Float(quality)
+            let gain = model.gains(quality: q).gain
+            var times: [[Double]] = []
+            print("model \(model.config.name), \(width)x\(height) (padded \(x.width)x\(x.height)), \(runs) runs")
+            for r in 0..<runs {
+                var y = x, psi = x, yHat = x
+                let ta = seconds { y = model.analysis(x) }
+                var yg = y
+                for c in 0..<yg.channels {
+                    for i in (c * yg.plane)..<((c + 1) * yg.plane) { yg.data[i] *= gain[c] }
+                }
+                let th = seconds {
+                    let zHat = model.prior.quantize(model.hyperAnalysis(yg))
+                    _ = model.prior.likelihoods(zHat)
+                    psi = model.hyperSynthesis(zHat)
+                }
+                let te = seconds { yHat = model.entropyModel(yGained: yg, psi: psi).yHat }
+                let ts = seconds { _ = model.synthesize(yHat: yHat, quality: q) }
+                times.append([ta, th, te, ts])
+                print(String(format: "run %d: g_a %.3f s, h_a+prior+h_s %.3f s, SCCTX %.3f s, g_s %.3f s",
+                             r + 1, ta, th, te, ts))
+            }
+            func median(_ i: Int) -> Double {
+                let s = times.map { $0[i] }.sorted()
+                return s[s.count / 2]
+            }
+            print(String(format: "median: g_a %.3f s, h_a+prior+h_s %.3f s, SCCTX %.3f s, g_s %.3f s, total %.3f s",
+                         median(0), median(1), median(2), median(3), (0..<4).map(median).reduce(0, +)))
+        }
+    }
+}
+
+/// Small deterministic generator for benchmark inputs (SplitMix64).
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,1 +1,0 @@
-print("s2c-calibrate: not implemented yet")
