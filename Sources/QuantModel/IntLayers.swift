@@ -1,0 +1,392 @@
+// IntLayers.swift: the integer layers of S2C-Hybrid (convolution, LayerNorm, SepConv,
+// Gated-FFN, window attention, S2C block, Up), loaded from a .s2cq file by the PyTorch
+// module names, run through the FixedPoint kernels. Embedded Swift subset: no Foundation,
+// no existentials, typed throws. Tensor names and parameter layouts: docs/model-format.md.
+import FixedPoint
+
+/// Reads the int32 parameter vector `name` and checks its length.
+func params(_ f: ModelFile, _ name: String, _ n: Int) throws(ModelFileError) -> [Int32] {
+    let p = try f.int32(name)
+    guard p.count == n else { throw .malformed("'\(name)' has \(p.count) values, expected \(n)") }
+    return p
+}
+
+/// Per-output-channel requantization: bias (int32), multiplier and shift for each channel.
+public struct ChannelRequant: Sendable {
+    public var bias: [Int32]
+    public var mult: [Int32]
+    public var shift: [Int32]
+
+    init(_ f: ModelFile, _ name: String, _ n: Int) throws(ModelFileError) {
+        bias = try params(f, name + ".bias", n)
+        mult = try params(f, name + ".mult", n)
+        shift = try params(f, name + ".shift", n)
+        for i in 0..<n where mult[i] < 0 || shift[i] < 1 || shift[i] > 62 {
+            throw .malformed("'\(name)' channel \(i) has an invalid requantization")
+        }
+    }
+}
+
+/// Convolution k x k (any stride and padding) as im2col + int16 x int8 GEMM.
+/// Tensors: `N.w` int8 [cout, k, k, cin] (patch order ky, kx, ci), `N.bias/mult/shift` int32
+/// [cout], `N.conv` int32 [stride, pad, lo, hi].
+public struct IntConv: Sendable {
+    public let name: String
+    public let cin: Int, cout: Int, k: Int, stride: Int, pad: Int
+    let lo: Int32, hi: Int32
+    let w: [Int8]
+    let rq: ChannelRequant
+
+    public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        self.name = name
+        let info = try f.info(name + ".w", .i8)
+        guard info.shape.count == 4, info.shape[1] == info.shape[2] else { throw .malformed("'\(name).w' is not [cout, k, k, cin]") }
+        cout = info.shape[0]
+        k = info.shape[1]
+        cin = info.shape[3]
+        w = try f.int8(name + ".w")
+        rq = try ChannelRequant(f, name, cout)
+        let p = try params(f, name + ".conv", 4)
+        stride = Int(p[0])
+        pad = Int(p[1])
+        lo = p[2]
+        hi = p[3]
+        guard stride >= 1, pad >= 0, pad < k, lo <= hi, lo >= -32768, hi <= 32767 else { throw .malformed("'\(name).conv' is invalid") }
+    }
+
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        precondition(x.c == cin, "\(name): input has \(x.c) channels, expected \(cin)")
+        let oh = (x.h + 2 * pad - k) / stride + 1
+        let ow = (x.w + 2 * pad - k) / stride + 1
+        let kk = k * k * cin
+        var out = IntTensor(h: oh, w: ow, c: cout)
+        var cols: [Int16]
+        if k == 1 && stride == 1 && pad == 0 {
+            cols = x.data
+        } else {
+            cols = [Int16](repeating: 0, count: oh * ow * kk)
+            cols.withUnsafeMutableBufferPointer { c in
+                x.data.withUnsafeBufferPointer { s in
+                    s2c_im2col_s16(c.baseAddress, kk, s.baseAddress, Int32(x.h), Int32(x.w), Int32(cin),
+                                   Int32(k), Int32(stride), Int32(pad))
+                }
+            }
+        }
+        out.data.withUnsafeMutableBufferPointer { o in
+            cols.withUnsafeBufferPointer { a in
+                w.withUnsafeBufferPointer { wp in
+                    rq.bias.withUnsafeBufferPointer { b in
+                        rq.mult.withUnsafeBufferPointer { m in
+                            rq.shift.withUnsafeBufferPointer { s in
+                                kn.gemm.gemm_s16(o.baseAddress, cout, a.baseAddress, kk, wp.baseAddress, kk,
+                                                 b.baseAddress, m.baseAddress, s.baseAddress,
+                                                 Int32(oh * ow), Int32(cout), Int32(kk), lo, hi)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Depthwise k x k convolution, stride 1, padding k / 2. `N.w` int8 [c, k, k], `N.bias/mult/shift`,
+/// `N.conv` [1, k/2, lo, hi].
+public struct IntDWConv: Sendable {
+    public let name: String
+    let c: Int, k: Int, lo: Int32, hi: Int32
+    let w: [Int8]
+    let rq: ChannelRequant
+
+    public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        self.name = name
+        let info = try f.info(name + ".w", .i8)
+        guard info.shape.count == 3, info.shape[1] == info.shape[2], info.shape[1] % 2 == 1 else {
+            throw .malformed("'\(name).w' is not [c, k, k] with odd k")
+        }
+        c = info.shape[0]
+        k = info.shape[1]
+        w = try f.int8(name + ".w")
+        rq = try ChannelRequant(f, name, c)
+        let p = try params(f, name + ".conv", 4)
+        lo = p[2]
+        hi = p[3]
+    }
+
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        precondition(x.c == c, "\(name): input has \(x.c) channels, expected \(c)")
+        var out = IntTensor(h: x.h, w: x.w, c: c)
+        out.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { s in
+                w.withUnsafeBufferPointer { wp in
+                    rq.bias.withUnsafeBufferPointer { b in
+                        rq.mult.withUnsafeBufferPointer { m in
+                            rq.shift.withUnsafeBufferPointer { sh in
+                                kn.ops.dwconv_s16(o.baseAddress, s.baseAddress, Int32(x.h), Int32(x.w), Int32(c),
+                                                  wp.baseAddress, Int32(k), b.baseAddress, m.baseAddress,
+                                                  sh.baseAddress, lo, hi)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Integer LayerNorm over channels. `N.g`, `N.b` int32 [c]; `N.ln` int32 [shift, lo, hi,
+/// eps_q high 32 bits, eps_q low 32 bits].
+public struct IntLayerNorm: Sendable {
+    public let name: String
+    let g: [Int32], b: [Int32]
+    let shift: Int32, lo: Int32, hi: Int32
+    let epsQ: UInt64
+
+    public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        self.name = name
+        g = try f.int32(name + ".g")
+        b = try params(f, name + ".b", g.count)
+        let p = try params(f, name + ".ln", 5)
+        shift = p[0]
+        lo = p[1]
+        hi = p[2]
+        epsQ = UInt64(UInt32(bitPattern: p[3])) << 32 | UInt64(UInt32(bitPattern: p[4]))
+        guard shift >= 17, shift <= 62, lo <= hi else { throw .malformed("'\(name).ln' is invalid") }
+    }
+
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        precondition(x.c == g.count, "\(name): input has \(x.c) channels, expected \(g.count)")
+        var out = IntTensor(h: x.h, w: x.w, c: x.c)
+        out.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { s in
+                g.withUnsafeBufferPointer { gp in
+                    b.withUnsafeBufferPointer { bp in
+                        kn.ops.layernorm_s16(o.baseAddress, x.c, s.baseAddress, x.c, Int32(x.h * x.w), Int32(x.c),
+                                             epsQ, gp.baseAddress, bp.baseAddress, shift, lo, hi)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A 65536-entry activation table over the int16 domain (`N.lut` int16).
+public struct IntLUT: Sendable {
+    let lut: [Int16]
+
+    public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        lut = try f.int16(name + ".lut")
+        guard lut.count == 65536 else { throw .malformed("'\(name).lut' must have 65536 entries") }
+    }
+
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        var out = x
+        out.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { s in
+                lut.withUnsafeBufferPointer { l in kn.ops.lut16_s16(o.baseAddress, s.baseAddress, s.count, l.baseAddress) }
+            }
+        }
+        return out
+    }
+}
+
+/// S2C-Conv spatial op: pw1, GELU table (`N.gelu.lut`), depthwise, pw2.
+public struct IntSepConv: Sendable {
+    let pw1: IntConv, gelu: IntLUT, dw: IntDWConv, pw2: IntConv
+
+    public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        pw1 = try IntConv(f, name + ".pw1")
+        gelu = try IntLUT(f, name + ".gelu")
+        dw = try IntDWConv(f, name + ".dw")
+        pw2 = try IntConv(f, name + ".pw2")
+    }
+
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        pw2(dw(gelu(pw1(x, kn), kn), kn), kn)
+    }
+}
+
+/// Gated-FFN: fc1, GELU(a) * b (`N.gate.lut`, `N.gate` int32 [mult, shift, lo, hi]), fc2.
+public struct IntGatedFFN: Sendable {
+    let fc1: IntConv, fc2: IntConv
+    let lut: IntLUT
+    let mult: Int32, shift: Int32, lo: Int32, hi: Int32
+
+    public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        fc1 = try IntConv(f, name + ".fc1")
+        fc2 = try IntConv(f, name + ".fc2")
+        lut = try IntLUT(f, name + ".gate")
+        let p = try params(f, name + ".gate", 4)
+        mult = p[0]
+        shift = p[1]
+        lo = p[2]
+        hi = p[3]
+        guard fc1.cout == 2 * fc2.cin, mult >= 0, shift >= 1, shift <= 62 else { throw .malformed("'\(name)' is inconsistent") }
+    }
+
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        let ab = fc1(x, kn)
+        let hc = ab.c / 2
+        var h = IntTensor(h: ab.h, w: ab.w, c: hc)
+        h.data.withUnsafeMutableBufferPointer { o in
+            ab.data.withUnsafeBufferPointer { s in
+                lut.lut.withUnsafeBufferPointer { l in
+                    kn.ops.gated_s16(o.baseAddress, hc, s.baseAddress, ab.c, Int32(ab.h * ab.w), Int32(hc),
+                                     l.baseAddress, mult, shift, lo, hi)
+                }
+            }
+        }
+        return fc2(h, kn)
+    }
+}
+
+/// Window attention: qkv (1x1), integer softmax attention (`N.attn` int32 [heads, window,
+/// logit_mult, logit_shift, out_mult, out_shift]; the shared `exp_lut` u16), proj (1x1).
+public struct IntAttention: Sendable {
+    let qkv: IntConv, proj: IntConv
+    let heads: Int32, window: Int32
+    let logitMult: Int32, logitShift: Int32, outMult: Int32, outShift: Int32
+    let expLUT: [UInt16]
+
+    public init(_ f: ModelFile, _ name: String, expLUT: [UInt16]) throws(ModelFileError) {
+        qkv = try IntConv(f, name + ".qkv")
+        proj = try IntConv(f, name + ".proj")
+        let p = try params(f, name + ".attn", 6)
+        heads = p[0]
+        window = p[1]
+        logitMult = p[2]
+        logitShift = p[3]
+        outMult = p[4]
+        outShift = p[5]
+        self.expLUT = expLUT
+        guard heads >= 1, window >= 1, proj.cin % Int(heads) == 0, qkv.cout == 3 * proj.cin else {
+            throw .malformed("'\(name).attn' is inconsistent")
+        }
+    }
+
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        let t = qkv(x, kn)
+        let c = proj.cin
+        var o = IntTensor(h: x.h, w: x.w, c: c)
+        o.data.withUnsafeMutableBufferPointer { op in
+            t.data.withUnsafeBufferPointer { tp in
+                expLUT.withUnsafeBufferPointer { e in
+                    kn.ops.window_attn_s16(op.baseAddress, c, tp.baseAddress, 3 * c, Int32(x.h), Int32(x.w), Int32(c),
+                                           heads, window, logitMult, logitShift, e.baseAddress, Int32(e.count),
+                                           outMult, outShift)
+                }
+            }
+        }
+        return proj(o, kn)
+    }
+}
+
+/// Residual add with one rounding: `N` int32 [mult_a, mult_b, shift, lo, hi].
+public struct IntAdd: Sendable {
+    let ma: Int32, mb: Int32, shift: Int32, lo: Int32, hi: Int32
+
+    public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        let p = try params(f, name, 5)
+        ma = p[0]
+        mb = p[1]
+        shift = p[2]
+        lo = p[3]
+        hi = p[4]
+        guard shift >= 1, shift <= 62, lo <= hi else { throw .malformed("'\(name)' is invalid") }
+    }
+
+    public func callAsFunction(_ a: IntTensor, _ b: IntTensor, _ kn: Kernels) -> IntTensor {
+        precondition(a.data.count == b.data.count)
+        var out = a
+        out.data.withUnsafeMutableBufferPointer { o in
+            a.data.withUnsafeBufferPointer { ap in
+                b.data.withUnsafeBufferPointer { bp in
+                    kn.elt.add_requant_s16(o.baseAddress, ap.baseAddress, ma, bp.baseAddress, mb, shift, o.count, lo, hi)
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// S2C block: x1 = add1(x, spatial(norm1(x))); out = add2(x1, ffn(norm2(x1))).
+public struct IntBlock: Sendable {
+    public enum Spatial: Sendable {
+        case conv(IntSepConv)
+        case attn(IntAttention)
+        case identity
+    }
+
+    let norm1: IntLayerNorm?
+    let spatial: Spatial
+    let add1: IntAdd?
+    let norm2: IntLayerNorm
+    let ffn: IntGatedFFN
+    let add2: IntAdd
+
+    /// kind: 0 S2C-Conv, 1 S2C-Attention, 2 S2C-Identity.
+    public init(_ f: ModelFile, _ name: String, kind: Int, expLUT: [UInt16]) throws(ModelFileError) {
+        switch kind {
+        case 0:
+            norm1 = try IntLayerNorm(f, name + ".norm1")
+            spatial = .conv(try IntSepConv(f, name + ".spatial"))
+            add1 = try IntAdd(f, name + ".add1")
+        case 1:
+            norm1 = try IntLayerNorm(f, name + ".norm1")
+            spatial = .attn(try IntAttention(f, name + ".spatial", expLUT: expLUT))
+            add1 = try IntAdd(f, name + ".add1")
+        default:
+            norm1 = nil
+            spatial = .identity
+            add1 = nil
+        }
+        norm2 = try IntLayerNorm(f, name + ".norm2")
+        ffn = try IntGatedFFN(f, name + ".ffn")
+        add2 = try IntAdd(f, name + ".add2")
+    }
+
+    public func callAsFunction(_ input: IntTensor, _ kn: Kernels) -> IntTensor {
+        var x = input
+        if let n1 = norm1, let a1 = add1 {
+            switch spatial {
+            case .conv(let op): x = a1(x, op(n1(x, kn), kn), kn)
+            case .attn(let op): x = a1(x, op(n1(x, kn), kn), kn)
+            case .identity: break
+            }
+        }
+        return add2(x, ffn(norm2(x, kn), kn), kn)
+    }
+}
+
+/// One entry of a sequence: a convolution, a block, or Up (conv then PixelShuffle(2)).
+public enum IntLayer: Sendable {
+    case conv(IntConv)
+    case block(IntBlock)
+    case up(IntConv)
+
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        switch self {
+        case .conv(let c): return c(x, kn)
+        case .block(let b): return b(x, kn)
+        case .up(let c):
+            let y = c(x, kn)
+            var out = IntTensor(h: 2 * y.h, w: 2 * y.w, c: y.c / 4)
+            out.data.withUnsafeMutableBufferPointer { o in
+                y.data.withUnsafeBufferPointer { s in
+                    s2c_pixel_shuffle_s16(o.baseAddress, s.baseAddress, Int32(y.h), Int32(y.w), Int32(y.c / 4))
+                }
+            }
+            return out
+        }
+    }
+}
+
+/// Runs layers in order.
+public func runSequence(_ layers: [IntLayer], _ x: IntTensor, _ kn: Kernels) -> IntTensor {
+    var y = x
+    for l in layers { y = l(y, kn) }
+    return y
+}

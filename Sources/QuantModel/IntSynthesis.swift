@@ -1,0 +1,100 @@
+// IntSynthesis.swift: the integer synthesis transform g_s with its inverse gains and the
+// final conversion to 8-bit pixels: y_hat' (fixed point) -> RGB. Decode path, Embedded subset.
+import FixedPoint
+
+/// Network sizes read from the model file's metadata (train/s2c/config.py ModelConfig).
+public struct IntConfig: Sendable, Equatable {
+    public var channels: [Int]
+    public var depths: [Int]
+    /// 0 = S2C-Conv, 1 = S2C-Attention, per stage.
+    public var stageKinds: [Int]
+    public var latent: Int
+    public var hyper: Int
+    public var groups: [Int]
+    public var qualities: Int
+    /// Fraction bits of the fixed-point latents y' and y_hat'.
+    public var yFracBits: Int
+
+    public init(_ f: ModelFile) throws(ModelFileError) {
+        func ints(_ k: String) throws(ModelFileError) -> [Int] { try f.ints(k).map { Int($0) } }
+        channels = try ints("channels")
+        depths = try ints("depths")
+        stageKinds = try ints("stage_kinds")
+        latent = try f.int("latent")
+        hyper = try f.int("hyper")
+        groups = try ints("groups")
+        qualities = try f.int("qualities")
+        yFracBits = try f.int("y_frac_bits")
+        guard channels.count == 3, depths.count == 3, stageKinds.count == 3,
+              groups.reduce(0, +) == latent, qualities >= 1, yFracBits >= 0, yFracBits <= 14 else {
+            throw .malformed("model sizes are inconsistent")
+        }
+    }
+}
+
+/// Loads the layers of g_s by name: Up, stage 3, Up, stage 2, Up, stage 1, Up.
+func synthesisLayers(_ f: ModelFile, _ cfg: IntConfig, expLUT: [UInt16]) throws(ModelFileError) -> [IntLayer] {
+    var layers: [IntLayer] = []
+    for (i, stage) in [2, 1, 0].enumerated() {
+        layers.append(.up(try IntConv(f, "g_s.\(2 * i).0")))
+        for b in 0..<cfg.depths[stage] {
+            layers.append(.block(try IntBlock(f, "g_s.\(2 * i + 1).\(b)", kind: cfg.stageKinds[stage], expLUT: expLUT)))
+        }
+    }
+    layers.append(.up(try IntConv(f, "g_s.6.0")))
+    return layers
+}
+
+/// Integer g_s: inverse gain per quality level, the synthesis layers, 8-bit output.
+public struct IntSynthesis: Sendable {
+    public let config: IntConfig
+    let layers: [IntLayer]
+    /// [quality][channel] requantization of y_hat' into g_s's input scale.
+    let invGainMult: [Int32], invGainShift: [Int32]
+    /// g_s's input bound (what its first convolution can take without overflow).
+    let inputQmax: Int32
+    let outMult: [Int32], outShift: [Int32]
+
+    public init(_ f: ModelFile) throws(ModelFileError) {
+        config = try IntConfig(f)
+        let expLUT = try f.uint16("exp_lut")
+        layers = try synthesisLayers(f, config, expLUT: expLUT)
+        let n = config.qualities * config.latent
+        invGainMult = try params(f, "inv_gain.mult", n)
+        invGainShift = try params(f, "inv_gain.shift", n)
+        inputQmax = try params(f, "inv_gain.clamp", 1)[0]
+        guard inputQmax >= 1, inputQmax <= 32767 else { throw .malformed("'inv_gain.clamp' is invalid") }
+        outMult = try params(f, "g_s.out.mult", 3)
+        outShift = try params(f, "g_s.out.shift", 3)
+    }
+
+    /// y_hat' in fixed point (h, w, latent) at quality level q (1-based) -> interleaved RGB
+    /// bytes of the padded size (16 h, 16 w).
+    public func callAsFunction(_ yHat: IntTensor, quality q: Int, _ kn: Kernels) -> [UInt8] {
+        precondition(yHat.c == config.latent && q >= 1 && q <= config.qualities)
+        let m = config.latent
+        var x = IntTensor(h: yHat.h, w: yHat.w, c: m)
+        x.data.withUnsafeMutableBufferPointer { o in
+            yHat.data.withUnsafeBufferPointer { s in
+                invGainMult.withUnsafeBufferPointer { mp in
+                    invGainShift.withUnsafeBufferPointer { sp in
+                        kn.ops.rescale_s16(o.baseAddress, s.baseAddress, Int32(yHat.h * yHat.w), Int32(m),
+                                           mp.baseAddress! + (q - 1) * m, sp.baseAddress! + (q - 1) * m, -inputQmax, inputQmax)
+                    }
+                }
+            }
+        }
+        let y = runSequence(layers, x, kn)
+        var px = IntTensor(h: y.h, w: y.w, c: 3)
+        px.data.withUnsafeMutableBufferPointer { o in
+            y.data.withUnsafeBufferPointer { s in
+                outMult.withUnsafeBufferPointer { mp in
+                    outShift.withUnsafeBufferPointer { sp in
+                        kn.ops.rescale_s16(o.baseAddress, s.baseAddress, Int32(y.h * y.w), 3, mp.baseAddress, sp.baseAddress, 0, 255)
+                    }
+                }
+            }
+        }
+        return px.data.map { UInt8(truncatingIfNeeded: $0) }
+    }
+}

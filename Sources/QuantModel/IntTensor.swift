@@ -1,0 +1,65 @@
+// IntTensor.swift: int16 activations in HWC layout and the kernel tables the integer graph uses.
+import FixedPoint
+
+/// An int16 tensor in HWC layout: element (y, x, ch) at (y * w + x) * c + ch. Its real scale is
+/// known to the calibrator only; the runtime never needs it.
+public struct IntTensor: Equatable, Sendable {
+    public var h: Int
+    public var w: Int
+    public var c: Int
+    public var data: [Int16]
+
+    public init(h: Int, w: Int, c: Int, data: [Int16]) {
+        precondition(data.count == h * w * c, "tensor data does not match \(h)x\(w)x\(c)")
+        self.h = h
+        self.w = w
+        self.c = c
+        self.data = data
+    }
+
+    public init(h: Int, w: Int, c: Int) {
+        self.init(h: h, w: w, c: c, data: [Int16](repeating: 0, count: h * w * c))
+    }
+
+    /// Channels [from, from + n) of every position, as a new tensor.
+    public func channels(_ from: Int, _ n: Int) -> IntTensor {
+        var out = IntTensor(h: h, w: w, c: n)
+        for p in 0..<(h * w) {
+            for ch in 0..<n { out.data[p * n + ch] = data[p * c + from + ch] }
+        }
+        return out
+    }
+
+    /// Concatenation along channels.
+    public static func concat(_ parts: [IntTensor]) -> IntTensor {
+        let h = parts[0].h, w = parts[0].w
+        let c = parts.reduce(0) { $0 + $1.c }
+        var out = IntTensor(h: h, w: w, c: c)
+        var off = 0
+        for t in parts {
+            precondition(t.h == h && t.w == w)
+            for p in 0..<(h * w) {
+                for ch in 0..<t.c { out.data[p * c + off + ch] = t.data[p * t.c + ch] }
+            }
+            off += t.c
+        }
+        return out
+    }
+}
+
+/// The dispatch tables of every kernel family, filled for one CPU-flag set.
+public struct Kernels: @unchecked Sendable {
+    public var gemm = S2CGemmDSP()
+    public var ops = S2COpsDSP()
+    public var elt = S2CEltDSP()
+
+    /// Best variants the flags allow (pass `s2c_cpu_flags()`; 0 forces the C references).
+    public init(flags: UInt32) {
+        s2c_gemm_dsp_init(&gemm, flags)
+        s2c_ops_dsp_init(&ops, flags)
+        s2c_elt_dsp_init(&elt, flags)
+    }
+
+    /// Best variants for this CPU under the current mask (S2C_CPU_MASK / s2c_set_cpu_mask).
+    public static func best() -> Kernels { Kernels(flags: s2c_cpu_flags()) }
+}
