@@ -287,6 +287,7 @@ public struct S2CBlock: Sendable {
             case .identity: s = x
             }
             add(&x, s)
+            observe?(name + ".mid", x)     // the residual stream between the two halves
         }
         add(&x, ffn(norm2(x, observe), observe))
         observe?(name, x)
