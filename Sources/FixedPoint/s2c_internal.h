@@ -41,4 +41,24 @@ void s2c_gemm_s8_neon_dotprod(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdif
                               int lo, int hi);
 #endif
 
+/* Layer kernels (s2c_ops.h). */
+#if defined(__x86_64__)
+void s2c_dwconv_s16_avx2(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi);
+void s2c_lut16_s16_avx2(int16_t *out, const int16_t *in, ptrdiff_t n, const int16_t *lut);
+void s2c_gated_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
+                        const int16_t *lut, int32_t mult, int shift, int lo, int hi);
+void s2c_rescale_s16_avx2(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
+                          const int32_t *shift, int lo, int hi);
+#endif
+
+#if defined(__aarch64__)
+void s2c_dwconv_s16_neon(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi);
+void s2c_gated_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
+                        const int16_t *lut, int32_t mult, int shift, int lo, int hi);
+void s2c_rescale_s16_neon(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
+                          const int32_t *shift, int lo, int hi);
+#endif
+
 #endif /* S2C_INTERNAL_H */

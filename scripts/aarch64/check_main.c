@@ -1,4 +1,5 @@
-/* check_main.c: checkasm-style C harness: every GEMM variant vs the C reference, plus rANS round trips.
+/* check_main.c: checkasm-style C harness: every GEMM and layer-kernel (s2c_ops.h) variant vs the C
+ * reference, plus rANS round trips.
  * Portable (x86-64 and aarch64): checks whatever ladder levels the running CPU has.
  * Usage: check_main [seed]   (exit 1 on any mismatch) */
 #include <stdio.h>
@@ -153,6 +154,157 @@ static void check_rans(void) {
            nsym[3], s2c_rans_enc_size(&e), bad ? "FAIL" : "ok");
 }
 
+/* MARK: - Layer kernels (s2c_ops.h) */
+
+/* Compares n int16 of out with ref; prints the first mismatch. */
+static void compare16(const char *what, const char *level, const int16_t *out, const int16_t *ref, size_t n,
+                      const char *shape) {
+    checks++;
+    for (size_t i = 0; i < n; i++)
+        if (out[i] != ref[i]) {
+            failures++;
+            printf("MISMATCH %s_%s %s at %zu: got %d want %d\n", what, level, shape, i, out[i], ref[i]);
+            return;
+        }
+}
+
+/* Random per-channel multipliers/shifts: 0 calibrated-looking, 1 ties (power-of-two mult), 2 anything legal. */
+static void quant(int32_t *mult, int32_t *shift, int n, int qmode, int lo_shift, int hi_shift) {
+    for (int j = 0; j < n; j++) {
+        if (qmode == 0) {
+            mult[j] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30)));
+            shift[j] = rint_in(lo_shift, hi_shift);
+        } else if (qmode == 1) {
+            shift[j] = rint_in(1, 40);
+            mult[j] = (int32_t)(1u << rint_in(0, shift[j] - 1 < 30 ? shift[j] - 1 : 30));
+        } else {
+            mult[j] = (int32_t)(1 + rnd() % 0x7fffffffu);
+            shift[j] = rint_in(1, 62);
+        }
+    }
+}
+
+static void out_range(int *lo, int *hi) {
+    *lo = -32768; *hi = 32767;
+    switch (rint_in(0, 2)) { case 0: *lo = -128; *hi = 127; break; case 1: *lo = 0; *hi = rint_in(0, 32767); break; }
+}
+
+static void check_dwconv(int h, int w, int c, int k, int imode, int wmode, int qmode) {
+    const size_t n = (size_t)h * w * c;
+    int16_t *in = malloc(n * 2 + 2), *ref = malloc(n * 2 + 2), *out = malloc(n * 2 + 2);
+    int8_t *wgt = malloc((size_t)c * k * k + 1);
+    int32_t *bias = malloc((size_t)c * 4), *mult = malloc((size_t)c * 4), *shift = malloc((size_t)c * 4);
+    for (size_t i = 0; i < n; i++) in[i] = (int16_t)pick(imode, -32768, 32767, i);
+    for (int i = 0; i < c * k * k; i++) wgt[i] = (int8_t)pick(wmode, -128, 127, (size_t)i);
+    for (int j = 0; j < c; j++) bias[j] = rint_in(-(1 << 29), 1 << 29);
+    quant(mult, shift, c, qmode, 36, 46);
+    const int use_bias = rint_in(0, 3) != 0;
+    int lo, hi;
+    out_range(&lo, &hi);
+    char shape[96];
+    snprintf(shape, sizeof shape, "h=%d w=%d c=%d k=%d modes=%d/%d/%d", h, w, c, k, imode, wmode, qmode);
+    S2COpsDSP r;
+    s2c_ops_dsp_init(&r, 0);
+    r.dwconv_s16(ref, in, h, w, c, wgt, k, use_bias ? bias : NULL, mult, shift, lo, hi);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2COpsDSP d;
+        s2c_ops_dsp_init(&d, levels[l].flags);
+        memset(out, 0x5a, n * 2);
+        d.dwconv_s16(out, in, h, w, c, wgt, k, use_bias ? bias : NULL, mult, shift, lo, hi);
+        compare16("dwconv_s16", levels[l].name, out, ref, n, shape);
+    }
+    free(in); free(ref); free(out); free(wgt); free(bias); free(mult); free(shift);
+}
+
+/* A random LUT (extreme entries included). */
+static void fill_lut(int16_t *lut, int lmode) {
+    for (int i = 0; i < 65536; i++) lut[i] = (int16_t)pick(lmode, -32768, 32767, (size_t)i);
+}
+
+static void check_gated(int rows, int hc, int amode, int bmode, int lmode, int qmode) {
+    const int ldi = 2 * hc + rint_in(0, 3), ldo = hc + rint_in(0, 3);
+    int16_t *in = malloc(((size_t)rows * ldi + 1) * 2), *ref = malloc(((size_t)rows * ldo + 1) * 2),
+            *out = malloc(((size_t)rows * ldo + 1) * 2);
+    static int16_t lut[65536];
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < ldi; j++)
+            in[(size_t)r * ldi + j] = (int16_t)pick(j < hc ? amode : bmode, -32768, 32767, (size_t)j);
+    fill_lut(lut, lmode);
+    int32_t mult, shift;
+    quant(&mult, &shift, 1, qmode, 28, 40);
+    int lo, hi;
+    out_range(&lo, &hi);
+    char shape[96];
+    snprintf(shape, sizeof shape, "rows=%d hc=%d modes=%d/%d/%d/%d", rows, hc, amode, bmode, lmode, qmode);
+    S2COpsDSP r;
+    s2c_ops_dsp_init(&r, 0);
+    memset(ref, 0x5a, (size_t)rows * ldo * 2);
+    r.gated_s16(ref, ldo, in, ldi, rows, hc, lut, mult, shift, lo, hi);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2COpsDSP d;
+        s2c_ops_dsp_init(&d, levels[l].flags);
+        memset(out, 0x5a, (size_t)rows * ldo * 2);
+        d.gated_s16(out, ldo, in, ldi, rows, hc, lut, mult, shift, lo, hi);
+        compare16("gated_s16", levels[l].name, out, ref, (size_t)rows * ldo, shape);
+        /* lut16 rides along: the a half as a flat tensor */
+        int16_t *lr = malloc((size_t)rows * ldi * 2 + 2), *lo16 = malloc((size_t)rows * ldi * 2 + 2);
+        r.lut16_s16(lr, in, (ptrdiff_t)rows * ldi, lut);
+        d.lut16_s16(lo16, in, (ptrdiff_t)rows * ldi, lut);
+        compare16("lut16_s16", levels[l].name, lo16, lr, (size_t)rows * ldi, shape);
+        free(lr); free(lo16);
+    }
+    free(in); free(ref); free(out);
+}
+
+static void check_rescale(int rows, int c, int imode, int qmode) {
+    const size_t n = (size_t)rows * c;
+    int16_t *in = malloc(n * 2 + 2), *ref = malloc(n * 2 + 2), *out = malloc(n * 2 + 2);
+    int32_t *mult = malloc((size_t)c * 4 + 4), *shift = malloc((size_t)c * 4 + 4);
+    for (size_t i = 0; i < n; i++) in[i] = (int16_t)pick(imode, -32768, 32767, i);
+    quant(mult, shift, c, qmode, 28, 34);
+    int lo, hi;
+    out_range(&lo, &hi);
+    char shape[96];
+    snprintf(shape, sizeof shape, "rows=%d c=%d modes=%d/%d", rows, c, imode, qmode);
+    S2COpsDSP r;
+    s2c_ops_dsp_init(&r, 0);
+    r.rescale_s16(ref, in, rows, c, mult, shift, lo, hi);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2COpsDSP d;
+        s2c_ops_dsp_init(&d, levels[l].flags);
+        memset(out, 0x5a, n * 2);
+        d.rescale_s16(out, in, rows, c, mult, shift, lo, hi);
+        compare16("rescale_s16", levels[l].name, out, ref, n, shape);
+    }
+    free(in); free(ref); free(out); free(mult); free(shift);
+}
+
+static void check_ops(void) {
+    int before = checks;
+    static const int ks[] = {1, 3, 5, 7, 9};
+    for (int it = 0; it < 120; it++) {
+        const int imode = it < 36 ? it % 6 : (it % 3 ? 0 : rint_in(0, 5));
+        const int wmode = it < 36 ? (it / 6) % 6 : (it % 3 ? 0 : rint_in(0, 5));
+        check_dwconv(rint_in(1, 9), rint_in(1, 9), rint_in(1, 40), ks[rint_in(0, 4)], imode, wmode, rint_in(0, 2));
+    }
+    check_dwconv(24, 20, 48, 5, 0, 0, 0); /* parallel */
+    printf("dwconv_s16: %d variant-vs-C comparisons\n", checks - before);
+    before = checks;
+    for (int it = 0; it < 120; it++) {
+        const int amode = it < 36 ? it % 6 : 0, bmode = it < 36 ? (it / 6) % 6 : 0;
+        check_gated(rint_in(1, 7), rint_in(1, 70), amode, bmode, it % 2 ? 0 : rint_in(0, 5), rint_in(0, 2));
+    }
+    check_gated(200, 96, 0, 0, 0, 0);
+    printf("gated_s16 + lut16_s16: %d variant-vs-C comparisons\n", checks - before);
+    before = checks;
+    for (int it = 0; it < 120; it++) check_rescale(rint_in(1, 9), rint_in(1, 70), it < 36 ? it % 6 : 0, rint_in(0, 2));
+    check_rescale(300, 128, 0, 0);
+    printf("rescale_s16: %d variant-vs-C comparisons\n", checks - before);
+}
+
 int main(int argc, char **argv) {
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)time(NULL);
     rng_state = seed;
@@ -175,6 +327,7 @@ int main(int argc, char **argv) {
         printf("gemm_%s: %d variant-vs-C comparisons (random, extremes, ties, odd shapes)\n", a16 ? "s16" : "s8",
                checks - before);
     }
+    check_ops();
     check_rans();
     if (failures) { printf("FAILED: %d of %d checks\n", failures, checks); return 1; }
     printf("all %d checks passed\n", checks);

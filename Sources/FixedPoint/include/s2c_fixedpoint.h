@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "s2c_ops.h"
 #include "s2c_rans.h"
 
 #ifdef __cplusplus

@@ -1,0 +1,208 @@
+/* ops_c.c: scalar C references of the layer kernels of s2c_ops.h: the specification for every ISA variant. */
+#include <string.h>
+
+#include "s2c_internal.h"
+
+/* Exact floor(sqrt(v)) by the digit-by-digit (base 4) method: after processing bit pair 2j, res is
+ * floor(sqrt(v >> 2j)) << j-ish and rem = v' - res^2 >= 0, so no estimate ever needs correcting.
+ * res + bit never overflows: res < 2^33 and bit <= 2^62. */
+uint32_t s2c_isqrt64(uint64_t v) {
+    uint64_t rem = v, res = 0, bit = (uint64_t)1 << 62;
+    while (bit > v) bit >>= 2;
+    while (bit) {
+        if (rem >= res + bit) {
+            rem -= res + bit;
+            res = (res >> 1) + bit;
+        } else {
+            res >>= 1;
+        }
+        bit >>= 2;
+    }
+    return (uint32_t)res;
+}
+
+/* MARK: - Layout */
+
+void s2c_im2col_s16(int16_t *out, ptrdiff_t ldo, const int16_t *in, int h, int w, int c, int k,
+                    int stride, int pad) {
+    if (h + 2 * pad < k || w + 2 * pad < k || c <= 0 || k <= 0 || stride <= 0) return;
+    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    const size_t row_bytes = (size_t)c * sizeof(int16_t);
+#pragma omp parallel for schedule(static) if ((int64_t)oh * ow * k * k * c >= S2C_OMP_MIN_WORK)
+    for (int oy = 0; oy < oh; oy++) {
+        for (int ox = 0; ox < ow; ox++) {
+            int16_t *o = out + ((ptrdiff_t)oy * ow + ox) * ldo;
+            for (int ky = 0; ky < k; ky++) {
+                const int y = oy * stride + ky - pad;
+                for (int kx = 0; kx < k; kx++, o += c) {
+                    const int x = ox * stride + kx - pad;
+                    if (y < 0 || y >= h || x < 0 || x >= w) memset(o, 0, row_bytes);
+                    else memcpy(o, in + ((ptrdiff_t)y * w + x) * c, row_bytes);
+                }
+            }
+        }
+    }
+}
+
+void s2c_pixel_shuffle_s16(int16_t *out, const int16_t *in, int h, int w, int c) {
+#pragma omp parallel for schedule(static) if ((int64_t)h * w * c * 4 >= S2C_OMP_MIN_WORK)
+    for (int y = 0; y < h; y++)
+        for (int i = 0; i < 2; i++)
+            for (int x = 0; x < w; x++) {
+                const int16_t *src = in + ((ptrdiff_t)y * w + x) * 4 * c + 2 * i;
+                int16_t *d0 = out + ((ptrdiff_t)(2 * y + i) * 2 * w + 2 * x) * c, *d1 = d0 + c;
+                for (int ch = 0; ch < c; ch++) {
+                    d0[ch] = src[4 * ch];
+                    d1[ch] = src[4 * ch + 1];
+                }
+            }
+}
+
+/* MARK: - Depthwise convolution */
+
+/* Accumulation is int32 modulo 2^32 (uint32 adds) like the GEMMs, so variants agree bit for bit even
+ * past the bound |bias| + k^2 * 2^22 < 2^31 (k <= 5 with |bias| < 2^30). Each product is exact:
+ * |in * wgt| <= 2^22. */
+void s2c_dwconv_s16_c(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                      const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi) {
+    const int p = k / 2;
+#pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int ch = 0; ch < c; ch++) {
+                uint32_t acc = bias ? (uint32_t)bias[ch] : 0;
+                for (int ky = 0; ky < k; ky++) {
+                    const int yy = y + ky - p;
+                    if (yy < 0 || yy >= h) continue;
+                    for (int kx = 0; kx < k; kx++) {
+                        const int xx = x + kx - p;
+                        if (xx < 0 || xx >= w) continue;
+                        acc += (uint32_t)(in[((ptrdiff_t)yy * w + xx) * c + ch] * wgt[(ch * k + ky) * k + kx]);
+                    }
+                }
+                out[((ptrdiff_t)y * w + x) * c + ch] =
+                    (int16_t)s2c_requant_clamp((int32_t)acc, mult[ch], shift[ch], lo, hi);
+            }
+}
+
+/* MARK: - LayerNorm */
+
+/* floor(a / b) for b > 0 (C's / truncates towards zero). */
+static inline int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return q - (a % b != 0 && a < 0);
+}
+
+/* One row; see s2c_ops.h for the formula and bounds. */
+static void layernorm_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const int32_t *g,
+                          const int32_t *b, int shift, int lo, int hi) {
+    int64_t s = 0;
+    for (int i = 0; i < c; i++) s += x[i];
+    uint64_t v = 0;
+    for (int i = 0; i < c; i++) {
+        const int64_t d = (int64_t)c * x[i] - s;  /* |d| <= 2^16 c */
+        v += (uint64_t)(d * d);                   /* d^2 <= 2^32 c^2, sum <= 2^32 c^3 */
+    }
+    const uint64_t ve = v + eps_q < v ? UINT64_MAX : v + eps_q;  /* saturate, never wrap */
+    uint32_t r = s2c_isqrt64(ve);
+    if (r == 0) r = 1;
+    const int64_t half = (int64_t)1 << (shift - 1);
+    for (int i = 0; i < c; i++) {
+        const int64_t d = (int64_t)c * x[i] - s;
+        const int64_t t = floor_div(d * 32768 + r, 2 * (int64_t)r);  /* |d 2^15| <= 2^41 */
+        const int64_t y = (t * g[i] + (int64_t)b[i] * 65536 + half) >> shift;
+        o[i] = (int16_t)(y < lo ? lo : y > hi ? hi : y);
+    }
+}
+
+void s2c_layernorm_s16_c(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
+                         uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi) {
+#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
+    for (int r = 0; r < rows; r++)
+        layernorm_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, shift, lo, hi);
+}
+
+/* MARK: - Lookup tables, gated product, rescale */
+
+void s2c_lut16_s16_c(int16_t *out, const int16_t *in, ptrdiff_t n, const int16_t *lut) {
+#pragma omp parallel for schedule(static) if (n >= S2C_OMP_MIN_WORK * 4)
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = lut[(uint16_t)in[i]];
+}
+
+void s2c_gated_s16_c(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
+                     const int16_t *lut, int32_t mult, int shift, int lo, int hi) {
+    const int64_t half = (int64_t)1 << (shift - 1);
+#pragma omp parallel for schedule(static) if ((int64_t)rows * hc * 4 >= S2C_OMP_MIN_WORK)
+    for (int r = 0; r < rows; r++) {
+        const int16_t *a = in + r * ldi, *bb = a + hc;
+        int16_t *o = out + r * ldo;
+        for (int j = 0; j < hc; j++) {
+            /* |lut * b| <= 2^30, times mult < 2^31: < 2^61; plus half < 2^62 */
+            const int64_t y = ((int64_t)(lut[(uint16_t)a[j]] * bb[j]) * mult + half) >> shift;
+            o[j] = (int16_t)(y < lo ? lo : y > hi ? hi : y);
+        }
+    }
+}
+
+void s2c_rescale_s16_c(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
+                       const int32_t *shift, int lo, int hi) {
+#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 4 >= S2C_OMP_MIN_WORK)
+    for (int r = 0; r < rows; r++)
+        for (int ch = 0; ch < c; ch++)
+            out[(ptrdiff_t)r * c + ch] = (int16_t)s2c_requant_clamp(in[(ptrdiff_t)r * c + ch], mult[ch], shift[ch], lo, hi);
+}
+
+/* MARK: - Window attention */
+
+/* One window (top-left pixel y0, x0), all heads. z, e: scratch of n int32 each. */
+static void attn_window(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int w, int c,
+                        int heads, int win, int y0, int x0, int32_t logit_mult, int logit_shift,
+                        const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift,
+                        int32_t *z, int32_t *e) {
+    const int n = win * win, hd = c / heads;
+    for (int hh = 0; hh < heads; hh++) {
+        const int qo = hh * hd, ko = c + hh * hd, vo = 2 * c + hh * hd;
+        for (int i = 0; i < n; i++) {
+            const ptrdiff_t ri = (ptrdiff_t)(y0 + i / win) * w + x0 + i % win;
+            const int16_t *q = qkv + ri * ldq + qo;
+            int32_t m = INT32_MIN;
+            for (int j = 0; j < n; j++) {
+                const int16_t *kk = qkv + ((ptrdiff_t)(y0 + j / win) * w + x0 + j % win) * ldq + ko;
+                uint32_t l = 0;  /* modulo 2^32 like every accumulator; exact for |q|,|k| <= 4095 */
+                for (int d = 0; d < hd; d++) l += (uint32_t)(q[d] * kk[d]);
+                z[j] = s2c_requant_clamp((int32_t)l, logit_mult, logit_shift, -(1 << 24), 1 << 24);
+                if (z[j] > m) m = z[j];
+            }
+            int64_t sum = 0;
+            for (int j = 0; j < n; j++) {
+                const int32_t t = m - z[j];  /* 0 <= t <= 2^25 */
+                e[j] = t < exp_len ? exp_lut[t] : 0;
+                sum += e[j];
+            }
+            if (sum == 0) sum = 1;  /* only with a malformed exp_lut (exp_lut[0] must be 32768) */
+            for (int j = 0; j < n; j++) e[j] = (int32_t)((e[j] * (int64_t)32768 + sum / 2) / sum);  /* p_ij */
+            int16_t *o = out + ri * ldo + qo;
+            for (int d = 0; d < hd; d++) {
+                uint32_t acc = 0;  /* |sum p v| <= (2^15 + n/2) 2^15 < 2^31 */
+                for (int j = 0; j < n; j++) {
+                    const int16_t *v = qkv + ((ptrdiff_t)(y0 + j / win) * w + x0 + j % win) * ldq + vo;
+                    acc += (uint32_t)(e[j] * v[d]);
+                }
+                o[d] = s2c_requant_s16((int32_t)acc, out_mult, out_shift);
+            }
+        }
+    }
+}
+
+void s2c_window_attn_s16_c(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
+                           int c, int heads, int win, int32_t logit_mult, int logit_shift,
+                           const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift) {
+    if (win <= 0 || win > S2C_ATTN_MAX_WIN || heads <= 0 || c % heads) return;
+    const int nwx = w / win, nwin = (h / win) * nwx, n = win * win;
+#pragma omp parallel for schedule(static) if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK)
+    for (int wi = 0; wi < nwin; wi++) {
+        int32_t z[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN], e[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN];
+        attn_window(out, ldo, qkv, ldq, w, c, heads, win, (wi / nwx) * win, (wi % nwx) * win, logit_mult,
+                    logit_shift, exp_lut, exp_len, out_mult, out_shift, z, e);
+    }
+}

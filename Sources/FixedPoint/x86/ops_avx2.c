@@ -1,0 +1,220 @@
+/* x86/ops_avx2.c: AVX2 layer kernels (depthwise conv, LUT, gated product, rescale), bit-exact with ops_c.c. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "../s2c_internal.h"
+
+/* Exactness:
+ * - dwconv: taps are taken in pairs (t, t+1) and interleaved with vpunpck{l,h}wd so one vpmaddwd gives
+ *   in_t * w_t + in_t1 * w_t1 per channel (|pair| <= 2^23, exact); lanes add mod 2^32 like the C
+ *   reference. The unpacks leave channels [0-3, 8-11] in one accumulator and [4-7, 12-15] in the
+ *   other, which is exactly the order vpackssdw (per 128-bit lane) puts back to 0..15.
+ * - LUT lookups: a 4-byte vpgatherdd at byte offset 2 (idx - 1) reads lut[idx - 1], lut[idx]; the
+ *   high half is lut[idx] (vpsrad 16 sign-extends it). Lanes with idx = 0 are masked off (no read
+ *   before the table) and take lut[0] from the source operand; the last read ends exactly at the
+ *   end of the 65536-entry table.
+ * - Requantization: the gemm_avx2.c scheme (vpmuldq on even/odd lanes, add 2^(s-1), arithmetic
+ *   shift built from the logical one, clamp in 64 bits); the clamped values fit int16, so the
+ *   saturating packs are exact.
+ * Threads: the OpenMP loops live in plain functions that call the AVX2 row functions. */
+
+#define TGT __attribute__((target("avx2")))
+#define INL static inline __attribute__((always_inline, target("avx2")))
+
+/* Taps handled by the SIMD dwconv (k <= 7); larger kernels use the C reference. */
+enum { DW_MAX_TAPS = 49, DW_MAX_PAIRS = (DW_MAX_TAPS + 1) / 2 };
+
+INL __m256i sra64(__m256i x, __m256i s) {
+    __m256i sign = _mm256_cmpgt_epi64(_mm256_setzero_si256(), x);
+    return _mm256_xor_si256(_mm256_srlv_epi64(_mm256_xor_si256(x, sign), s), sign);
+}
+
+INL __m256i clamp64(__m256i x, __m256i lo, __m256i hi) {
+    x = _mm256_blendv_epi8(x, lo, _mm256_cmpgt_epi64(lo, x));
+    return _mm256_blendv_epi8(x, hi, _mm256_cmpgt_epi64(x, hi));
+}
+
+/* s2c_requant_clamp on 8 int32 lanes with per-lane mult and shift. */
+INL __m256i requant8(__m256i acc, __m256i mult, __m256i shift, __m256i lo64, __m256i hi64) {
+    const __m256i one = _mm256_set1_epi64x(1);
+    __m256i se = _mm256_and_si256(shift, _mm256_set1_epi64x(0xffffffff));
+    __m256i so = _mm256_srli_epi64(shift, 32);
+    __m256i pe = _mm256_mul_epi32(acc, mult);
+    __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(mult, 32));
+    pe = _mm256_add_epi64(pe, _mm256_sllv_epi64(one, _mm256_sub_epi64(se, one)));
+    po = _mm256_add_epi64(po, _mm256_sllv_epi64(one, _mm256_sub_epi64(so, one)));
+    pe = clamp64(sra64(pe, se), lo64, hi64);
+    po = clamp64(sra64(po, so), lo64, hi64);
+    return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+}
+
+/* Packs two vectors of 8 in-range int32 (elements 0-7 and 8-15) into 16 int16 in order. */
+INL __m256i pack16(__m256i a, __m256i b) {
+    return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
+}
+
+/* 8 int32 from two 4-lane halves: {lo128 = p[a..a+3], hi128 = p[b..b+3]}. */
+INL __m256i load_split(const int32_t *p, int a, int b) {
+    return _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(p + b)), _mm_loadu_si128((const __m128i *)(p + a)));
+}
+
+/* lut[idx] sign-extended, for 8 uint16 indices already widened to int32. */
+INL __m256i lut_gather8(const int16_t *lut, __m256i idx, __m256i lut0_hi) {
+    const __m256i mask = _mm256_cmpgt_epi32(idx, _mm256_setzero_si256());
+    __m256i g = _mm256_mask_i32gather_epi32(lut0_hi, (const int *)lut, _mm256_sub_epi32(idx, _mm256_set1_epi32(1)),
+                                            mask, 2);
+    return _mm256_srai_epi32(g, 16);
+}
+
+INL __m256i lut0_high(const int16_t *lut) { return _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)lut[0] << 16)); }
+
+/* MARK: - Depthwise convolution */
+
+/* Scalar formula of ops_c.c for one output element (channel tails). */
+static inline int16_t dw_scalar(const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                                const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo,
+                                int hi, int y, int x, int ch) {
+    const int p = k / 2;
+    uint32_t acc = bias ? (uint32_t)bias[ch] : 0;
+    for (int ky = 0; ky < k; ky++) {
+        const int yy = y + ky - p;
+        if (yy < 0 || yy >= h) continue;
+        for (int kx = 0; kx < k; kx++) {
+            const int xx = x + kx - p;
+            if (xx < 0 || xx >= w) continue;
+            acc += (uint32_t)(in[((ptrdiff_t)yy * w + xx) * c + ch] * wgt[(ch * k + ky) * k + kx]);
+        }
+    }
+    return (int16_t)s2c_requant_clamp((int32_t)acc, mult[ch], shift[ch], lo, hi);
+}
+
+static TGT void dw_row(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                       const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi, int y) {
+    const int p = k / 2, taps = k * k, pairs = (taps + 1) / 2;
+    const __m256i lo64 = _mm256_set1_epi64x(lo), hi64 = _mm256_set1_epi64x(hi), zero = _mm256_setzero_si256();
+    int cb = 0;
+    for (; cb + 16 <= c; cb += 16) {
+        __m256i wl[DW_MAX_PAIRS], wh[DW_MAX_PAIRS];
+        for (int pr = 0; pr < pairs; pr++) {
+            int16_t t0[16], t1[16];
+            for (int i = 0; i < 16; i++) {
+                t0[i] = wgt[(cb + i) * taps + 2 * pr];
+                t1[i] = 2 * pr + 1 < taps ? wgt[(cb + i) * taps + 2 * pr + 1] : 0;
+            }
+            const __m256i a = _mm256_loadu_si256((const __m256i *)t0), b = _mm256_loadu_si256((const __m256i *)t1);
+            wl[pr] = _mm256_unpacklo_epi16(a, b);
+            wh[pr] = _mm256_unpackhi_epi16(a, b);
+        }
+        const __m256i bl = bias ? load_split(bias, cb, cb + 8) : zero, bh = bias ? load_split(bias, cb + 4, cb + 12) : zero;
+        const __m256i ml = load_split(mult, cb, cb + 8), mh = load_split(mult, cb + 4, cb + 12);
+        const __m256i sl = load_split(shift, cb, cb + 8), sh = load_split(shift, cb + 4, cb + 12);
+        for (int x = 0; x < w; x++) {
+            __m256i al = bl, ah = bh;
+            for (int pr = 0; pr < pairs; pr++) {
+                __m256i v[2];
+                for (int q = 0; q < 2; q++) {
+                    const int t = 2 * pr + q, yy = y + t / k - p, xx = x + t % k - p;
+                    v[q] = t < taps && yy >= 0 && yy < h && xx >= 0 && xx < w
+                               ? _mm256_loadu_si256((const __m256i *)(in + ((ptrdiff_t)yy * w + xx) * c + cb))
+                               : zero;
+                }
+                al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(v[0], v[1]), wl[pr]));
+                ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(v[0], v[1]), wh[pr]));
+            }
+            const __m256i rl = requant8(al, ml, sl, lo64, hi64), rh = requant8(ah, mh, sh, lo64, hi64);
+            _mm256_storeu_si256((__m256i *)(out + ((ptrdiff_t)y * w + x) * c + cb), _mm256_packs_epi32(rl, rh));
+        }
+    }
+    for (int x = 0; x < w && cb < c; x++)
+        for (int ch = cb; ch < c; ch++)
+            out[((ptrdiff_t)y * w + x) * c + ch] = dw_scalar(in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, x, ch);
+}
+
+void s2c_dwconv_s16_avx2(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi) {
+    if (k * k > DW_MAX_TAPS) {
+        s2c_dwconv_s16_c(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi);
+        return;
+    }
+#pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
+    for (int y = 0; y < h; y++) dw_row(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y);
+}
+
+/* MARK: - LUT and gated product */
+
+static TGT void lut_span(int16_t *out, const int16_t *in, ptrdiff_t n, const int16_t *lut) {
+    const __m256i l0 = lut0_high(lut);
+    ptrdiff_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(in + i));
+        const __m256i a = lut_gather8(lut, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(x)), l0);
+        const __m256i b = lut_gather8(lut, _mm256_cvtepu16_epi32(_mm256_extracti128_si256(x, 1)), l0);
+        _mm256_storeu_si256((__m256i *)(out + i), pack16(a, b));
+    }
+    for (; i < n; i++) out[i] = lut[(uint16_t)in[i]];
+}
+
+void s2c_lut16_s16_avx2(int16_t *out, const int16_t *in, ptrdiff_t n, const int16_t *lut) {
+    enum { CHUNK = 4096 };
+    const ptrdiff_t nb = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if (n >= S2C_OMP_MIN_WORK * 4)
+    for (ptrdiff_t b = 0; b < nb; b++)
+        lut_span(out + b * CHUNK, in + b * CHUNK, n - b * CHUNK < CHUNK ? n - b * CHUNK : CHUNK, lut);
+}
+
+static TGT void gated_row(int16_t *o, const int16_t *a, const int16_t *bb, int hc, const int16_t *lut,
+                          int32_t mult, int shift, int lo, int hi) {
+    const __m256i l0 = lut0_high(lut), mv = _mm256_set1_epi32(mult), sv = _mm256_set1_epi32(shift);
+    const __m256i lo64 = _mm256_set1_epi64x(lo), hi64 = _mm256_set1_epi64x(hi);
+    const int64_t half = (int64_t)1 << (shift - 1);
+    int j = 0;
+    for (; j + 16 <= hc; j += 16) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(a + j));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(bb + j));
+        /* |lut * b| <= 2^30: vpmulld is exact */
+        const __m256i p0 = _mm256_mullo_epi32(lut_gather8(lut, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(x)), l0),
+                                              _mm256_cvtepi16_epi32(_mm256_castsi256_si128(y)));
+        const __m256i p1 = _mm256_mullo_epi32(lut_gather8(lut, _mm256_cvtepu16_epi32(_mm256_extracti128_si256(x, 1)), l0),
+                                              _mm256_cvtepi16_epi32(_mm256_extracti128_si256(y, 1)));
+        _mm256_storeu_si256((__m256i *)(o + j),
+                            pack16(requant8(p0, mv, sv, lo64, hi64), requant8(p1, mv, sv, lo64, hi64)));
+    }
+    for (; j < hc; j++) {
+        const int64_t v = ((int64_t)(lut[(uint16_t)a[j]] * bb[j]) * mult + half) >> shift;
+        o[j] = (int16_t)(v < lo ? lo : v > hi ? hi : v);
+    }
+}
+
+void s2c_gated_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
+                        const int16_t *lut, int32_t mult, int shift, int lo, int hi) {
+#pragma omp parallel for schedule(static) if ((int64_t)rows * hc * 4 >= S2C_OMP_MIN_WORK)
+    for (int r = 0; r < rows; r++)
+        gated_row(out + r * ldo, in + r * ldi, in + r * ldi + hc, hc, lut, mult, shift, lo, hi);
+}
+
+/* MARK: - Rescale */
+
+static TGT void rescale_row(int16_t *o, const int16_t *x, int c, const int32_t *mult, const int32_t *shift,
+                            int lo, int hi) {
+    const __m256i lo64 = _mm256_set1_epi64x(lo), hi64 = _mm256_set1_epi64x(hi);
+    int ch = 0;
+    for (; ch + 16 <= c; ch += 16) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(x + ch));
+        const __m256i r0 = requant8(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)),
+                                    _mm256_loadu_si256((const __m256i *)(mult + ch)),
+                                    _mm256_loadu_si256((const __m256i *)(shift + ch)), lo64, hi64);
+        const __m256i r1 = requant8(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(v, 1)),
+                                    _mm256_loadu_si256((const __m256i *)(mult + ch + 8)),
+                                    _mm256_loadu_si256((const __m256i *)(shift + ch + 8)), lo64, hi64);
+        _mm256_storeu_si256((__m256i *)(o + ch), pack16(r0, r1));
+    }
+    for (; ch < c; ch++) o[ch] = (int16_t)s2c_requant_clamp(x[ch], mult[ch], shift[ch], lo, hi);
+}
+
+void s2c_rescale_s16_avx2(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
+                          const int32_t *shift, int lo, int hi) {
+#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 4 >= S2C_OMP_MIN_WORK)
+    for (int r = 0; r < rows; r++)
+        rescale_row(out + (ptrdiff_t)r * c, in + (ptrdiff_t)r * c, c, mult, shift, lo, hi);
+}
+#endif
