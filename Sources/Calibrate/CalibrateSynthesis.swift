@@ -1,0 +1,117 @@
+// CalibrateSynthesis.swift: calibration of the integer g_s (inverse gains, synthesis layers,
+// pixel output) from float activations observed on calibration images.
+import Foundation
+import QuantModel
+
+/// Metadata every integer model carries (read back by QuantModel.IntConfig).
+func writeConfig(_ w: inout ModelFileWriter, _ cfg: HybridConfig, yFracBits: Int) {
+    w.set("model", .string(cfg.name))
+    w.set("channels", .i32Array(cfg.channels.map { Int32($0) }))
+    w.set("depths", .i32Array(cfg.depths.map { Int32($0) }))
+    w.set("stage_kinds", .i32Array(cfg.stageTypes.map { $0 == "attn" ? 1 : 0 }))
+    w.set("latent", .u32(UInt32(cfg.latent)))
+    w.set("hyper", .u32(UInt32(cfg.hyper)))
+    w.set("groups", .i32Array(cfg.groups.map { Int32($0) }))
+    w.set("qualities", .u32(UInt32(cfg.qualities)))
+    w.set("y_frac_bits", .u32(UInt32(yFracBits)))
+}
+
+/// exp_lut[t] = round(2^15 exp(-t / 256)) while it is >= 1 (window attention's softmax).
+func expLUT() -> [UInt16] {
+    var lut: [UInt16] = []
+    var t = 0
+    while true {
+        let v = (32768 * exp(-Double(t) / 256)).rounded()
+        if v < 1 { break }
+        lut.append(UInt16(v))
+        t += 1
+    }
+    return lut
+}
+
+/// Float reference values the integer g_s is compared with.
+public struct SynthesisSample {
+    public var yHat: FloatTensor
+    public var quality: Int
+    public var xHat: FloatTensor
+}
+
+/// Runs the float model on the calibration images at every integer quality and records the
+/// activation ranges of everything g_s computes. Returns the statistics and the samples.
+public func observeSynthesis(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
+                             progress: (Int, Int) -> Void = { _, _ in }) throws -> (ActivationStats, [SynthesisSample]) {
+    var stats = ActivationStats()
+    var samples: [SynthesisSample] = []
+    var done = 0
+    for img in images {
+        let x = img.paddedReplicate(multiple: model.config.padMultiple)
+        let y = model.analysis(x)
+        for q in qualities {
+            let g = model.gains(quality: Float(q))
+            let yg = FloatModel.scaled(y, g.gain)
+            let zHat = model.prior.quantize(model.hyperAnalysis(yg))
+            let ent = model.entropyModel(yGained: yg, psi: model.hyperSynthesis(zHat))
+            stats.record("y_hat", ent.yHat)
+            let xh = model.synthesize(yHat: ent.yHat, quality: Float(q)) { name, t in stats.record(name, t) }
+            samples.append(SynthesisSample(yHat: ent.yHat, quality: q, xHat: xh))
+            done += 1
+            progress(done, images.count * qualities.count)
+        }
+    }
+    return (stats, samples)
+}
+
+/// Fraction bits for y_hat' so that headroom x its largest magnitude fits int16.
+func yFracBits(_ stats: ActivationStats, headroom: Double) throws -> Int {
+    let m = try stats.maxAbs("y_hat") * headroom
+    return max(0, min(12, Int(log2(32767 / m).rounded(.down))))
+}
+
+/// Writes the integer g_s into `q.writer` (plus the config metadata and the exp table).
+public func quantizeSynthesis(_ model: FloatModel, _ q: inout LayerQuantizer) throws {
+    let cfg = model.config
+    let frac = try yFracBits(q.stats, headroom: q.headroom)
+    writeConfig(&q.writer, cfg, yFracBits: frac)
+    q.writer.add("exp_lut", shape: [expLUT().count], uint16: expLUT())
+    let qIn = LayerQuantizer.inputQmax(model.gS[0])
+    let sIn = try q.scale("y_hat_inv_gained", qIn)
+    var mult: [Int32] = [], shift: [Int32] = []
+    for level in 1...cfg.qualities {
+        for ig in model.gains(quality: Float(level)).invGain {
+            let m = FixedMultiplier(Double(ig) * pow(2, -Double(frac)) / sIn)
+            mult.append(m.mult)
+            shift.append(m.shift)
+        }
+    }
+    q.writer.add("inv_gain.mult", shape: [cfg.qualities, cfg.latent], int32: mult)
+    q.writer.add("inv_gain.shift", shape: [cfg.qualities, cfg.latent], int32: shift)
+    q.writer.add("inv_gain.clamp", shape: [1], int32: [Int32(qIn)])
+    let sX = try q.sequence(model.gS, sIn: sIn)
+    let px = FixedMultiplier(sX * 255)
+    q.writer.add("g_s.out.mult", shape: [3], int32: Array(repeating: px.mult, count: 3))
+    q.writer.add("g_s.out.shift", shape: [3], int32: Array(repeating: px.shift, count: 3))
+}
+
+/// y_hat' (float, CHW) as the fixed-point HWC tensor the integer decoder holds.
+public func fixedPointLatent(_ y: FloatTensor, fracBits: Int) -> IntTensor {
+    var t = IntTensor(h: y.height, w: y.width, c: y.channels)
+    let one = Double(1 << fracBits)
+    for ch in 0..<y.channels {
+        for p in 0..<y.plane {
+            let v = (Double(y.data[ch * y.plane + p]) * one).rounded()
+            t.data[p * y.channels + ch] = Int16(max(-32767, min(32767, v)))
+        }
+    }
+    return t
+}
+
+/// Float x_hat (CHW, [0, 1]) as interleaved 8-bit RGB, clamped and rounded.
+public func rgbBytes(_ x: FloatTensor) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: x.plane * 3)
+    for ch in 0..<3 {
+        for p in 0..<x.plane {
+            out[p * 3 + ch] = UInt8(max(0, min(255, (Double(x.data[ch * x.plane + p]) * 255).rounded())))
+        }
+    }
+    return out
+}

@@ -1,0 +1,282 @@
+// QuantizeLayers.swift: turns float layers plus observed activation ranges into the integer
+// layers' tensors (QuantModel/IntLayers.swift reads them back by the same names).
+//
+// Scale rules (docs/integer-design.md): weights int8 per output channel; every activation an
+// int16 tensor with one real scale s (real = q * s), clipped at `headroom` x the calibration
+// maximum; tensors that feed a GEMM are limited to qmax = 2^30 / max_n sum_k |W_q[n, k]| so the
+// int32 accumulator can never overflow; q and k of attention to 4095 (the kernel's bound).
+import Foundation
+import QuantModel
+
+/// Activation statistics keyed by observer name, with the split views the integer graph needs.
+public struct ActivationStats: Sendable {
+    public var ranges: [String: RangeObserver] = [:]
+
+    public init() {}
+
+    /// Records one observed tensor (and its q/k/v or a/b parts).
+    public mutating func record(_ name: String, _ t: FloatTensor) {
+        ranges[name, default: RangeObserver()].observe(t.data)
+        if name.hasSuffix(".qkv") {
+            let c = t.channels / 3
+            for (i, part) in ["q", "k", "v"].enumerated() {
+                ranges[name + "." + part, default: RangeObserver()].observe(t.channels(i * c..<(i + 1) * c).data)
+            }
+        } else if name.hasSuffix(".fc1") {
+            let c = t.channels / 2
+            ranges[name + ".a", default: RangeObserver()].observe(t.channels(0..<c).data)
+            ranges[name + ".b", default: RangeObserver()].observe(t.channels(c..<2 * c).data)
+        }
+    }
+
+    /// Largest |x| seen at `name`.
+    public func maxAbs(_ name: String) throws -> Double {
+        guard let r = ranges[name], r.count > 0 else { throw CalibrationError.noStatistics(name) }
+        return max(r.maxAbs, 1e-6)
+    }
+}
+
+/// Why calibration failed.
+public enum CalibrationError: Error, CustomStringConvertible {
+    case noStatistics(String)
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case .noStatistics(let n): return "no activation statistics for '\(n)' (is it reached by the calibration images?)"
+        case .unsupported(let s): return "cannot quantize: \(s)"
+        }
+    }
+}
+
+/// One line of the per-layer report.
+public struct LayerReport: Sendable {
+    public var name: String
+    public var detail: String
+}
+
+/// Writes integer layers into a model file, tracking the real scale of every tensor.
+public struct LayerQuantizer {
+    public var stats: ActivationStats
+    public var writer: ModelFileWriter
+    public var report: [LayerReport] = []
+    /// Clip = headroom x the calibration maximum (unseen images may go further).
+    public var headroom = 1.5
+    static let full = 32767
+    static let qkQmax = 4095
+
+    public init(stats: ActivationStats, writer: ModelFileWriter) {
+        self.stats = stats
+        self.writer = writer
+    }
+
+    /// Real scale for tensor `name` held in [-qmax, qmax].
+    func scale(_ name: String, _ qmax: Int) throws -> Double {
+        try stats.maxAbs(name) * headroom / Double(qmax)
+    }
+
+    // MARK: - Weights
+
+    /// Int8 weights of a convolution in [cout, ky, kx, cin] order (im2col patch order), per-channel scales.
+    static func convWeights(_ c: Conv2d) -> (q: [Int8], s: [Double]) {
+        let k = c.kernel, cin = c.cin / c.groups
+        var w = [Float](repeating: 0, count: c.weight.count)
+        for o in 0..<c.cout {
+            for i in 0..<cin {
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        w[((o * k + ky) * k + kx) * cin + i] = c.weight[((o * cin + i) * k + ky) * k + kx]
+                    }
+                }
+            }
+        }
+        let (q, s) = quantizePerChannel(w, outChannels: c.cout, bits: 8)
+        return (q.map { Int8($0) }, s)
+    }
+
+    /// The largest input magnitude a GEMM on these weights can take without int32 overflow
+    /// (bias kept below 2^30).
+    static func inputQmax(_ c: Conv2d) -> Int {
+        let (q, _) = convWeights(c)
+        let per = q.count / c.cout
+        var worst = 1
+        for o in 0..<c.cout {
+            var s = 0
+            for i in 0..<per { s += abs(Int(q[o * per + i])) }
+            worst = max(worst, s)
+        }
+        return min(full, (1 << 30) / worst)
+    }
+
+    // MARK: - Layers
+
+    /// Convolution (dense or depthwise) from input scale sIn to per-channel output scales sOut,
+    /// output clamped to [-qmax, qmax].
+    mutating func conv(_ c: Conv2d, sIn: Double, sOut: [Double], qmax: Int) throws {
+        precondition(sOut.count == c.cout)
+        let (q, sw) = Self.convWeights(c)
+        var bias = [Int32](), mult = [Int32](), shift = [Int32]()
+        var clipped = 0
+        for o in 0..<c.cout {
+            let b = (Double(c.bias[o]) / (sIn * sw[o])).rounded()
+            if abs(b) >= Double(1 << 30) { clipped += 1 }
+            bias.append(Int32(max(-Double(1 << 30), min(Double(1 << 30), b))))
+            let m = FixedMultiplier(sIn * sw[o] / sOut[o])
+            mult.append(m.mult)
+            shift.append(m.shift)
+        }
+        let k = c.kernel
+        if c.groups == c.cin && c.groups == c.cout && c.groups > 1 {
+            writer.add(c.name + ".w", shape: [c.cout, k, k], int8: q)
+        } else {
+            guard c.groups == 1 else { throw CalibrationError.unsupported("grouped convolution \(c.name)") }
+            writer.add(c.name + ".w", shape: [c.cout, k, k, c.cin], int8: q)
+        }
+        writer.add(c.name + ".bias", shape: [c.cout], int32: bias)
+        writer.add(c.name + ".mult", shape: [c.cout], int32: mult)
+        writer.add(c.name + ".shift", shape: [c.cout], int32: shift)
+        writer.add(c.name + ".conv", shape: [4], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax)])
+        if clipped > 0 { report.append(LayerReport(name: c.name, detail: "\(clipped) biases clipped to 2^30")) }
+    }
+
+    /// LayerNorm from input scale sIn to output scale sOut.
+    mutating func layerNorm(_ n: LayerNorm2d, sIn: Double, sOut: Double, qmax: Int) throws {
+        let c = n.weight.count
+        let sqrtC = Double(c).squareRoot()
+        let gMax = max(n.weight.map { abs(Double($0)) }.max() ?? 0, 1e-12) * sqrtC / sOut
+        let bMax = max(n.bias.map { abs(Double($0)) }.max() ?? 0, 1e-12) / sOut
+        // g = gamma sqrt(C) 2^(shift-14) / sOut < 2^31 and b = beta 2^(shift-16) / sOut < 2^31.
+        let limit = min(45 - log2(gMax), 47 - log2(bMax))
+        let shift = min(62, Int(limit.rounded(.down)) - 1)
+        guard shift >= 17 else { throw CalibrationError.unsupported("\(n.name): LayerNorm range too wide for shift >= 17") }
+        let p2 = pow(2.0, Double(shift))
+        let g = n.weight.map { Int32((Double($0) * sqrtC * p2 / 16384 / sOut).rounded()) }
+        let b = n.bias.map { Int32((Double($0) * p2 / 65536 / sOut).rounded()) }
+        let epsQ = min(Double(UInt64.max / 2), (Double(n.eps) * pow(Double(c), 3) / (sIn * sIn)).rounded())
+        let e = UInt64(epsQ)
+        writer.add(n.name + ".g", shape: [c], int32: g)
+        writer.add(n.name + ".b", shape: [c], int32: b)
+        writer.add(n.name + ".ln", shape: [5], int32: [Int32(shift), Int32(-qmax), Int32(qmax),
+                                                      Int32(bitPattern: UInt32(e >> 32)), Int32(bitPattern: UInt32(e & 0xFFFF_FFFF))])
+    }
+
+    /// 65536-entry table of f over the int16 grid of scale sIn, into scale sOut.
+    static func lut(sIn: Double, sOut: Double, _ f: (Double) -> Double) -> [Int16] {
+        (0..<65536).map { i in
+            let x = Double(Int16(truncatingIfNeeded: i)) * sIn
+            return Int16(max(-32767, min(32767, (f(x) / sOut).rounded())))
+        }
+    }
+
+    static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.0.squareRoot())) }
+
+    /// Residual add a (scale sa) + b (scale sb) into scale sOut with one rounding.
+    mutating func add(_ name: String, sa: Double, sb: Double, sOut: Double, qmax: Int) {
+        let ra = sa / sOut, rb = sb / sOut
+        let shift = max(1, min(62, 30 - Int(log2(max(ra, rb)).rounded(.up))))
+        let p = pow(2.0, Double(shift))
+        writer.add(name, shape: [5], int32: [Int32((ra * p).rounded()), Int32((rb * p).rounded()), Int32(shift),
+                                              Int32(-qmax), Int32(qmax)])
+    }
+
+    /// An S2C block whose input has scale sIn; returns the output scale (clamped to qmaxOut).
+    mutating func block(_ blk: S2CBlock, sIn: Double, qmaxOut: Int) throws -> Double {
+        let n = blk.name
+        var sX = sIn
+        if let n1 = blk.norm1 {
+            let sp: Double
+            switch blk.spatial {
+            case .conv(let op):
+                let qIn = Self.inputQmax(op.pw1)
+                let sN = try scale(n1.name, qIn)
+                try layerNorm(n1, sIn: sX, sOut: sN, qmax: qIn)
+                let sPw1 = try scale(op.pw1.name, Self.full)
+                try conv(op.pw1, sIn: sN, sOut: Array(repeating: sPw1, count: op.pw1.cout), qmax: Self.full)
+                let sG = try scale(op.name + ".gelu", Self.full)
+                writer.add(op.name + ".gelu.lut", shape: [65536], int16: Self.lut(sIn: sPw1, sOut: sG, Self.gelu))
+                let qDw = Self.inputQmax(op.pw2)
+                let sDw = try scale(op.dw.name, qDw)
+                try conv(op.dw, sIn: sG, sOut: Array(repeating: sDw, count: op.dw.cout), qmax: qDw)
+                sp = try scale(op.pw2.name, Self.full)
+                try conv(op.pw2, sIn: sDw, sOut: Array(repeating: sp, count: op.pw2.cout), qmax: Self.full)
+            case .attn(let op):
+                let qIn = Self.inputQmax(op.qkv)
+                let sN = try scale(n1.name, qIn)
+                try layerNorm(n1, sIn: sX, sOut: sN, qmax: qIn)
+                let sQ = try scale(op.qkv.name + ".q", Self.qkQmax)
+                let sK = try scale(op.qkv.name + ".k", Self.qkQmax)
+                let sV = try scale(op.qkv.name + ".v", Self.full)
+                let c = op.c
+                let sOut = Array(repeating: sQ, count: c) + Array(repeating: sK, count: c) + Array(repeating: sV, count: c)
+                // q and k clamp to 4095 (the attention kernel's bound), v to the full range: the
+                // clamp range of a GEMM is shared, so q/k are limited by their scale instead.
+                try conv(op.qkv, sIn: sN, sOut: sOut, qmax: Self.full)
+                let qProj = Self.inputQmax(op.proj)
+                let sA = try scale(op.name + ".attn", qProj)
+                let logit = FixedMultiplier(sQ * sK / Double(op.headDim).squareRoot() * 256)
+                let out = FixedMultiplier(sV / 32768 / sA)
+                writer.add(op.name + ".attn", shape: [6], int32: [Int32(op.heads), Int32(op.window), logit.mult, logit.shift,
+                                                                   out.mult, out.shift])
+                sp = try scale(op.proj.name, Self.full)
+                try conv(op.proj, sIn: sA, sOut: Array(repeating: sp, count: op.proj.cout), qmax: Self.full)
+            case .identity:
+                throw CalibrationError.unsupported("\(n): norm1 without a spatial op")
+            }
+            let sMid = try scale(n + ".mid", Self.full)
+            add(n + ".add1", sa: sX, sb: sp, sOut: sMid, qmax: Self.full)
+            sX = sMid
+        }
+        let qFc1 = Self.inputQmax(blk.ffn.fc1)
+        let sN2 = try scale(blk.norm2.name, qFc1)
+        try layerNorm(blk.norm2, sIn: sX, sOut: sN2, qmax: qFc1)
+        let f = blk.ffn
+        let half = f.fc1.cout / 2
+        let sA = try scale(f.fc1.name + ".a", Self.full)
+        let sB = try scale(f.fc1.name + ".b", Self.full)
+        try conv(f.fc1, sIn: sN2, sOut: Array(repeating: sA, count: half) + Array(repeating: sB, count: half), qmax: Self.full)
+        // GELU(a) into its own int16 scale, then the product with b requantized to the gate scale.
+        let gMax = max(Self.gelu(sA * 32767), 0.17)
+        let sGelu = gMax / 32767
+        let qFc2 = Self.inputQmax(f.fc2)
+        let sH = try scale(f.name + ".gate", qFc2)
+        writer.add(f.name + ".gate.lut", shape: [65536], int16: Self.lut(sIn: sA, sOut: sGelu, Self.gelu))
+        let m = FixedMultiplier(sGelu * sB / sH)
+        writer.add(f.name + ".gate", shape: [4], int32: [m.mult, m.shift, Int32(-qFc2), Int32(qFc2)])
+        let sF = try scale(f.fc2.name, Self.full)
+        try conv(f.fc2, sIn: sH, sOut: Array(repeating: sF, count: f.fc2.cout), qmax: Self.full)
+        let sOut = try scale(n, qmaxOut)
+        add(n + ".add2", sa: sX, sb: sF, sOut: sOut, qmax: qmaxOut)
+        return sOut
+    }
+
+    /// The input bound of a layer (what its producer must clamp to).
+    static func inputQmax(_ l: FloatLayer) -> Int {
+        switch l {
+        case .conv(let c): return inputQmax(c)
+        case .up(_, let c): return inputQmax(c)
+        case .block: return full
+        }
+    }
+
+    /// A sequence whose input has scale sIn; the last output is clamped to lastQmax.
+    /// Returns the output scale.
+    mutating func sequence(_ layers: [FloatLayer], sIn: Double, lastQmax: Int = LayerQuantizer.full) throws -> Double {
+        var s = sIn
+        for (i, l) in layers.enumerated() {
+            let qOut = i + 1 < layers.count ? Self.inputQmax(layers[i + 1]) : lastQmax
+            switch l {
+            case .conv(let c):
+                let so = try scale(c.name, qOut)
+                try conv(c, sIn: s, sOut: Array(repeating: so, count: c.cout), qmax: qOut)
+                s = so
+            case .up(let name, let c):
+                let so = try scale(name, qOut)
+                try conv(c, sIn: s, sOut: Array(repeating: so, count: c.cout), qmax: qOut)
+                s = so
+            case .block(let b):
+                s = try block(b, sIn: s, qmaxOut: qOut)
+            }
+        }
+        return s
+    }
+}
