@@ -3,6 +3,7 @@
 
   python train/golden_check.py /work/shared/data/kodak/kodim23.png --quality 4
   python train/golden_check.py IMG --weights W.safetensors     # any s2c float weights file
+  python train/golden_check.py IMG --dump trace.safetensors     # also save x, y, psi, y_hat, x_hat...
   python train/golden_check.py --random-weights OUT.safetensors --config hybrid-t   # test weights
 
 Both sides crop x_hat to the image, clamp to [0, 1] and round 255 x (half to even) before PSNR.
@@ -34,6 +35,7 @@ def main():
     p.add_argument("--quality", type=float, default=4.0)
     p.add_argument("--random-weights", metavar="OUT", help="write randomly initialised weights (seed 0) and exit")
     p.add_argument("--config", default="hybrid-t")
+    p.add_argument("--dump", metavar="OUT", help="also save the traced tensors (F32 safetensors, padded size)")
     a = p.parse_args()
     if a.random_weights:
         torch.manual_seed(0)
@@ -50,9 +52,15 @@ def main():
     h, w = img.shape[:2]
     x = torch.from_numpy(img.copy()).permute(2, 0, 1)[None].float() / 255
     t0 = time.time()
+    trace = {}
+    xp = pad_to(x, model.cfg.pad_multiple)
     with torch.no_grad():
-        out = model(pad_to(x, model.cfg.pad_multiple), torch.tensor([a.quality]))
+        out = model(xp, torch.tensor([a.quality]), trace)
     dt = time.time() - t0
+    if a.dump:
+        from safetensors.torch import save_file
+        vec = dict(trace, x=xp, quality=torch.tensor([a.quality]), y_lik=out["y_lik"], z_lik=out["z_lik"])
+        save_file({k: v.detach().float().contiguous() for k, v in vec.items() if torch.is_tensor(v)}, a.dump)
     bpp = float(bits_per_pixel(out, h * w)[0])
     rec = torch.round(out["x_hat"][..., :h, :w].clamp(0, 1) * 255)
     mse = float(((rec - x * 255) ** 2).mean())
