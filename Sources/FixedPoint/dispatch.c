@@ -40,6 +40,7 @@ void s2c_ops_dsp_init(S2COpsDSP *c, uint32_t flags) {
     c->lut16_s16 = s2c_lut16_s16_avx2;
     c->gated_s16 = s2c_gated_s16_avx2;
     c->rescale_s16 = s2c_rescale_s16_avx2;
+    c->window_attn_s16 = s2c_window_attn_s16_avx2;
 #elif defined(__aarch64__)
     if (!(flags & S2C_CPU_NEON)) return;
     c->dwconv_s16 = s2c_dwconv_s16_neon;

@@ -50,6 +50,9 @@ void s2c_gated_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_
                         const int16_t *lut, int32_t mult, int shift, int lo, int hi);
 void s2c_rescale_s16_avx2(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
                           const int32_t *shift, int lo, int hi);
+void s2c_window_attn_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
+                              int c, int heads, int win, int32_t logit_mult, int logit_shift,
+                              const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);
 #endif
 
 #if defined(__aarch64__)

@@ -282,6 +282,36 @@ static void check_rescale(int rows, int c, int imode, int qmode) {
     free(in); free(ref); free(out); free(mult); free(shift);
 }
 
+/* Window attention: q, k within +-qk, v by vmode; exp_lut any decreasing table with lut[0] = 32768
+ * (bit-exactness does not need the real exponential). */
+static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int vmode) {
+    const int h = wy * win, w = wx * win, ldq = 3 * c + rint_in(0, 2), ldo = c + rint_in(0, 2);
+    const size_t nq = (size_t)h * w * ldq, no = (size_t)h * w * ldo;
+    int16_t *qkv = malloc(nq * 2 + 2), *ref = malloc(no * 2 + 2), *out = malloc(no * 2 + 2);
+    for (size_t i = 0; i < nq; i++)
+        qkv[i] = (int16_t)((int)(i % ldq) < 2 * c ? rint_in(-qk, qk) : pick(vmode, -32768, 32767, i));
+    static uint16_t lut[2840];
+    uint32_t v = 32768;
+    for (int t = 0; t < 2840; t++) { lut[t] = (uint16_t)v; v -= v * (uint32_t)rint_in(0, 8) / 1024; if (!v) v = 1; }
+    const int32_t lm = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))), ls = rint_in(36, 46);
+    const int32_t om = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))), os = rint_in(42, 46);
+    char shape[96];
+    snprintf(shape, sizeof shape, "h=%d w=%d c=%d heads=%d win=%d qk=%d vmode=%d", h, w, c, heads, win, qk, vmode);
+    S2COpsDSP r;
+    s2c_ops_dsp_init(&r, 0);
+    memset(ref, 0x5a, no * 2);
+    r.window_attn_s16(ref, ldo, qkv, ldq, h, w, c, heads, win, lm, ls, lut, 2840, om, os);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2COpsDSP d;
+        s2c_ops_dsp_init(&d, levels[l].flags);
+        memset(out, 0x5a, no * 2);
+        d.window_attn_s16(out, ldo, qkv, ldq, h, w, c, heads, win, lm, ls, lut, 2840, om, os);
+        compare16("window_attn_s16", levels[l].name, out, ref, no, shape);
+    }
+    free(qkv); free(ref); free(out);
+}
+
 static void check_ops(void) {
     int before = checks;
     static const int ks[] = {1, 3, 5, 7, 9};
@@ -303,6 +333,13 @@ static void check_ops(void) {
     for (int it = 0; it < 120; it++) check_rescale(rint_in(1, 9), rint_in(1, 70), it < 36 ? it % 6 : 0, rint_in(0, 2));
     check_rescale(300, 128, 0, 0);
     printf("rescale_s16: %d variant-vs-C comparisons\n", checks - before);
+    before = checks;
+    for (int it = 0; it < 40; it++) {
+        const int heads = rint_in(1, 4);
+        check_attn(rint_in(1, 2), rint_in(1, 2), heads * rint_in(1, 20), heads, rint_in(1, 8),
+                   it % 4 ? 4095 : 32767, it < 12 ? it % 6 : 0);
+    }
+    printf("window_attn_s16: %d variant-vs-C comparisons\n", checks - before);
 }
 
 int main(int argc, char **argv) {

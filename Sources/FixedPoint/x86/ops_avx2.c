@@ -1,4 +1,4 @@
-/* x86/ops_avx2.c: AVX2 layer kernels (depthwise conv, LUT, gated product, rescale), bit-exact with ops_c.c. */
+/* x86/ops_avx2.c: AVX2 layer kernels (depthwise conv, LUT, gated product, rescale, window attention), bit-exact with ops_c.c. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -216,5 +216,84 @@ void s2c_rescale_s16_avx2(int16_t *out, const int16_t *in, int rows, int c, cons
 #pragma omp parallel for schedule(static) if ((int64_t)rows * c * 4 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         rescale_row(out + (ptrdiff_t)r * c, in + (ptrdiff_t)r * c, c, mult, shift, lo, hi);
+}
+/* MARK: - Window attention */
+
+/* sum_d a[d] b[d] mod 2^32. vpmaddwd's pair sum is exact except (-32768)^2 * 2 = 2^31, which wraps to
+ * the same value mod 2^32 as the C reference's uint32 sum. */
+INL int32_t dot_s16(const int16_t *a, const int16_t *b, int n) {
+    __m256i acc = _mm256_setzero_si256();
+    int d = 0;
+    for (; d + 16 <= n; d += 16)
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + d)),
+                                                      _mm256_loadu_si256((const __m256i *)(b + d))));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    for (; d + 8 <= n; d += 8)
+        s = _mm_add_epi32(s, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(a + d)), _mm_loadu_si128((const __m128i *)(b + d))));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    uint32_t r = (uint32_t)_mm_cvtsi128_si32(s);
+    for (; d < n; d++) r += (uint32_t)(a[d] * b[d]);
+    return (int32_t)r;
+}
+
+/* One window, all heads: ops_c.c's attn_window with the q.k dot products and the p.v sums in AVX2
+ * (p <= 2^15, |p v| <= 2^30: vpmulld exact, lanes wrap like the uint32 reference). The softmax
+ * (max, LUT, division) is the scalar code of the reference. */
+static TGT void attn_window(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int w, int c,
+                            int heads, int win, int y0, int x0, int32_t logit_mult, int logit_shift,
+                            const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift) {
+    const int n = win * win, hd = c / heads;
+    const int16_t *tok[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN];
+    int32_t z[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN], e[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN];
+    for (int j = 0; j < n; j++) tok[j] = qkv + ((ptrdiff_t)(y0 + j / win) * w + x0 + j % win) * ldq;
+    const __m256i mv = _mm256_set1_epi32(out_mult), sv = _mm256_set1_epi32(out_shift);
+    const __m256i lo64 = _mm256_set1_epi64x(-32768), hi64 = _mm256_set1_epi64x(32767);
+    for (int hh = 0; hh < heads; hh++) {
+        const int qo = hh * hd, ko = c + hh * hd, vo = 2 * c + hh * hd;
+        for (int i = 0; i < n; i++) {
+            const int16_t *q = tok[i] + qo;
+            int32_t m = INT32_MIN;
+            for (int j = 0; j < n; j++) {
+                z[j] = s2c_requant_clamp(dot_s16(q, tok[j] + ko, hd), logit_mult, logit_shift, -(1 << 24), 1 << 24);
+                if (z[j] > m) m = z[j];
+            }
+            int64_t sum = 0;
+            for (int j = 0; j < n; j++) {
+                const int32_t t = m - z[j];
+                e[j] = t < exp_len ? exp_lut[t] : 0;
+                sum += e[j];
+            }
+            if (sum == 0) sum = 1;
+            for (int j = 0; j < n; j++) e[j] = (int32_t)((e[j] * (int64_t)32768 + sum / 2) / sum);
+            int16_t *o = out + (tok[i] - qkv) / ldq * ldo + qo;
+            int d = 0;
+            for (; d + 8 <= hd; d += 8) {
+                __m256i acc = _mm256_setzero_si256();
+                for (int j = 0; j < n; j++)
+                    acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(_mm256_set1_epi32(e[j]),
+                        _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(tok[j] + vo + d)))));
+                const __m256i r = requant8(acc, mv, sv, lo64, hi64);
+                _mm_storeu_si128((__m128i *)(o + d),
+                                 _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(r, r), 0x08)));
+            }
+            for (; d < hd; d++) {
+                uint32_t acc = 0;
+                for (int j = 0; j < n; j++) acc += (uint32_t)(e[j] * tok[j][vo + d]);
+                o[d] = s2c_requant_s16((int32_t)acc, out_mult, out_shift);
+            }
+        }
+    }
+}
+
+void s2c_window_attn_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
+                              int c, int heads, int win, int32_t logit_mult, int logit_shift,
+                              const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift) {
+    if (win <= 0 || win > S2C_ATTN_MAX_WIN || heads <= 0 || c % heads) return;
+    const int nwx = w / win, nwin = (h / win) * nwx, n = win * win;
+#pragma omp parallel for schedule(static) if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK)
+    for (int wi = 0; wi < nwin; wi++)
+        attn_window(out, ldo, qkv, ldq, w, c, heads, win, (wi / nwx) * win, (wi % nwx) * win, logit_mult,
+                    logit_shift, exp_lut, exp_len, out_mult, out_shift);
 }
 #endif
