@@ -115,3 +115,26 @@ public func rgbBytes(_ x: FloatTensor) -> [UInt8] {
     }
     return out
 }
+
+/// PSNR (dB) of the integer g_s's 8-bit output against the float g_s's, per sample.
+public func compareSynthesis(_ syn: IntSynthesis, _ samples: [SynthesisSample], _ kn: Kernels) -> [(quality: Int, psnr: Double)] {
+    samples.map { s in
+        let yq = fixedPointLatent(s.yHat, fracBits: syn.config.yFracBits)
+        return (s.quality, FloatModel.psnr(syn(yq, quality: s.quality, kn), rgbBytes(s.xHat)))
+    }
+}
+
+extension FloatTensor {
+    /// The centred side x side window (each side clipped to the image).
+    public func centreCrop(side: Int) -> FloatTensor {
+        let h = min(height, side), w = min(width, side)
+        let top = (height - h) / 2, left = (width - w) / 2
+        var out = FloatTensor(channels: channels, height: h, width: w)
+        for c in 0..<channels {
+            for y in 0..<h {
+                for x in 0..<w { out.data[(c * h + y) * w + x] = self[c, top + y, left + x] }
+            }
+        }
+        return out
+    }
+}

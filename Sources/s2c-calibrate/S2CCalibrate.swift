@@ -1,8 +1,10 @@
 // s2c-calibrate: float reference tools (roundtrip, bench-float) and, later, the calibrator.
 import ArgumentParser
 import Calibrate
+import FixedPoint
 import Foundation
 import ImageIO
+import QuantModel
 
 /// Root command: dispatches to the subcommands; `calibrate` is the default.
 @main struct S2CCalibrate: ParsableCommand {
@@ -11,17 +13,14 @@ import ImageIO
         abstract: "Float reference runtime and calibrator of S2C-Hybrid.",
         discussion: """
             roundtrip and bench-float run the float model exported by train/export.py \
-            (Weights/hybrid-t.safetensors); calibrate will produce the quantized .s2cq model.
+            (Weights/hybrid-t.safetensors); calibrate writes the integer .s2cq model.
             """,
         subcommands: [Calibrate.self, Roundtrip.self, BenchFloat.self],
         defaultSubcommand: Calibrate.self)
 }
 
-/// Thrown by subcommands that exist only as an interface so far.
-struct NotImplemented: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "\(what): not implemented yet (issue 4)" }
-}
+/// Progress and notes go to stderr; results to stdout.
+func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
 /// Default float weights, relative to the repository root.
 let defaultWeights = "Weights/hybrid-t.safetensors"
@@ -34,36 +33,41 @@ struct WeightsOptions: ParsableArguments {
     var weights: String?
 
     /// The explicit path, or the first existing default; a missing file names the default path.
-    func resolve() throws -> String {
-        if let weights {
-            guard FileManager.default.fileExists(atPath: weights) else {
-                throw FloatModelError.weightsNotFound(path: weights)
-            }
-            return weights
-        }
-        for root in candidateRoots() {
-            let p = (root as NSString).appendingPathComponent(defaultWeights)
-            if FileManager.default.fileExists(atPath: p) { return p }
-        }
-        throw FloatModelError.weightsNotFound(path: defaultWeights)
+    func resolve(default relative: String = defaultWeights) throws -> String {
+        try resolveWeights(weights, default: relative)
     }
+}
 
-    /// The working directory, then the first parent of the executable holding Package.swift
-    /// (the binary lives in <repo>/.build/<triple>/<config>/).
-    private func candidateRoots() -> [String] {
-        var roots = [FileManager.default.currentDirectoryPath]
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0]
-        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent().standardizedFileURL
-        while dir.path != "/" && !dir.path.isEmpty {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-                roots.append(dir.path)
-                break
-            }
-            dir.deleteLastPathComponent()
+/// The explicit path, or the first existing default; a missing file names the default path.
+func resolveWeights(_ weights: String?, default relative: String) throws -> String {
+    if let weights {
+        guard FileManager.default.fileExists(atPath: weights) else {
+            throw FloatModelError.weightsNotFound(path: weights)
         }
-        return roots
+        return weights
     }
+    for root in candidateRoots() {
+        let p = (root as NSString).appendingPathComponent(relative)
+        if FileManager.default.fileExists(atPath: p) { return p }
+    }
+    throw FloatModelError.weightsNotFound(path: relative)
+}
+
+/// The working directory, then the first parent of the executable holding Package.swift
+/// (the binary lives in <repo>/.build/<triple>/<config>/).
+func candidateRoots() -> [String] {
+    var roots = [FileManager.default.currentDirectoryPath]
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        ?? CommandLine.arguments[0]
+    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent().standardizedFileURL
+    while dir.path != "/" && !dir.path.isEmpty {
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+            roots.append(dir.path)
+            break
+        }
+        dir.deleteLastPathComponent()
+    }
+    return roots
 }
 
 /// Valid quality range: the model is trained for continuous rates between 1 and 7.
@@ -80,19 +84,29 @@ extension S2CCalibrate {
     /// Calibration over a folder of images -> .s2cq (interface only so far).
     struct Calibrate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Calibrate the float model into a quantized .s2cq model (not implemented yet).")
+            abstract: "Calibrate the float model into an integer .s2cq model.",
+            discussion: """
+                Runs the float model on the calibration images at every quality level, records \
+                activation ranges, and writes int8 weights, int16 activation scales, lookup tables \
+                and requantization multipliers. Today the model file holds the integer synthesis \
+                transform g_s (with inverse gains and pixel output); the hyperprior and entropy \
+                parameter networks are added next (issue 4). Prints the integer-vs-float PSNR of g_s.
+                """)
 
         @Option(help: ArgumentHelp("Model config name; its float weights are Weights/<name>.safetensors.",
                                    valueName: "name"))
         var model: String = "hybrid-t"
+        @Option(help: ArgumentHelp("Float weights file (overrides --model's default path).", valueName: "path"))
+        var weights: String?
         @Option(help: ArgumentHelp("Folder of PNG calibration images.", valueName: "dir"))
         var images: String
         @Option(name: .shortAndLong, help: ArgumentHelp("Output model file; default Weights/<name>.s2cq.",
                                                         valueName: "path"))
         var output: String?
-        @Option(help: ArgumentHelp("Use at most n images (n >= 1).", valueName: "n"))
+        @Option(help: ArgumentHelp("Use at most n images (n >= 1), in name order.", valueName: "n"))
         var maxImages: Int?
-        @Option(help: ArgumentHelp("Crop each image to n x n, n a positive multiple of 64.", valueName: "n"))
+        @Option(help: ArgumentHelp("Centre-crop each image to at most n x n, n a positive multiple of 64.",
+                                   valueName: "n"))
         var crop: Int?
 
         func validate() throws {
@@ -110,7 +124,46 @@ extension S2CCalibrate {
             if let output, output.isEmpty { throw ValidationError("-o/--output must not be empty") }
         }
 
-        func run() throws { throw NotImplemented(what: "calibrate") }
+        func run() throws {
+            FloatRuntime.keepFreedMemory()
+            let wpath = try resolveWeights(weights, default: "Weights/\(model).safetensors")
+            let fm = try FloatModel(path: wpath)
+            let files = try FileManager.default.contentsOfDirectory(atPath: images)
+                .filter { $0.lowercased().hasSuffix(".png") }.sorted()
+            let chosen = Array(files.prefix(maxImages ?? files.count))
+            guard !chosen.isEmpty else { throw ValidationError("--images: no PNG files in '\(images)'") }
+            var tensors: [FloatTensor] = []
+            for f in chosen {
+                let img = try PNGIO.read(path: (images as NSString).appendingPathComponent(f))
+                var t = FloatTensor(rgb8: img.pixels, width: img.width, height: img.height)
+                if let crop { t = t.centreCrop(side: crop) }
+                tensors.append(t)
+            }
+            let qualities = Array(1...fm.config.qualities)
+            log("calibrating \(fm.config.name) from \(wpath) on \(tensors.count) images x \(qualities.count) qualities")
+            let start = Date()
+            let (stats, samples) = try observeSynthesis(fm, images: tensors, qualities: qualities) { done, total in
+                let el = Date().timeIntervalSince(start)
+                let eta = el / Double(done) * Double(total - done)
+                log(String(format: "  observed %d/%d  elapsed %.0fs  ETA %.0fs", done, total, el, eta))
+            }
+            var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
+            try quantizeSynthesis(fm, &q)
+            let bytes = q.writer.serialize()
+            let file = try ModelFile(bytes: bytes)
+            let out = output ?? (wpath as NSString).deletingPathExtension + ".s2cq"
+            try AtomicFile.write(bytes, to: out)
+            for r in q.report { log("  note \(r.name): \(r.detail)") }
+            let syn = try IntSynthesis(file)
+            let res = compareSynthesis(syn, samples, Kernels.best())
+            print("integer g_s vs float g_s (8-bit PSNR, calibration images):")
+            for level in qualities {
+                let v = res.filter { $0.quality == level }.map(\.psnr)
+                print(String(format: "  quality %d: mean %.2f dB, min %.2f dB", level, v.reduce(0, +) / Double(v.count),
+                             v.min() ?? 0))
+            }
+            print("wrote \(out) (\(bytes.count) bytes, fingerprint \(String(file.fingerprint, radix: 16)))")
+        }
     }
 
     /// PNG -> float model -> PNG, with estimated rate and PSNR.

@@ -1,5 +1,6 @@
 // CLITests: run the built s2c-calibrate; pin its subcommands, error messages and the roundtrip numbers.
 import Foundation
+import QuantModel
 import Testing
 
 /// Runs s2c-calibrate (built next to the test bundle) and returns exit status, stdout and stderr.
@@ -32,13 +33,19 @@ private struct CLIMissing: Error, CustomStringConvertible {
     for s in ["calibrate", "roundtrip", "bench-float"] { #expect(r.out.contains(s), "help lacks \(s)") }
 }
 
-@Test func calibrateIsAStubThatFails() throws {
+@Test func calibrateWritesAnIntegerModel() throws {
     let dir = try Fixtures.path("")
-    let r = try run(["calibrate", "--images", dir, "--max-images", "2", "--crop", "256"])
-    #expect(r.status != 0)
-    #expect(r.err.contains("not implemented yet (issue 4)"))
-    let d = try run(["--images", dir])          // calibrate is the default subcommand
-    #expect(d.status != 0 && d.err.contains("not implemented yet (issue 4)"))
+    let weights = try Fixtures.path("nano-weights.safetensors")
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(getpid()).s2cq").path
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try run(["calibrate", "--weights", weights, "--images", dir, "--max-images", "1", "--crop", "64", "-o", out])
+    #expect(r.status == 0, "\(r.err)")
+    #expect(r.out.contains("integer g_s vs float g_s") && r.out.contains("quality 7:"))
+    #expect(r.err.contains("ETA"))
+    let file = try ModelFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: out))))
+    #expect(try file.string("model") == "hybrid-nano")
+    let missing = try run(["calibrate", "--images", dir, "--weights", "/nonexistent/w.safetensors"])
+    #expect(missing.status != 0 && missing.err.contains("not found"))
 }
 
 @Test func calibrateValidatesOptions() throws {
