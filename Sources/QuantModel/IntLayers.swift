@@ -268,6 +268,8 @@ public struct IntAttention: Sendable {
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        precondition(x.h % Int(window) == 0 && x.w % Int(window) == 0,
+                     "window attention on \(x.h)x\(x.w): sides must be multiples of \(window)")
         let t = qkv(x, kn)
         let c = proj.cin
         var o = IntTensor(h: x.h, w: x.w, c: c)

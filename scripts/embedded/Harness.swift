@@ -38,3 +38,24 @@ public func parseModel(_ data: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
     guard let f = try? ModelFile(bytes: bytes) else { return 0 }
     return f.fingerprint
 }
+
+/// Runs the integer g_s of a model file on a pseudo-random fixed-point latent (h x w x latent,
+/// values in +-2^(frac+2), xorshift32 from `seed`) at quality q with the best kernels, and
+/// returns the FNV-1a-64 of the 8-bit output (0 if the model is refused).
+@_cdecl("s2c_embedded_synthesis_hash")
+public func synthesisHash(_ data: UnsafePointer<UInt8>, _ count: Int, _ h: Int, _ w: Int, _ q: Int, _ seed: UInt32) -> UInt64 {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: count))
+    guard let f = try? ModelFile(bytes: bytes), let syn = try? IntSynthesis(f) else { return 0 }
+    var x = seed
+    let m = syn.config.latent
+    let span = UInt32(1) << UInt32(syn.config.yFracBits + 3)
+    var lat = IntTensor(h: h, w: w, c: m)
+    for i in 0..<lat.data.count {
+        x ^= x << 13
+        x ^= x >> 17
+        x ^= x << 5
+        lat.data[i] = Int16(truncatingIfNeeded: Int32(x % span) - Int32(span / 2))
+    }
+    let px = syn(lat, quality: q, Kernels.best())
+    return px.withUnsafeBufferPointer { fnv1a64($0) }
+}
