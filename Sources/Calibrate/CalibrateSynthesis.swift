@@ -29,17 +29,23 @@ func expLUT() -> [UInt16] {
     return lut
 }
 
-/// Float reference values the integer g_s is compared with.
+/// Float reference values the integer decoder is compared with.
 public struct SynthesisSample {
-    public var yHat: FloatTensor
     public var quality: Int
+    /// The encoder's gained latent y' and the float entropy model's results on it.
+    public var yGained: FloatTensor
+    public var zHat: FloatTensor
+    public var zLik: FloatTensor
+    public var entropy: FloatEntropyResult
     public var xHat: FloatTensor
+    public var yHat: FloatTensor { entropy.yHat }
 }
 
 /// Runs the float model on the calibration images at every integer quality and records the
-/// activation ranges of everything g_s computes. Returns the statistics and the samples.
-public func observeSynthesis(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
-                             progress: (Int, Int) -> Void = { _, _ in }) throws -> (ActivationStats, [SynthesisSample]) {
+/// activation ranges of everything the decoder computes (h_s, the entropy-parameter networks,
+/// g_s). Returns the statistics and the float samples.
+public func observeDecoder(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
+                           progress: (Int, Int) -> Void = { _, _ in }) throws -> (ActivationStats, [SynthesisSample]) {
     var stats = ActivationStats()
     var samples: [SynthesisSample] = []
     var done = 0
@@ -49,11 +55,15 @@ public func observeSynthesis(_ model: FloatModel, images: [FloatTensor], qualiti
         for q in qualities {
             let g = model.gains(quality: Float(q))
             let yg = FloatModel.scaled(y, g.gain)
+            stats.record("y_gained", yg)
             let zHat = model.prior.quantize(model.hyperAnalysis(yg))
-            let ent = model.entropyModel(yGained: yg, psi: model.hyperSynthesis(zHat))
+            stats.record("z_hat", zHat)
+            let psi = model.hyperSynthesis(zHat) { name, t in stats.record(name, t) }
+            let ent = model.entropyModel(yGained: yg, psi: psi) { name, t in stats.record(name, t) }
             stats.record("y_hat", ent.yHat)
             let xh = model.synthesize(yHat: ent.yHat, quality: Float(q)) { name, t in stats.record(name, t) }
-            samples.append(SynthesisSample(yHat: ent.yHat, quality: q, xHat: xh))
+            samples.append(SynthesisSample(quality: q, yGained: yg, zHat: zHat, zLik: model.prior.likelihoods(zHat),
+                                           entropy: ent, xHat: xh))
             done += 1
             progress(done, images.count * qualities.count)
         }
@@ -137,4 +147,89 @@ extension FloatTensor {
         }
         return out
     }
+}
+
+/// Writes the whole integer decoder: g_s (quantizeSynthesis), h_s with the integer z_hat, the
+/// SCCTX parameter networks with their input rescales and scale thresholds, and the Gaussian and
+/// factorized-prior CDF tables.
+public func quantizeDecoder(_ model: FloatModel, _ q: inout LayerQuantizer) throws {
+    try quantizeSynthesis(model, &q)
+    let cfg = model.config
+    let frac = try yFracBits(q.stats, headroom: q.headroom)
+    let sY = pow(2, -Double(frac))
+    q.writer.set("cc_blocks", .u32(UInt32(cfg.ccBlocks)))
+    q.writer.set("pa_blocks", .u32(UInt32(cfg.paBlocks)))
+
+    // z_hat = s + median in fixed point, within h_s's input bound.
+    let qZ = LayerQuantizer.inputQmax(model.hS[0])
+    let zMax = try q.stats.maxAbs("z_hat") * q.headroom
+    let zFrac = max(0, min(14, Int(log2(Double(qZ) / zMax).rounded(.down))))
+    let sZ = pow(2, -Double(zFrac))
+    q.writer.set("z_frac_bits", .u32(UInt32(zFrac)))
+    q.writer.add("z.median", shape: [cfg.hyper], int32: model.prior.medians.map { Int32((Double($0) / sZ).rounded()) })
+    q.writer.add("z.clamp", shape: [1], int32: [Int32(qZ)])
+    let sPsi = try q.sequence(model.hS, sIn: sZ)
+
+    let yMax = try q.stats.maxAbs("y_hat") * q.headroom
+    let gaussScales = GaussianTables.scales()
+    for (k, gk) in cfg.groups.enumerated() {
+        let pa = model.scctx.pa[k]
+        let qPa = LayerQuantizer.inputQmax(pa[0])
+        var parts = [try q.stats.maxAbs("sc.\(k)"), try q.stats.maxAbs("h_s.4")]
+        var sCc = 0.0
+        if k > 0 {
+            let cc = model.scctx.cc[k]
+            let qCc = LayerQuantizer.inputQmax(cc[0])
+            let sCcIn = yMax / Double(qCc)
+            let prev = cfg.groups[..<k].reduce(0, +)
+            q.rescale("cc.\(k).in", sIn: Array(repeating: sY, count: prev), sOut: sCcIn, qmax: qCc)
+            sCc = try q.sequence(cc, sIn: sCcIn)
+            parts.append(try q.stats.maxAbs("cc.\(k)"))
+        }
+        let qSc = LayerQuantizer.inputQmax(model.scctx.sc[k])
+        let sScIn = yMax / Double(qSc)
+        q.rescale("sc.\(k).in", sIn: Array(repeating: sY, count: gk), sOut: sScIn, qmax: qSc)
+        let scConv = model.scctx.sc[k]
+        let sSc = try q.scale(scConv.name, LayerQuantizer.full)
+        try q.conv(scConv, sIn: sScIn, sOut: Array(repeating: sSc, count: scConv.cout), qmax: LayerQuantizer.full)
+        // One input scale for concat(sc, cc, psi).
+        let sPaIn = (parts.max() ?? 1) * q.headroom / Double(qPa)
+        q.rescale("pa.\(k).in_sc", sIn: Array(repeating: sSc, count: 2 * gk), sOut: sPaIn, qmax: qPa)
+        if k > 0 { q.rescale("pa.\(k).in_cc", sIn: Array(repeating: sCc, count: 2 * gk), sOut: sPaIn, qmax: qPa) }
+        q.rescale("pa.\(k).in_psi", sIn: Array(repeating: sPsi, count: 2 * cfg.hyper), sOut: sPaIn, qmax: qPa)
+        let sScale = try q.scale("pa.\(k).out.scale", LayerQuantizer.full)
+        _ = try q.sequence(pa, sIn: sPaIn, lastScales: Array(repeating: sScale, count: gk) + Array(repeating: sY, count: gk))
+        q.writer.add("pa.\(k).thresholds", shape: [gaussScales.count - 1],
+                     int32: GaussianTables.quantizer(scales: gaussScales, unit: sScale).thresholds)
+    }
+    let gauss = GaussianTables.build(scales: gaussScales)
+    q.writer.add("gauss.cdf", shape: [gauss.cdf.count], int32: gauss.cdf)
+    q.writer.add("gauss.offsets", shape: [gauss.count], int32: gauss.offsets)
+    q.writer.add("gauss.tails", shape: [gauss.count], int32: gauss.tails)
+    let z = factorizedTables(model.prior)
+    q.writer.add("z.cdf", shape: [z.cdf.count], int32: z.cdf)
+    q.writer.add("z.offsets", shape: [z.count], int32: z.offsets)
+    q.writer.add("z.tails", shape: [z.count], int32: z.tails)
+}
+
+/// One CDF table per z channel over symbols s = round(z - median) in [-tail, tail] (+ escape):
+/// tail grows until the float prior leaves less than 1e-9 outside (at most 1024).
+func factorizedTables(_ prior: FactorizedPrior) -> CDFTableSet {
+    var cdf: [Int32] = [], offsets: [Int32] = [], tails: [Int32] = []
+    for c in 0..<prior.channels {
+        let med = prior.medians[c]
+        func p(_ s: Int) -> Double { Double(prior.likelihood(med + Float(s), channel: c)) }
+        var tail = 1
+        var mass = p(-1) + p(0) + p(1)
+        while mass < 1 - 1e-9 && tail < 1024 {
+            tail += 1
+            mass += p(-tail) + p(tail)
+        }
+        var pmf = (-tail...tail).map(p)
+        pmf.append(max(0, 1 - pmf.reduce(0, +)))
+        offsets.append(Int32(cdf.count))
+        tails.append(Int32(tail))
+        cdf += GaussianTables.quantize(pmf: pmf)
+    }
+    return CDFTableSet(cdf: cdf, offsets: offsets, tails: tails)
 }

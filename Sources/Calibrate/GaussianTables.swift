@@ -75,7 +75,12 @@ public enum GaussianTables {
     /// j + 1, expressed in the fixed-point format of the runtime's scale (fracBits fraction
     /// bits) and rounded up, so index(s) = j exactly when s lies in [t_{j-1}, t_j).
     public static func quantizer(scales: [Double], fracBits: Int) -> ScaleQuantizer {
-        let one = Double(1 << fracBits)
+        quantizer(scales: scales, unit: 1 / Double(1 << fracBits))
+    }
+
+    /// The same for a runtime scale whose integer value v means v x unit.
+    public static func quantizer(scales: [Double], unit: Double) -> ScaleQuantizer {
+        let one = 1 / unit
         let t = (0..<scales.count - 1).map { j in
             Int32(min(Double(Int32.max), ((scales[j] * scales[j + 1]).squareRoot() * one).rounded(.up)))
         }

@@ -22,6 +22,10 @@ public struct ActivationStats: Sendable {
             for (i, part) in ["q", "k", "v"].enumerated() {
                 ranges[name + "." + part, default: RangeObserver()].observe(t.channels(i * c..<(i + 1) * c).data)
             }
+        } else if name.hasPrefix("pa.") && name.hasSuffix(".out") {
+            let c = t.channels / 2
+            ranges[name + ".scale", default: RangeObserver()].observe(t.channels(0..<c).data)
+            ranges[name + ".mean", default: RangeObserver()].observe(t.channels(c..<2 * c).data)
         } else if name.hasSuffix(".fc1") {
             let c = t.channels / 2
             ranges[name + ".a", default: RangeObserver()].observe(t.channels(0..<c).data)
@@ -260,12 +264,19 @@ public struct LayerQuantizer {
 
     /// A sequence whose input has scale sIn; the last output is clamped to lastQmax.
     /// Returns the output scale.
-    mutating func sequence(_ layers: [FloatLayer], sIn: Double, lastQmax: Int = LayerQuantizer.full) throws -> Double {
+    /// lastScales, when given, are the last convolution's per-channel output scales.
+    mutating func sequence(_ layers: [FloatLayer], sIn: Double, lastQmax: Int = LayerQuantizer.full,
+                           lastScales: [Double]? = nil) throws -> Double {
         var s = sIn
         for (i, l) in layers.enumerated() {
             let qOut = i + 1 < layers.count ? Self.inputQmax(layers[i + 1]) : lastQmax
             switch l {
             case .conv(let c):
+                if i == layers.count - 1, let ls = lastScales {
+                    try conv(c, sIn: s, sOut: ls, qmax: qOut)
+                    s = ls[0]
+                    continue
+                }
                 let so = try scale(c.name, qOut)
                 try conv(c, sIn: s, sOut: Array(repeating: so, count: c.cout), qmax: qOut)
                 s = so
@@ -278,5 +289,16 @@ public struct LayerQuantizer {
             }
         }
         return s
+    }
+}
+
+extension LayerQuantizer {
+    /// A per-channel rescale `name` from scales sIn to sOut, clamped to +-qmax
+    /// (IntRescale reads `name.mult`, `.shift`, `.clamp`).
+    mutating func rescale(_ name: String, sIn: [Double], sOut: Double, qmax: Int) {
+        let m = sIn.map { FixedMultiplier($0 / sOut) }
+        writer.add(name + ".mult", shape: [m.count], int32: m.map(\.mult))
+        writer.add(name + ".shift", shape: [m.count], int32: m.map(\.shift))
+        writer.add(name + ".clamp", shape: [1], int32: [Int32(qmax)])
     }
 }

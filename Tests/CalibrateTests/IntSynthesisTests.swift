@@ -12,9 +12,9 @@ func nanoSynthesis() throws -> (ModelFile, [SynthesisSample], FloatModel) {
     let model = try Fixtures.model()
     let x = try Fixtures.golden().tensor("x")
     let img = FloatTensor(channels: 3, height: x.height, width: x.width, data: x.data)
-    let (stats, samples) = try observeSynthesis(model, images: [img], qualities: Array(1...model.config.qualities))
+    let (stats, samples) = try observeDecoder(model, images: [img], qualities: Array(1...model.config.qualities))
     var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
-    try quantizeSynthesis(model, &q)
+    try quantizeDecoder(model, &q)
     return (try ModelFile(bytes: q.writer.serialize()), samples, model)
 }
 

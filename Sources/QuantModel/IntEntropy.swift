@@ -1,0 +1,192 @@
+// IntEntropy.swift: the integer hyper-synthesis (z_hat -> psi) and the integer ELIC SCCTX
+// entropy-parameter model: channel groups x checkerboard, producing fixed-point means and
+// table indices, driven by a SymbolCoder so that the encoder and the decoder run the very same
+// code (the encoder's coder computes and records symbols, the decoder's reads them).
+// Decode path, Embedded subset.
+import FixedPoint
+
+/// Where the symbols come from or go to. `symbol(channel:position:mean:table:)` returns the
+/// symbol s of latent (channel, position) given its fixed-point mean and CDF table index;
+/// y_hat' = s * 2^yFracBits + mean.
+public protocol SymbolCoder {
+    mutating func symbol(channel: Int, position: Int, mean: Int32, table: Int) -> Int32
+}
+
+/// Per-channel requantization of a whole tensor (rescale_s16), clamped to +-qmax.
+public struct IntRescale: Sendable {
+    let mult: [Int32], shift: [Int32], qmax: Int32
+
+    /// `N.mult`, `N.shift` int32 [c], `N.clamp` int32 [1].
+    public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        mult = try f.int32(name + ".mult")
+        shift = try params(f, name + ".shift", mult.count)
+        qmax = try params(f, name + ".clamp", 1)[0]
+        guard qmax >= 0, qmax <= 32767 else { throw .malformed("'\(name).clamp' is invalid") }
+        for s in shift where s < 1 || s > 62 { throw .malformed("'\(name).shift' is invalid") }
+    }
+
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        precondition(x.c == mult.count, "rescale of \(x.c) channels with \(mult.count) multipliers")
+        var out = IntTensor(h: x.h, w: x.w, c: x.c)
+        out.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { s in
+                mult.withUnsafeBufferPointer { m in
+                    shift.withUnsafeBufferPointer { sh in
+                        kn.ops.rescale_s16(o.baseAddress, s.baseAddress, Int32(x.h * x.w), Int32(x.c),
+                                           m.baseAddress, sh.baseAddress, -qmax, qmax)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Loads a sequence: `prefix.inp` conv, `prefix.blocks.i` blocks of `kind`, `prefix.out` conv.
+func contextSequence(_ f: ModelFile, _ prefix: String, blocks: Int, kind: Int) throws(ModelFileError) -> [IntLayer] {
+    var l: [IntLayer] = [.conv(try IntConv(f, prefix + ".inp"))]
+    for b in 0..<blocks { l.append(.block(try IntBlock(f, "\(prefix).blocks.\(b)", kind: kind, expLUT: []))) }
+    l.append(.conv(try IntConv(f, prefix + ".out")))
+    return l
+}
+
+/// h_s on the integer z_hat: z symbols s -> z_q = clamp(s 2^zFracBits + median_q) -> psi.
+public struct IntHyperSynthesis: Sendable {
+    public let zFracBits: Int
+    public let medians: [Int32]
+    let qmax: Int32
+    let layers: [IntLayer]
+
+    public init(_ f: ModelFile, _ cfg: IntConfig) throws(ModelFileError) {
+        zFracBits = try f.int("z_frac_bits")
+        medians = try params(f, "z.median", cfg.hyper)
+        qmax = try params(f, "z.clamp", 1)[0]
+        guard zFracBits >= 0, zFracBits <= 14, qmax >= 1, qmax <= 32767 else { throw .malformed("z parameters are invalid") }
+        var l: [IntLayer] = []
+        l.append(.up(try IntConv(f, "h_s.0.0")))
+        l.append(.block(try IntBlock(f, "h_s.1", kind: 0, expLUT: [])))
+        l.append(.up(try IntConv(f, "h_s.2.0")))
+        l.append(.block(try IntBlock(f, "h_s.3", kind: 0, expLUT: [])))
+        l.append(.conv(try IntConv(f, "h_s.4")))
+        layers = l
+    }
+
+    /// z symbols (h, w, hyper) -> the fixed-point z_hat that h_s reads.
+    public func zHat(symbols: IntTensor) -> IntTensor {
+        var out = symbols
+        let c = symbols.c
+        for i in 0..<out.data.count {
+            let v = Int64(symbols.data[i]) << Int64(zFracBits) + Int64(medians[i % c])
+            out.data[i] = Int16(max(-Int64(qmax), min(Int64(qmax), v)))
+        }
+        return out
+    }
+
+    /// psi from the z symbols.
+    public func callAsFunction(symbols: IntTensor, _ kn: Kernels) -> IntTensor {
+        runSequence(layers, zHat(symbols: symbols), kn)
+    }
+}
+
+/// The SCCTX parameter networks and the tables that turn their outputs into CDF indices.
+public struct IntEntropyModel: Sendable {
+    public let groups: [Int]
+    public let yFracBits: Int
+    let cc: [[IntLayer]], ccIn: [IntRescale?]
+    let sc: [IntConv], scIn: [IntRescale]
+    let pa: [[IntLayer]]
+    /// Per group: rescales of the sc, cc and psi parts into the parameter network's input scale.
+    let paSc: [IntRescale], paCc: [IntRescale?], paPsi: [IntRescale]
+    public let thresholds: [ScaleQuantizer]
+    public let tables: CDFTableSet
+
+    public init(_ f: ModelFile, _ cfg: IntConfig) throws(ModelFileError) {
+        let ccBlocks = try f.int("cc_blocks"), paBlocks = try f.int("pa_blocks")
+        groups = cfg.groups
+        yFracBits = cfg.yFracBits
+        var cc: [[IntLayer]] = [], ccIn: [IntRescale?] = [], sc: [IntConv] = [], scIn: [IntRescale] = []
+        var pa: [[IntLayer]] = [], paSc: [IntRescale] = [], paCc: [IntRescale?] = [], paPsi: [IntRescale] = []
+        var th: [ScaleQuantizer] = []
+        for k in 0..<groups.count {
+            if k == 0 {
+                cc.append([])
+                ccIn.append(nil)
+                paCc.append(nil)
+            } else {
+                cc.append(try contextSequence(f, "cc.\(k)", blocks: ccBlocks, kind: 0))
+                ccIn.append(try IntRescale(f, "cc.\(k).in"))
+                paCc.append(try IntRescale(f, "pa.\(k).in_cc"))
+            }
+            sc.append(try IntConv(f, "sc.\(k)"))
+            scIn.append(try IntRescale(f, "sc.\(k).in"))
+            pa.append(try contextSequence(f, "pa.\(k)", blocks: paBlocks, kind: 2))
+            paSc.append(try IntRescale(f, "pa.\(k).in_sc"))
+            paPsi.append(try IntRescale(f, "pa.\(k).in_psi"))
+            th.append(ScaleQuantizer(thresholds: try f.int32("pa.\(k).thresholds")))
+        }
+        self.cc = cc
+        self.ccIn = ccIn
+        self.sc = sc
+        self.scIn = scIn
+        self.pa = pa
+        self.paSc = paSc
+        self.paCc = paCc
+        self.paPsi = paPsi
+        thresholds = th
+        tables = CDFTableSet(cdf: try f.int32("gauss.cdf"), offsets: try f.int32("gauss.offsets"),
+                             tails: try f.int32("gauss.tails"))
+        if let why = tables.validate() { throw .malformed("Gaussian CDF tables: \(why)") }
+        for q in th where q.thresholds.count + 1 != tables.count { throw .malformed("scale thresholds do not match the tables") }
+    }
+
+    /// Codes (or decodes) all of y' group by group, anchors then non-anchors, in raster order
+    /// inside each pass and channel order inside each position. Returns y_hat' (h, w, latent)
+    /// in fixed point with yFracBits fraction bits.
+    public func run<C: SymbolCoder>(psi: IntTensor, coder: inout C, _ kn: Kernels) -> IntTensor {
+        let h = psi.h, w = psi.w, n = h * w
+        let m = groups.reduce(0, +)
+        var yHat = IntTensor(h: h, w: w, c: m)
+        var decoded: [IntTensor] = []
+        var start = 0
+        for (k, gk) in groups.enumerated() {
+            let psiPart = paPsi[k](psi, kn)
+            var ccPart: IntTensor? = nil
+            if k > 0, let inR = ccIn[k], let outR = paCc[k] {
+                ccPart = outR(runSequence(cc[k], inR(IntTensor.concat(decoded), kn), kn), kn)
+            }
+            var yk = IntTensor(h: h, w: w, c: gk)
+            for pass in 0..<2 {
+                let scPart: IntTensor
+                if pass == 0 {
+                    scPart = IntTensor(h: h, w: w, c: 2 * gk)           // zeros: any scale
+                } else {
+                    var anchors = yk
+                    for p in 0..<n where (p / w + p % w) % 2 == 1 {
+                        for c in 0..<gk { anchors.data[p * gk + c] = 0 }
+                    }
+                    scPart = paSc[k](sc[k](scIn[k](anchors, kn), kn), kn)
+                }
+                var parts = [scPart]
+                if let c = ccPart { parts.append(c) }
+                parts.append(psiPart)
+                let params = runSequence(pa[k], IntTensor.concat(parts), kn)   // (scale | mean)
+                for p in 0..<n where (p / w + p % w) % 2 == pass {
+                    for c in 0..<gk {
+                        let scale = Int32(params.data[p * 2 * gk + c])
+                        let mean = Int32(params.data[p * 2 * gk + gk + c])
+                        let table = thresholds[k].index(scale)
+                        let s = coder.symbol(channel: start + c, position: p, mean: mean, table: table)
+                        let v = Int64(s) << Int64(yFracBits) + Int64(mean)
+                        yk.data[p * gk + c] = Int16(max(-32767, min(32767, v)))
+                    }
+                }
+            }
+            decoded.append(yk)
+            for p in 0..<n {
+                for c in 0..<gk { yHat.data[p * m + start + c] = yk.data[p * gk + c] }
+            }
+            start += gk
+        }
+        return yHat
+    }
+}
