@@ -156,11 +156,17 @@ extension S2CCalibrate {
             for r in q.report { log("  note \(r.name): \(r.detail)") }
             let syn = try IntSynthesis(file)
             let res = compareSynthesis(syn, samples, Kernels.best())
-            print("integer g_s vs float g_s (8-bit PSNR, calibration images):")
+            let dec = try compareDecoder(file, samples, fm, Kernels.best())
+            print("integer decoder vs float model on the calibration images (in-sample):")
+            print("  quality | g_s PSNR | decoder PSNR | symbols equal | y bits int / float sigmas, int tables / float likelihoods")
             for level in qualities {
                 let v = res.filter { $0.quality == level }.map(\.psnr)
-                print(String(format: "  quality %d: mean %.2f dB, min %.2f dB", level, v.reduce(0, +) / Double(v.count),
-                             v.min() ?? 0))
+                let d = dec.filter { $0.quality == level }
+                func mean(_ f: (DecoderComparison) -> Double) -> Double { d.map(f).reduce(0, +) / Double(d.count) }
+                print(String(format: "  %7d | %6.2f dB | %8.2f dB | %11.2f%% | %.0f / %.0f / %.0f%@", level,
+                             v.reduce(0, +) / Double(v.count), mean(\.psnr), 100 * mean(\.symbolAgreement),
+                             mean(\.integerBits), mean(\.floatTableBits), mean(\.floatLikelihoodBits),
+                             d.allSatisfy(\.symmetric) ? "" : "  DECODER DIVERGED"))
             }
             print("wrote \(out) (\(bytes.count) bytes, fingerprint \(String(file.fingerprint, radix: 16)))")
         }

@@ -1,0 +1,118 @@
+// CompareDecoder.swift: measures the integer decoder (h_s, SCCTX parameter networks, g_s)
+// against the float model on the calibration samples, and checks that a decoder replaying the
+// encoder's symbols reconstructs exactly the encoder's y_hat'.
+import Foundation
+import QuantModel
+
+/// Encoder side: s = round(y' - mean), half up, on integers; records symbols and tables.
+public struct RecordingCoder: SymbolCoder {
+    public let y: IntTensor
+    public let frac: Int
+    public var symbols: [Int32] = []
+    public var tables: [Int] = []
+
+    public init(y: IntTensor, frac: Int) {
+        self.y = y
+        self.frac = frac
+    }
+
+    public mutating func symbol(channel: Int, position: Int, mean: Int32, table: Int) -> Int32 {
+        let v = Int32(y.data[position * y.c + channel]) - mean
+        let s = frac > 0 ? (v + (1 << (frac - 1))) >> frac : v
+        symbols.append(s)
+        tables.append(table)
+        return s
+    }
+}
+
+/// Decoder side: replays recorded symbols, counting table requests that differ from the encoder's.
+public struct ReplayCoder: SymbolCoder {
+    public let symbols: [Int32]
+    public let tables: [Int]
+    public var next = 0
+    public var tableMismatches = 0
+
+    public init(symbols: [Int32], tables: [Int]) {
+        self.symbols = symbols
+        self.tables = tables
+    }
+
+    public mutating func symbol(channel: Int, position: Int, mean: Int32, table: Int) -> Int32 {
+        if table != tables[next] { tableMismatches += 1 }
+        next += 1
+        return symbols[next - 1]
+    }
+}
+
+/// Code length in bits of symbol s under table t (an escape costs its symbol plus 32 raw bits).
+public func codeLength(_ set: CDFTableSet, _ t: Int, _ s: Int32) -> Double {
+    let tail = set.tails[t]
+    let o = Int(set.offsets[t])
+    let i = abs(s) > tail ? 2 * Int(tail) + 1 : Int(s + tail)
+    let f = Double(set.cdf[o + i + 1] - set.cdf[o + i])
+    return -log2(f / 65536) + (abs(s) > tail ? 32 : 0)
+}
+
+/// One sample's comparison of the integer decoder with the float model.
+public struct DecoderComparison {
+    public var quality: Int
+    /// Decoder replaying the encoder's symbols got the encoder's y_hat' and tables exactly.
+    public var symmetric: Bool
+    /// Fraction of y symbols equal to the float model's round(y' - mean).
+    public var symbolAgreement: Double
+    /// y code length with the integer networks and tables.
+    public var integerBits: Double
+    /// y code length of the float model's symbols and sigmas with the same integer tables.
+    public var floatTableBits: Double
+    /// -sum log2 of the float likelihoods (what training optimises).
+    public var floatLikelihoodBits: Double
+    /// PSNR of the integer decoder's 8-bit output against the float decoder's.
+    public var psnr: Double
+}
+
+/// Runs encoder and decoder sides of the integer model on every sample.
+public func compareDecoder(_ file: ModelFile, _ samples: [SynthesisSample], _ model: FloatModel,
+                           _ kn: Kernels) throws -> [DecoderComparison] {
+    let cfg = try IntConfig(file)
+    let hs = try IntHyperSynthesis(file, cfg)
+    let em = try IntEntropyModel(file, cfg)
+    let syn = try IntSynthesis(file)
+    let scales = GaussianTables.scales()
+    let mids = (0..<scales.count - 1).map { (scales[$0] * scales[$0 + 1]).squareRoot() }
+    return samples.map { s in
+        var zs = IntTensor(h: s.zHat.height, w: s.zHat.width, c: s.zHat.channels)
+        for c in 0..<zs.c {
+            for p in 0..<s.zHat.plane {
+                zs.data[p * zs.c + c] = Int16((s.zHat.data[c * s.zHat.plane + p] - model.prior.medians[c]).rounded())
+            }
+        }
+        let psi = hs(symbols: zs, kn)
+        var enc = RecordingCoder(y: fixedPointLatent(s.yGained, fracBits: cfg.yFracBits), frac: cfg.yFracBits)
+        let yEnc = em.run(psi: psi, coder: &enc, kn)
+        var dec = ReplayCoder(symbols: enc.symbols, tables: enc.tables)
+        let yDec = em.run(psi: psi, coder: &dec, kn)
+        // The coder sees group, pass, position (raster), channel in group: map back to CHW.
+        let floatSym = zip(s.entropy.yHat.data, s.entropy.mean.data).map { Int32(($0 - $1).rounded()) }
+        var intBits = 0.0, refBits = 0.0, same = 0, i = 0, start = 0
+        let w = psi.w, n = psi.h * psi.w
+        for gk in cfg.groups {
+            for pass in 0..<2 {
+                for p in 0..<n where (p / w + p % w) % 2 == pass {
+                    for c in 0..<gk {
+                        let j = (start + c) * n + p
+                        intBits += codeLength(em.tables, enc.tables[i], enc.symbols[i])
+                        let sigma = max(Double(s.entropy.scale.data[j]), scales[0])
+                        refBits += codeLength(em.tables, mids.filter { $0 <= sigma }.count, floatSym[j])
+                        if floatSym[j] == enc.symbols[i] { same += 1 }
+                        i += 1
+                    }
+                }
+            }
+            start += gk
+        }
+        return DecoderComparison(quality: s.quality, symmetric: yDec == yEnc && dec.tableMismatches == 0,
+                                 symbolAgreement: Double(same) / Double(max(i, 1)), integerBits: intBits,
+                                 floatTableBits: refBits, floatLikelihoodBits: FloatModel.bits(s.entropy.yLik),
+                                 psnr: FloatModel.psnr(syn(yDec, quality: s.quality, kn), rgbBytes(s.xHat)))
+    }
+}
