@@ -52,7 +52,7 @@ public enum BitstreamError: Error, Equatable, Sendable {
         case .unknownColorFormat(let c):
             return "bitstream has unknown colour format \(c) (this build knows 0 rgb, 1 gray)"
         case .badDimensions(let w, let h):
-            return "bitstream image size \(w)x\(h) is out of range (each side 1...65535, at most \(Bitstream.maxPixels) pixels)"
+            return "bitstream image size \(w) x \(h) is out of range (each side 1...65535, at most \(Bitstream.maxPixels) pixels)"
         case .badQuality(let q):
             return "bitstream quality \(q)/256 is out of range (\(Bitstream.qualityRange.lowerBound)...\(Bitstream.qualityRange.upperBound), i.e. quality 1...7)"
         case .streamTooLarge(let s, let n):
@@ -207,6 +207,8 @@ public struct Bitstream: Equatable, Sendable {
     public static let maxPixels = 1 << 28
     /// Largest z or y stream: 256 MiB, far above any real image (2^28 px at 8 bpp).
     public static let maxStreamBytes = 1 << 28
+    /// Largest valid bitstream: header, two streams at their cap, payload CRC (readers' size cap).
+    public static let maxSize = headerSize + 2 * maxStreamBytes + trailerSize
     /// Valid stored qualities: 256...1792 is Q 1...7 in 1/256 steps.
     public static let qualityRange = 256...1792
 

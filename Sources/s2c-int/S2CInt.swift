@@ -1,9 +1,11 @@
 // s2c-int: command-line front end of the integer codec (encode, decode, info, eval).
 //
-// The integer codec does not exist yet: every subcommand validates its arguments, then stops
-// with `NotImplemented` and a non-zero exit status. No fake output is ever written.
+// `info` works (it needs no model). The integer codec does not exist yet: encode, decode and
+// eval validate their arguments, then stop with `NotImplemented` and a non-zero exit status.
+// No fake output is ever written.
 import ArgumentParser
 import ImageIO
+import QuantModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,9 +18,26 @@ import Glibc
         discussion: """
             Decoding is meant to be bit-exact on every platform, CPU path and thread count. \
             Input images are 8-bit PNG (RGB, gray, palette or opaque RGBA). \
-            Status: argument checking only; the integer codec lands with issue 5.
+            Status: `info` works; encode, decode and eval only check their arguments (the integer \
+            codec lands with issue 5).
             """,
         subcommands: [Encode.self, Decode.self, Info.self, Eval.self])
+}
+
+/// A refused input file: its name and the reason, as one line.
+struct InputError: Error, CustomStringConvertible {
+    var name: String
+    var message: String
+    var description: String { "'\(name)': \(message)" }
+}
+
+/// Parses a bitstream, naming the file ('<stdin>' for '-') in the error.
+func parseBitstream(_ bytes: [UInt8], name: String) throws -> Bitstream {
+    do {
+        return try Bitstream(bytes: bytes)
+    } catch {
+        throw InputError(name: name == "-" ? "<stdin>" : name, message: error.message)
+    }
 }
 
 /// Thrown after validation while the codec is missing.
@@ -95,10 +114,17 @@ extension S2CInt {
             abstract: "Print an .s2c bitstream's header: size, quality, model fingerprint, stream lengths.")
 
         @Argument(help: ArgumentHelp("Input bitstream ('-' for stdin).", valueName: "in.s2c")) var input: String
+        @Flag(help: "Print the header as one JSON object instead of text.") var json = false
 
         func validate() throws { if input != "-" { try requireReadable(input, what: "input") } }
 
-        func run() throws { throw NotImplemented() }
+        /// Reads and fully validates the bitstream (header and payload CRCs); needs no model.
+        func run() throws {
+            let bytes = try FileIO.readAll(path: input, maxBytes: Bitstream.maxSize)
+            let header = try parseBitstream(bytes, name: input).header
+            print(json ? header.infoJSON(fileSize: bytes.count) : header.infoText(fileSize: bytes.count),
+                  terminator: "")
+        }
     }
 
     /// Rate-distortion evaluation over a folder of PNGs.
