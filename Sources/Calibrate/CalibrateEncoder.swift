@@ -1,0 +1,80 @@
+// CalibrateEncoder.swift: calibration of the integer encoder front end (QuantModel/IntAnalysis):
+// 8-bit pixels -> g_a -> y, per-quality gains into the fixed-point y', h_a -> z in the
+// fixed point of the decoder's z_hat, so that encoding needs only the .s2cq file.
+import Foundation
+import QuantModel
+
+/// Runs g_a and h_a of the float model on the calibration images at every quality and adds
+/// their activation ranges to `stats`: g_a's layers (by module name), "y", the gained "y_gained"
+/// per quality, h_a's layers ("h_a.4" is the last) and "z".
+public func observeEncoder(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
+                           into stats: inout ActivationStats) {
+    var st = stats                     // the observers are escaping closures: no inout capture
+    defer { stats = st }
+    for img in images {
+        let x = img.paddedReplicate(multiple: model.config.padMultiple)
+        let y = model.analysis(x) { name, t in st.record(name, t) }
+        st.record("y", y)
+        for q in qualities {
+            let yg = FloatModel.scaled(y, model.gains(quality: Float(q)).gain)
+            st.record("y_gained", yg)
+            let z = model.hyperAnalysis(yg) { name, t in st.record(name, t) }
+            st.record("z", z)
+        }
+    }
+}
+
+/// The statistics of both sides (observeDecoder, then observeEncoder into the same set) and
+/// the decoder's float samples: what quantizeCodec needs.
+public func observeCodec(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
+                         progress: (Int, Int) -> Void = { _, _ in }) throws -> (ActivationStats, [SynthesisSample]) {
+    var (stats, samples) = try observeDecoder(model, images: images, qualities: qualities, progress: progress)
+    observeEncoder(model, images: images, qualities: qualities, into: &stats)
+    return (stats, samples)
+}
+
+/// Writes the integer encoder front end. quantizeDecoder must have run first (it fixes
+/// `y_frac_bits`, `z_frac_bits` and `z.median`). Tensors: g_a's layers, `gain.mult`/`.shift`
+/// [Q, M] and `gain.clamp` (y -> y' in Q`y_frac_bits`), `h_a.in` (y' -> h_a's input), h_a's
+/// layers, `z.out` (h_a's output -> z in Q`z_frac_bits`).
+public func quantizeEncoder(_ model: FloatModel, _ q: inout LayerQuantizer) throws {
+    let cfg = model.config
+    // The fixed-point formats exactly as quantizeDecoder wrote them (the writer keeps its
+    // metadata private, so read them back from the serialized file).
+    let written = try ModelFile(bytes: q.writer.serialize())
+    guard let yFrac = try? written.int("y_frac_bits"), let zFrac = try? written.int("z_frac_bits") else {
+        throw CalibrationError.unsupported("quantizeEncoder needs quantizeDecoder's y_frac_bits and z_frac_bits")
+    }
+    // Pixels: int16 = byte value, real scale 1/255 exactly.
+    let qPx = LayerQuantizer.inputQmax(model.gA[0])
+    guard qPx >= 255 else { throw CalibrationError.unsupported("g_a.0 cannot take 8-bit pixels (input bound \(qPx))") }
+    let sY = try q.sequence(model.gA, sIn: 1.0 / 255)
+
+    // y' = y * gain(level) in Q(yFrac), saturated to int16.
+    let oneY = pow(2, Double(yFrac))
+    var mult: [Int32] = [], shift: [Int32] = []
+    for level in 1...cfg.qualities {
+        for g in model.gains(quality: Float(level)).gain {
+            let m = FixedMultiplier(sY * Double(g) * oneY)
+            mult.append(m.mult)
+            shift.append(m.shift)
+        }
+    }
+    q.writer.add("gain.mult", shape: [cfg.qualities, cfg.latent], int32: mult)
+    q.writer.add("gain.shift", shape: [cfg.qualities, cfg.latent], int32: shift)
+    q.writer.add("gain.clamp", shape: [1], int32: [Int32(LayerQuantizer.full)])
+
+    // h_a reads y' in its own input scale; z leaves it in the decoder's z_hat format.
+    let qHa = LayerQuantizer.inputQmax(model.hA[0])
+    let sHaIn = try q.scale("y_gained", qHa)
+    q.rescale("h_a.in", sIn: Array(repeating: 1 / oneY, count: cfg.latent), sOut: sHaIn, qmax: qHa)
+    let sH = try q.sequence(model.hA, sIn: sHaIn)
+    q.rescale("z.out", sIn: Array(repeating: sH, count: cfg.hyper), sOut: pow(2, -Double(zFrac)),
+              qmax: LayerQuantizer.full)
+}
+
+/// The whole integer codec: quantizeDecoder, then quantizeEncoder.
+public func quantizeCodec(_ model: FloatModel, _ q: inout LayerQuantizer) throws {
+    try quantizeDecoder(model, &q)
+    try quantizeEncoder(model, &q)
+}
