@@ -22,42 +22,51 @@ public struct IntAnalysis: Sendable {
     let zOut: IntRescale
 
     public init(_ f: ModelFile, _ cfg: IntConfig) throws(ModelFileError) {
-        config = cfg
+        // Everything into locals first: self is assigned only once nothing can throw.
         let expLUT = try f.uint16("exp_lut")
         var ga: [IntLayer] = []
         for stage in 0..<3 {
-            ga.append(.conv(try IntConv(f, "g_a.\(2 * stage)")))
+            let down = try IntConv(f, "g_a.\(2 * stage)")
+            guard stage > 0 || down.cin == 3 else { throw .malformed("'g_a.0' does not take RGB") }
+            ga.append(.conv(down))
             for b in 0..<cfg.depths[stage] {
                 ga.append(.block(try IntBlock(f, "g_a.\(2 * stage + 1).\(b)", kind: cfg.stageKinds[stage], expLUT: expLUT)))
             }
         }
-        ga.append(.conv(try IntConv(f, "g_a.6")))
-        analysis = ga
-        guard case .conv(let first) = ga[0], first.cin == 3 else { throw .malformed("'g_a.0' does not take RGB") }
-        guard case .conv(let last) = ga[ga.count - 1], last.cout == cfg.latent else {
-            throw .malformed("'g_a.6' does not produce \(cfg.latent) channels")
-        }
+        let last = try IntConv(f, "g_a.6")
+        guard last.cout == cfg.latent else { throw .malformed("'g_a.6' does not produce \(cfg.latent) channels") }
+        ga.append(.conv(last))
         let n = cfg.qualities * cfg.latent
-        gainMult = try params(f, "gain.mult", n)
-        gainShift = try params(f, "gain.shift", n)
-        gainQmax = try params(f, "gain.clamp", 1)[0]
-        guard gainQmax >= 1, gainQmax <= 32767 else { throw .malformed("'gain.clamp' is invalid") }
-        for i in 0..<n where gainMult[i] < 0 || gainShift[i] < 1 || gainShift[i] > 62 {
+        let gm = try params(f, "gain.mult", n)
+        let gs = try params(f, "gain.shift", n)
+        let gq = try params(f, "gain.clamp", 1)[0]
+        guard gq >= 1, gq <= 32767 else { throw .malformed("'gain.clamp' is invalid") }
+        for i in 0..<n where gm[i] < 0 || gs[i] < 1 || gs[i] > 62 {
             throw .malformed("'gain' entry \(i) has an invalid requantization")
         }
-        hyperIn = try IntRescale(f, "h_a.in")
-        hyper = [.conv(try IntConv(f, "h_a.0")),
-                 .block(try IntBlock(f, "h_a.1", kind: 0, expLUT: [])),
-                 .conv(try IntConv(f, "h_a.2")),
-                 .block(try IntBlock(f, "h_a.3", kind: 0, expLUT: [])),
-                 .conv(try IntConv(f, "h_a.4"))]
-        zOut = try IntRescale(f, "z.out")
-        zFracBits = try f.int("z_frac_bits")
-        medians = try params(f, "z.median", cfg.hyper)
-        guard zFracBits >= 0, zFracBits <= 14 else { throw .malformed("'z_frac_bits' is invalid") }
-        guard hyperIn.mult.count == cfg.latent, zOut.mult.count == cfg.hyper else {
+        let hIn = try IntRescale(f, "h_a.in")
+        let ha: [IntLayer] = [.conv(try IntConv(f, "h_a.0")),
+                              .block(try IntBlock(f, "h_a.1", kind: 0, expLUT: [])),
+                              .conv(try IntConv(f, "h_a.2")),
+                              .block(try IntBlock(f, "h_a.3", kind: 0, expLUT: [])),
+                              .conv(try IntConv(f, "h_a.4"))]
+        let zo = try IntRescale(f, "z.out")
+        let zf = try f.int("z_frac_bits")
+        let med = try params(f, "z.median", cfg.hyper)
+        guard zf >= 0, zf <= 14 else { throw .malformed("'z_frac_bits' is invalid") }
+        guard hIn.mult.count == cfg.latent, zo.mult.count == cfg.hyper else {
             throw .malformed("'h_a.in' or 'z.out' does not match the latent sizes")
         }
+        config = cfg
+        analysis = ga
+        gainMult = gm
+        gainShift = gs
+        gainQmax = gq
+        hyperIn = hIn
+        hyper = ha
+        zOut = zo
+        zFracBits = zf
+        medians = med
     }
 
     /// Bottom/right edge replication of interleaved RGB up to multiples of `multiple`
