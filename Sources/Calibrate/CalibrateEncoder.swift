@@ -53,15 +53,15 @@ public func quantizeEncoder(_ model: FloatModel, _ q: inout LayerQuantizer) thro
     // y' = y * gain(level) in Q(yFrac), saturated to int16.
     let oneY = pow(2, Double(yFrac))
     var mult: [Int32] = [], shift: [Int32] = []
-    for level in 1...cfg.qualities {
-        for g in model.gains(quality: Float(level)).gain {
+    for row in 0..<qualityRows(cfg) {
+        for g in model.gains(quality: qualityOfRow(row)).gain {
             let m = FixedMultiplier(sY * Double(g) * oneY)
             mult.append(m.mult)
             shift.append(m.shift)
         }
     }
-    q.writer.add("gain.mult", shape: [cfg.qualities, cfg.latent], int32: mult)
-    q.writer.add("gain.shift", shape: [cfg.qualities, cfg.latent], int32: shift)
+    q.writer.add("gain.mult", shape: [qualityRows(cfg), cfg.latent], int32: mult)
+    q.writer.add("gain.shift", shape: [qualityRows(cfg), cfg.latent], int32: shift)
     q.writer.add("gain.clamp", shape: [1], int32: [Int32(LayerQuantizer.full)])
 
     // h_a reads y' in its own input scale; z leaves it in the decoder's z_hat format.

@@ -14,7 +14,18 @@ func writeConfig(_ w: inout ModelFileWriter, _ cfg: HybridConfig, yFracBits: Int
     w.set("groups", .i32Array(cfg.groups.map { Int32($0) }))
     w.set("qualities", .u32(UInt32(cfg.qualities)))
     w.set("y_frac_bits", .u32(UInt32(yFracBits)))
+    w.set("quality_steps", .u32(UInt32(qualitySteps)))
 }
+
+/// Fractional qualities are served on a grid of 1 / qualitySteps (gains interpolated by the
+/// float model's own rule, then quantized per row).
+let qualitySteps = 8
+
+/// Rows of the gain tables: qualities 1, 1 + 1/8, ..., Q.
+func qualityRows(_ cfg: HybridConfig) -> Int { (cfg.qualities - 1) * qualitySteps + 1 }
+
+/// The quality of gain-table row i.
+func qualityOfRow(_ i: Int) -> Float { 1 + Float(i) / Float(qualitySteps) }
 
 /// exp_lut[t] = round(2^15 exp(-t / 256)) while it is >= 1 (window attention's softmax).
 func expLUT() -> [UInt16] {
@@ -86,15 +97,15 @@ public func quantizeSynthesis(_ model: FloatModel, _ q: inout LayerQuantizer) th
     let qIn = LayerQuantizer.inputQmax(model.gS[0])
     let sIn = try q.scale("y_hat_inv_gained", qIn)
     var mult: [Int32] = [], shift: [Int32] = []
-    for level in 1...cfg.qualities {
-        for ig in model.gains(quality: Float(level)).invGain {
+    for row in 0..<qualityRows(cfg) {
+        for ig in model.gains(quality: qualityOfRow(row)).invGain {
             let m = FixedMultiplier(Double(ig) * pow(2, -Double(frac)) / sIn)
             mult.append(m.mult)
             shift.append(m.shift)
         }
     }
-    q.writer.add("inv_gain.mult", shape: [cfg.qualities, cfg.latent], int32: mult)
-    q.writer.add("inv_gain.shift", shape: [cfg.qualities, cfg.latent], int32: shift)
+    q.writer.add("inv_gain.mult", shape: [qualityRows(cfg), cfg.latent], int32: mult)
+    q.writer.add("inv_gain.shift", shape: [qualityRows(cfg), cfg.latent], int32: shift)
     q.writer.add("inv_gain.clamp", shape: [1], int32: [Int32(qIn)])
     let sX = try q.sequence(model.gS, sIn: sIn)
     let px = FixedMultiplier(sX * 255)
@@ -130,7 +141,7 @@ public func rgbBytes(_ x: FloatTensor) -> [UInt8] {
 public func compareSynthesis(_ syn: IntSynthesis, _ samples: [SynthesisSample], _ kn: Kernels) -> [(quality: Int, psnr: Double)] {
     samples.map { s in
         let yq = fixedPointLatent(s.yHat, fracBits: syn.config.yFracBits)
-        return (s.quality, FloatModel.psnr(syn(yq, quality: s.quality, kn), rgbBytes(s.xHat)))
+        return (s.quality, FloatModel.psnr(syn(yq, quality: syn.config.qualityIndex(level: s.quality), kn), rgbBytes(s.xHat)))
     }
 }
 

@@ -113,6 +113,6 @@ public func compareDecoder(_ file: ModelFile, _ samples: [SynthesisSample], _ mo
         return DecoderComparison(quality: s.quality, symmetric: yDec == yEnc && dec.tableMismatches == 0,
                                  symbolAgreement: Double(same) / Double(max(i, 1)), integerBits: intBits,
                                  floatTableBits: refBits, floatLikelihoodBits: FloatModel.bits(s.entropy.yLik),
-                                 psnr: FloatModel.psnr(syn(yDec, quality: s.quality, kn), rgbBytes(s.xHat)))
+                                 psnr: FloatModel.psnr(syn(yDec, quality: cfg.qualityIndex(level: s.quality), kn), rgbBytes(s.xHat)))
     }
 }

@@ -36,7 +36,7 @@ public struct IntAnalysis: Sendable {
         let last = try IntConv(f, "g_a.6")
         guard last.cout == cfg.latent else { throw .malformed("'g_a.6' does not produce \(cfg.latent) channels") }
         ga.append(.conv(last))
-        let n = cfg.qualities * cfg.latent
+        let n = cfg.qualityRows * cfg.latent
         let gm = try params(f, "gain.mult", n)
         let gs = try params(f, "gain.shift", n)
         let gq = try params(f, "gain.clamp", 1)[0]
@@ -101,14 +101,14 @@ public struct IntAnalysis: Sendable {
     /// y' = y * gain(q) in Q`y_frac_bits`, at quality level q (1-based).
     public func gained(_ y: IntTensor, quality q: Int, _ kn: Kernels) -> IntTensor {
         let m = config.latent
-        precondition(y.c == m && q >= 1 && q <= config.qualities)
+        precondition(y.c == m && q >= 0 && q < config.qualityRows)
         var out = IntTensor(h: y.h, w: y.w, c: m)
         out.data.withUnsafeMutableBufferPointer { o in
             y.data.withUnsafeBufferPointer { s in
                 gainMult.withUnsafeBufferPointer { mp in
                     gainShift.withUnsafeBufferPointer { sp in
                         kn.ops.rescale_s16(o.baseAddress, s.baseAddress, Int32(y.h * y.w), Int32(m),
-                                           mp.baseAddress! + (q - 1) * m, sp.baseAddress! + (q - 1) * m,
+                                           mp.baseAddress! + q * m, sp.baseAddress! + q * m,
                                            -gainQmax, gainQmax)
                     }
                 }

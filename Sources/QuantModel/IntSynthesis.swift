@@ -14,6 +14,21 @@ public struct IntConfig: Sendable, Equatable {
     public var qualities: Int
     /// Fraction bits of the fixed-point latents y' and y_hat'.
     public var yFracBits: Int
+    /// Gain tables exist for qualities 1 + i / qualitySteps, i = 0 ... (qualities - 1) qualitySteps.
+    public var qualitySteps: Int
+
+    /// Rows of the gain tables.
+    public var qualityRows: Int { (qualities - 1) * qualitySteps + 1 }
+
+    /// The gain-table row of a quality given in 1/256 steps (as the bitstream stores it),
+    /// rounded to the nearest row and clamped to the trained range.
+    public func qualityIndex(quality256 q: Int) -> Int {
+        let i = ((q - 256) * qualitySteps + 128) >> 8
+        return max(0, min(qualityRows - 1, i))
+    }
+
+    /// The gain-table row of an integer quality level (1-based).
+    public func qualityIndex(level: Int) -> Int { (level - 1) * qualitySteps }
 
     public init(_ f: ModelFile) throws(ModelFileError) {
         func ints(_ k: String) throws(ModelFileError) -> [Int] { try f.ints(k).map { Int($0) } }
@@ -25,8 +40,10 @@ public struct IntConfig: Sendable, Equatable {
         groups = try ints("groups")
         qualities = try f.int("qualities")
         yFracBits = try f.int("y_frac_bits")
+        qualitySteps = try f.int("quality_steps")
         guard channels.count == 3, depths.count == 3, stageKinds.count == 3,
-              groups.reduce(0, +) == latent, qualities >= 1, yFracBits >= 0, yFracBits <= 14 else {
+              groups.reduce(0, +) == latent, qualities >= 1, yFracBits >= 0, yFracBits <= 14,
+              qualitySteps >= 1, qualitySteps <= 256 else {
             throw .malformed("model sizes are inconsistent")
         }
     }
@@ -49,7 +66,7 @@ func synthesisLayers(_ f: ModelFile, _ cfg: IntConfig, expLUT: [UInt16]) throws(
 public struct IntSynthesis: Sendable {
     public let config: IntConfig
     let layers: [IntLayer]
-    /// [quality][channel] requantization of y_hat' into g_s's input scale.
+    /// [quality row][channel] requantization of y_hat' into g_s's input scale.
     let invGainMult: [Int32], invGainShift: [Int32]
     /// g_s's input bound (what its first convolution can take without overflow).
     let inputQmax: Int32
@@ -59,7 +76,7 @@ public struct IntSynthesis: Sendable {
         config = try IntConfig(f)
         let expLUT = try f.uint16("exp_lut")
         layers = try synthesisLayers(f, config, expLUT: expLUT)
-        let n = config.qualities * config.latent
+        let n = config.qualityRows * config.latent
         invGainMult = try params(f, "inv_gain.mult", n)
         invGainShift = try params(f, "inv_gain.shift", n)
         inputQmax = try params(f, "inv_gain.clamp", 1)[0]
@@ -68,10 +85,10 @@ public struct IntSynthesis: Sendable {
         outShift = try params(f, "g_s.out.shift", 3)
     }
 
-    /// y_hat' in fixed point (h, w, latent) at quality level q (1-based) -> interleaved RGB
-    /// bytes of the padded size (16 h, 16 w).
+    /// y_hat' in fixed point (h, w, latent) at gain-table row q (IntConfig.qualityIndex) ->
+    /// interleaved RGB bytes of the padded size (16 h, 16 w).
     public func callAsFunction(_ yHat: IntTensor, quality q: Int, _ kn: Kernels) -> [UInt8] {
-        precondition(yHat.c == config.latent && q >= 1 && q <= config.qualities)
+        precondition(yHat.c == config.latent && q >= 0 && q < config.qualityRows)
         let m = config.latent
         var x = IntTensor(h: yHat.h, w: yHat.w, c: m)
         x.data.withUnsafeMutableBufferPointer { o in
@@ -79,7 +96,7 @@ public struct IntSynthesis: Sendable {
                 invGainMult.withUnsafeBufferPointer { mp in
                     invGainShift.withUnsafeBufferPointer { sp in
                         kn.ops.rescale_s16(o.baseAddress, s.baseAddress, Int32(yHat.h * yHat.w), Int32(m),
-                                           mp.baseAddress! + (q - 1) * m, sp.baseAddress! + (q - 1) * m, -inputQmax, inputQmax)
+                                           mp.baseAddress! + q * m, sp.baseAddress! + q * m, -inputQmax, inputQmax)
                     }
                 }
             }

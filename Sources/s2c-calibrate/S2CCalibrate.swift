@@ -142,13 +142,13 @@ extension S2CCalibrate {
             let qualities = Array(1...fm.config.qualities)
             log("calibrating \(fm.config.name) from \(wpath) on \(tensors.count) images x \(qualities.count) qualities")
             let start = Date()
-            let (stats, samples) = try observeDecoder(fm, images: tensors, qualities: qualities) { done, total in
+            let (stats, samples) = try observeCodec(fm, images: tensors, qualities: qualities) { done, total in
                 let el = Date().timeIntervalSince(start)
                 let eta = el / Double(done) * Double(total - done)
                 log(String(format: "  observed %d/%d  elapsed %.0fs  ETA %.0fs", done, total, el, eta))
             }
             var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
-            try quantizeDecoder(fm, &q)
+            try quantizeCodec(fm, &q)
             let bytes = q.writer.serialize()
             let file = try ModelFile(bytes: bytes)
             let out = output ?? (wpath as NSString).deletingPathExtension + ".s2cq"

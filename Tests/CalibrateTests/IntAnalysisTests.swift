@@ -60,12 +60,13 @@ private func integerCodec(_ file: ModelFile, pixels: [UInt8], h: Int, w: Int, qu
                           _ kn: Kernels) throws -> (yGained: IntTensor, zSymbols: IntTensor, ySymbols: [Int32], yHat: IntTensor, rgb: [UInt8]) {
     let cfg = try IntConfig(file)
     let ana = try IntAnalysis(file, cfg)
-    let yg = ana.gained(ana.y(pixels: pixels, h: h, w: w, kn), quality: quality, kn)
+    let row = ana.config.qualityIndex(level: quality)
+    let yg = ana.gained(ana.y(pixels: pixels, h: h, w: w, kn), quality: row, kn)
     let zs = ana.zSymbols(yGained: yg, kn)
     let psi = try IntHyperSynthesis(file, cfg)(symbols: zs, kn)
     var coder = RecordingCoder(y: yg, frac: cfg.yFracBits)
     let yHat = try IntEntropyModel(file, cfg).run(psi: psi, coder: &coder, kn)
-    let rgb = try IntSynthesis(file)(yHat, quality: quality, kn)
+    let rgb = try IntSynthesis(file)(yHat, quality: row, kn)
     return (yg, zs, coder.symbols, yHat, rgb)
 }
 
@@ -80,7 +81,7 @@ private func integerCodec(_ file: ModelFile, pixels: [UInt8], h: Int, w: Int, qu
     let yFloat = nano.model.analysis(nano.image)
     for q in 1...cfg.qualities {
         let want = FloatModel.scaled(yFloat, nano.model.gains(quality: Float(q)).gain)
-        let got = floatLatent(ana.gained(y, quality: q, kn), fracBits: cfg.yFracBits)
+        let got = floatLatent(ana.gained(y, quality: cfg.qualityIndex(level: q), kn), fracBits: cfg.yFracBits)
         let db = sqnr(reference: want.data, approx: got.data)
         print("nano integer y' vs float, quality \(q): SQNR \(String(format: "%.2f", db)) dB")
         #expect(db >= 30, "quality \(q): \(db) dB")
@@ -98,7 +99,7 @@ private func integerCodec(_ file: ModelFile, pixels: [UInt8], h: Int, w: Int, qu
     let yFloat = nano.model.analysis(nano.image)
     var same = 0, total = 0, worst = 0
     for q in 1...cfg.qualities {
-        let got = ana.zSymbols(yGained: ana.gained(y, quality: q, kn), kn).data
+        let got = ana.zSymbols(yGained: ana.gained(y, quality: cfg.qualityIndex(level: q), kn), kn).data
         let want = floatZSymbols(nano.model, FloatModel.scaled(yFloat, nano.model.gains(quality: Float(q)).gain))
         #expect(got.count == want.count)
         for (a, b) in zip(got, want) {

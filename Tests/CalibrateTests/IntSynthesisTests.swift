@@ -26,7 +26,7 @@ func nanoSynthesis() throws -> (ModelFile, [SynthesisSample], FloatModel) {
     let kn = Kernels.best()
     for s in samples {
         let yq = fixedPointLatent(s.yHat, fracBits: syn.config.yFracBits)
-        let got = syn(yq, quality: s.quality, kn)
+        let got = syn(yq, quality: syn.config.qualityIndex(level: s.quality), kn)
         let want = rgbBytes(s.xHat)
         let psnr = FloatModel.psnr(got, want)
         print("nano integer g_s vs float, quality \(s.quality): \(String(format: "%.2f", psnr)) dB")
@@ -41,11 +41,11 @@ func nanoSynthesis() throws -> (ModelFile, [SynthesisSample], FloatModel) {
     let syn = try IntSynthesis(file)
     let s = samples[3]
     let yq = fixedPointLatent(s.yHat, fracBits: syn.config.yFracBits)
-    let reference = syn(yq, quality: s.quality, Kernels(flags: 0))
+    let reference = syn(yq, quality: syn.config.qualityIndex(level: s.quality), Kernels(flags: 0))
     for threads in [1, 2, 3] {
         s2c_set_threads(Int32(threads))
-        #expect(syn(yq, quality: s.quality, Kernels.best()) == reference, "\(threads) threads")
-        #expect(syn(yq, quality: s.quality, Kernels(flags: 0)) == reference, "C reference, \(threads) threads")
+        #expect(syn(yq, quality: syn.config.qualityIndex(level: s.quality), Kernels.best()) == reference, "\(threads) threads")
+        #expect(syn(yq, quality: syn.config.qualityIndex(level: s.quality), Kernels(flags: 0)) == reference, "C reference, \(threads) threads")
     }
     s2c_set_threads(0)
 }

@@ -56,6 +56,6 @@ public func synthesisHash(_ data: UnsafePointer<UInt8>, _ count: Int, _ h: Int, 
         x ^= x << 5
         lat.data[i] = Int16(truncatingIfNeeded: Int32(x % span) - Int32(span / 2))
     }
-    let px = syn(lat, quality: q, Kernels.best())
+    let px = syn(lat, quality: syn.config.qualityIndex(level: q), Kernels.best())
     return px.withUnsafeBufferPointer { fnv1a64($0) }
 }
