@@ -49,7 +49,7 @@ let package = Package(
 
         // MARK: Executables
         .executableTarget(name: "s2c-int", dependencies: [
-            "QuantModel", "ImageIO",
+            "QuantModel", "ImageIO", "FixedPoint",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "s2c-calibrate", dependencies: [

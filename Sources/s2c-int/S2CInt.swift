@@ -1,9 +1,9 @@
 // s2c-int: command-line front end of the integer codec (encode, decode, info, eval).
 //
-// `info` works (it needs no model). The integer codec does not exist yet: encode, decode and
-// eval validate their arguments, then stop with `NotImplemented` and a non-zero exit status.
-// No fake output is ever written.
+// File I/O, PNG and timing live here; the codec itself (QuantModel) has no I/O and no float.
 import ArgumentParser
+import FixedPoint
+import Foundation
 import ImageIO
 import QuantModel
 #if canImport(Glibc)
@@ -16,10 +16,11 @@ import Glibc
         commandName: "s2c-int",
         abstract: "Deterministic integer-only learned image codec (S2C-Hybrid-T).",
         discussion: """
-            Decoding is meant to be bit-exact on every platform, CPU path and thread count. \
-            Input images are 8-bit PNG (RGB, gray, palette or opaque RGBA). \
-            Status: `info` works; encode, decode and eval only check their arguments (the integer \
-            codec lands with issue 5).
+            Decoding is bit-exact on every platform, CPU path and thread count: the decoder runs \
+            integer arithmetic only. Input images are 8-bit PNG (RGB, gray, palette or opaque \
+            RGBA); gray images decode to gray. The model (.s2cq) is found as: --model, else \
+            $S2C_MODEL, else Weights/hybrid-t.s2cq in the current folder, else in the repository \
+            holding the executable.
             """,
         subcommands: [Encode.self, Decode.self, Info.self, Eval.self])
 }
@@ -40,9 +41,12 @@ func parseBitstream(_ bytes: [UInt8], name: String) throws -> Bitstream {
     }
 }
 
-/// Thrown after validation while the codec is missing.
-struct NotImplemented: Error, CustomStringConvertible {
-    var description: String { "not implemented yet: the integer codec lands with issue 5" }
+/// Default model path, relative to the current folder or the repository of the executable.
+let defaultModel = "Weights/hybrid-t.s2cq"
+
+/// A problem with the model file, as one line.
+struct ModelError: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// Options every compute-heavy subcommand shares.
@@ -57,6 +61,41 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("CPU feature mask forcing lower kernel paths, decimal or 0x-hex; "
                                + "0 = plain C (same as S2C_CPU_MASK).", valueName: "mask"))
     var cpu: String?
+
+    /// Loads the model (see the root command's discussion for the search order) and applies
+    /// --threads and --cpu.
+    func load() throws -> (IntCodec, Kernels) {
+        if let threads { s2c_set_threads(Int32(threads)) }
+        if let cpu, let m = parseMask(cpu) { s2c_set_cpu_mask(UInt32(truncatingIfNeeded: m)) }
+        let path = try modelPath()
+        let bytes = try FileIO.readAll(path: path, maxBytes: 1 << 30)
+        do {
+            return (try IntCodec(model: try ModelFile(bytes: bytes)), Kernels.best())
+        } catch {
+            throw ModelError(description: "model '\(path)': \(error.message)")
+        }
+    }
+
+    func modelPath() throws -> String {
+        if let model { return model }
+        if let env = ProcessInfo.processInfo.environment["S2C_MODEL"], !env.isEmpty { return env }
+        var roots = [FileManager.default.currentDirectoryPath]
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent().standardizedFileURL
+        while dir.path != "/" && !dir.path.isEmpty {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+                roots.append(dir.path)
+                break
+            }
+            dir.deleteLastPathComponent()
+        }
+        for r in roots {
+            let p = (r as NSString).appendingPathComponent(defaultModel)
+            if FileManager.default.fileExists(atPath: p) { return p }
+        }
+        throw ModelError(description: "no model: \(defaultModel) not found here or next to the executable; "
+                         + "pass --model, set S2C_MODEL, or make one with s2c-calibrate calibrate")
+    }
 
     func validate() throws {
         if let model { try requireReadable(model, what: "model") }
@@ -91,7 +130,21 @@ extension S2CInt {
             try requireDistinct(input: input, output: output)
         }
 
-        func run() throws { throw NotImplemented() }
+        func run() throws {
+            let img = try input == "-" ? PNGIO.read(data: FileIO.readAll(path: "-"), name: "<stdin>")
+                                       : PNGIO.read(path: input)
+            let (codec, kn) = try runtime.load()
+            let q256 = Int((quality * 256).rounded())
+            let (bs, _) = try codec.encode(rgb: img.pixels, width: img.width, height: img.height,
+                                           color: img.isGrayscale ? .gray : .rgb, quality256: q256, kn)
+            let bytes = bs.serialize()
+            try AtomicFile.write(bytes, to: output, notOver: input)
+            if output != "-" {
+                FileHandle.standardError.write(Data(String(format: "%@: %dx%d, quality %@, %d bytes, %.4f bpp\n",
+                    output, img.width, img.height, bs.header.qualityText, bytes.count,
+                    8 * Double(bytes.count) / Double(img.width * img.height)).utf8))
+            }
+        }
     }
 
     /// .s2c bitstream -> PNG.
@@ -105,7 +158,21 @@ extension S2CInt {
 
         func validate() throws { try requireDistinct(input: input, output: output) }
 
-        func run() throws { throw NotImplemented() }
+        func run() throws {
+            let bytes = try FileIO.readAll(path: input, maxBytes: Bitstream.maxSize)
+            let bs = try parseBitstream(bytes, name: input)
+            let (codec, kn) = try runtime.load()
+            let img: DecodedImage
+            do {
+                img = try codec.decode(bs, kn)
+            } catch {
+                throw InputError(name: input == "-" ? "<stdin>" : input, message: error.message)
+            }
+            let gray = img.color == .gray
+            let px = gray ? img.pixels.flatMap { [$0, $0, $0] } : img.pixels
+            try PNGIO.write(RGBImage(width: img.width, height: img.height, isGrayscale: gray, pixels: px),
+                            to: output, notOver: input)
+        }
     }
 
     /// Header dump of a bitstream.
@@ -146,7 +213,24 @@ extension S2CInt {
             _ = try parseQualities(quality)
         }
 
-        func run() throws { throw NotImplemented() }
+        func run() throws {
+            let qualities = try parseQualities(quality)
+            let files = try FileManager.default.contentsOfDirectory(atPath: images)
+                .filter { $0.lowercased().hasSuffix(".png") }.sorted()
+            guard !files.isEmpty else { throw ValidationError("--images: no PNG files in '\(images)'") }
+            let (codec, kn) = try runtime.load()
+            var rows: [EvalRow] = []
+            for (i, f) in files.enumerated() {
+                let img = try PNGIO.read(path: (images as NSString).appendingPathComponent(f))
+                for q in qualities {
+                    rows.append(try evaluate(codec, kn, img, name: f, quality: q))
+                    let r = rows[rows.count - 1]
+                    FileHandle.standardError.write(Data(String(format: "[%d/%d] %@ q%.3g: %.4f bpp %.2f dB\n", i + 1,
+                        files.count, f, q, r.bpp, r.psnr).utf8))
+                }
+            }
+            print(json ? evalJSON(rows) : evalTable(rows, qualities), terminator: "")
+        }
     }
 }
 
@@ -182,4 +266,67 @@ func requireDistinct(input: String, output: String) throws {
     if input != "-", output != "-", input == output || AtomicFile.isSameFile(input, output) {
         throw ValidationError("output '\(output)' is the input file; choose another name")
     }
+}
+
+// MARK: - Evaluation
+
+/// One image at one quality.
+struct EvalRow {
+    var image: String
+    var quality: Double
+    var bytes: Int
+    var bpp: Double
+    var psnr: Double
+    var encodeSeconds: Double
+    var decodeSeconds: Double
+}
+
+/// Encodes, serializes, parses and decodes; checks the decoder reproduces the encoder's
+/// reconstruction; measures the real file size and PSNR against the input.
+func evaluate(_ codec: IntCodec, _ kn: Kernels, _ img: RGBImage, name: String, quality: Double) throws -> EvalRow {
+    let t0 = Date()
+    let (bs, rec) = try codec.encode(rgb: img.pixels, width: img.width, height: img.height,
+                                     color: img.isGrayscale ? .gray : .rgb,
+                                     quality256: Int((quality * 256).rounded()), kn)
+    let bytes = bs.serialize()
+    let t1 = Date()
+    let dec = try codec.decode(try Bitstream(bytes: bytes), kn)
+    let t2 = Date()
+    guard dec == rec else { throw ModelError(description: "\(name): decoder output differs from the encoder's reconstruction") }
+    let ref = img.isGrayscale ? stride(from: 0, to: img.pixels.count, by: 3).map { img.pixels[$0] } : img.pixels
+    var se = 0.0
+    for i in 0..<ref.count {
+        let d = Double(ref[i]) - Double(dec.pixels[i])
+        se += d * d
+    }
+    let mse = se / Double(ref.count)
+    return EvalRow(image: name, quality: quality, bytes: bytes.count,
+                   bpp: 8 * Double(bytes.count) / Double(img.width * img.height),
+                   psnr: mse == 0 ? 99 : 10 * log10(255 * 255 / mse),
+                   encodeSeconds: t1.timeIntervalSince(t0), decodeSeconds: t2.timeIntervalSince(t1))
+}
+
+func evalTable(_ rows: [EvalRow], _ qualities: [Double]) -> String {
+    let width = max(16, rows.map(\.image.count).max() ?? 0)
+    func pad(_ t: String) -> String { t.padding(toLength: width, withPad: " ", startingAt: 0) }
+    var s = pad("image") + " quality      bpp   PSNR dB   enc s   dec s\n"
+    for r in rows {
+        s += pad(r.image) + String(format: " %7.3g %8.4f %9.3f %7.2f %7.2f\n", r.quality, r.bpp, r.psnr,
+                                   r.encodeSeconds, r.decodeSeconds)
+    }
+    for q in qualities {
+        let sel = rows.filter { $0.quality == q }
+        func mean(_ f: (EvalRow) -> Double) -> Double { sel.map(f).reduce(0, +) / Double(sel.count) }
+        s += pad("MEAN") + String(format: " %7.3g %8.4f %9.3f %7.2f %7.2f\n", q, mean(\.bpp), mean(\.psnr),
+                                  mean(\.encodeSeconds), mean(\.decodeSeconds))
+    }
+    return s
+}
+
+func evalJSON(_ rows: [EvalRow]) -> String {
+    let items = rows.map { r in
+        String(format: "{\"image\":\"%@\",\"quality\":%.4f,\"bytes\":%d,\"bpp\":%.6f,\"psnr\":%.4f,\"encode_s\":%.3f,\"decode_s\":%.3f}",
+               r.image, r.quality, r.bytes, r.bpp, r.psnr, r.encodeSeconds, r.decodeSeconds)
+    }
+    return "[" + items.joined(separator: ",\n ") + "]\n"
 }
