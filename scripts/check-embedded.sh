@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # check-embedded.sh: compiles the decode path (Sources/QuantModel, as Embedded Swift, plus the
 # FixedPoint C kernels) for aarch64, the board target, and for the host; runs both (aarch64
-# under qemu-user with NEON + dotprod) and requires identical output: model-file self-tests
-# and, given model files as arguments (or a nano model calibrated here), hashes of the
-# integer g_s output. Fails if QuantModel leaves the Embedded subset.
+# under qemu-user with NEON + dotprod) and requires identical output: model-file self-tests,
+# the integer g_s on fixed latents, and the full decoder on the committed conformance
+# bitstreams (whose host decode is pinned by SHA-256 in Tests/Conformance/expected.txt).
+# Usage: check-embedded.sh [MODEL.s2cq BITSTREAM.s2c ...]. Fails if QuantModel leaves the
+# Embedded subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -15,13 +17,10 @@ for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
     command -v $tool >/dev/null || { echo "check-embedded: $tool missing (make setup installs it)"; exit 1; }
 done
 
-models=("$@")
-if [ ${#models[@]} -eq 0 ]; then
-    # A small real model: hybrid-nano's fixture weights calibrated on the fixture crop.
-    swift build --product s2c-calibrate >/dev/null
-    "$(swift build --show-bin-path)/s2c-calibrate" calibrate --weights Tests/CalibrateTests/Fixtures/nano-weights.safetensors \
-        --images Tests/CalibrateTests/Fixtures --crop 64 -o "$out/nano.s2cq" >/dev/null 2>&1
-    models=("$out/nano.s2cq")
+# Default: the committed conformance model and bitstreams (Tests/Conformance).
+args=("$@")
+if [ ${#args[@]} -eq 0 ]; then
+    args=(Tests/Conformance/nano.s2cq Tests/Conformance/*.s2c)
 fi
 
 cat > "$out/module.modulemap" <<MAP
@@ -38,14 +37,14 @@ echo "== Embedded Swift decode path: aarch64 (qemu -cpu max) =="
 "$SWIFTC" -target aarch64-none-none-elf "${flags[@]}" -c "${srcs[@]}" -o "$out/qm-arm.o"
 aarch64-linux-gnu-gcc -O2 -fopenmp -std=gnu11 -I Sources/FixedPoint/include scripts/embedded/main.c "${csrc[@]}" \
     "$out/qm-arm.o" "$EMB/aarch64-none-none-elf/libswiftUnicodeDataTables.a" -lm -o "$out/harness-arm"
-qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu "$out/harness-arm" "${models[@]}" | sed "s|$out/||" | tee "$out/arm.txt"
+qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu "$out/harness-arm" "${args[@]}" | sed "s|$out/||" | tee "$out/arm.txt"
 
 echo "== Embedded Swift decode path: host =="
 "$SWIFTC" -target "$(uname -m)-unknown-linux-gnu" "${flags[@]}" -c "${srcs[@]}" -o "$out/qm-host.o"
 gcc -O2 -fopenmp -std=gnu11 -I Sources/FixedPoint/include scripts/embedded/main.c "${csrc[@]}" \
     "$out/qm-host.o" "$EMB/$(uname -m)-unknown-linux-gnu/libswiftUnicodeDataTables.a" -lm -o "$out/harness-host"
-"$out/harness-host" "${models[@]}" | sed "s|$out/||" | tee "$out/host.txt"
-S2C_CPU_MASK=0 "$out/harness-host" "${models[@]}" | sed "s|$out/||" > "$out/host-c.txt"
+"$out/harness-host" "${args[@]}" | sed "s|$out/||" | tee "$out/host.txt"
+S2C_CPU_MASK=0 "$out/harness-host" "${args[@]}" | sed "s|$out/||" > "$out/host-c.txt"
 
 if grep -q " 0000000000000000$" "$out/arm.txt"; then
     echo "check-embedded: FAILED (a self-test or a model returned 0)"; exit 1

@@ -59,3 +59,15 @@ public func synthesisHash(_ data: UnsafePointer<UInt8>, _ count: Int, _ h: Int, 
     let px = syn(lat, quality: syn.config.qualityIndex(level: q), Kernels.best())
     return px.withUnsafeBufferPointer { fnv1a64($0) }
 }
+
+/// Decodes a bitstream with a model (both in memory) using the best kernels; returns the
+/// FNV-1a-64 of the decoded pixels, or 0 if the model or the bitstream is refused.
+@_cdecl("s2c_embedded_decode_hash")
+public func decodeHash(_ model: UnsafePointer<UInt8>, _ modelCount: Int,
+                       _ stream: UnsafePointer<UInt8>, _ streamCount: Int) -> UInt64 {
+    let mb = Array(UnsafeBufferPointer(start: model, count: modelCount))
+    let sb = Array(UnsafeBufferPointer(start: stream, count: streamCount))
+    guard let f = try? ModelFile(bytes: mb), let codec = try? IntCodec(model: f),
+          let bs = try? Bitstream(bytes: sb), let img = try? codec.decode(bs, Kernels.best()) else { return 0 }
+    return img.pixels.withUnsafeBufferPointer { fnv1a64($0) }
+}
