@@ -1,0 +1,93 @@
+// IntCLITests: run the built s2c-int with the committed conformance model: round trip through
+// files, and every kind of bad input ends with a clear message, a non-zero exit and no output.
+import Foundation
+import QuantModel
+import Testing
+
+private let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+private let model = repo.appendingPathComponent("Tests/Conformance/nano.s2cq").path
+private let png = repo.appendingPathComponent("Tests/CalibrateTests/Fixtures/kodim23-crop-70x50.png").path
+
+/// Runs s2c-int (built next to the test bundle) with optional stdin.
+private func s2cInt(_ args: [String], stdin: [UInt8]? = nil) throws -> (status: Int32, out: [UInt8], err: String) {
+    let exe = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("s2c-int")
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inp
+    try p.run()
+    if let stdin { inp.fileHandleForWriting.write(Data(stdin)) }
+    try inp.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, Array(o), String(decoding: e, as: UTF8.self))
+}
+
+private func tmp(_ name: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("s2cint-\(getpid())-\(name)").path
+}
+
+@Test func encodeDecodeThroughFilesAndPipes() throws {
+    let s2c = tmp("a.s2c"), out = tmp("a.png"), out2 = tmp("b.png")
+    defer { for f in [s2c, out, out2] { try? FileManager.default.removeItem(atPath: f) } }
+    let e = try s2cInt(["encode", png, "-o", s2c, "--model", model, "--quality", "3.25"])
+    #expect(e.status == 0, "\(e.err)")
+    #expect(e.err.contains("bpp"))
+    let d = try s2cInt(["decode", s2c, "-o", out, "--model", model, "--threads", "3", "--cpu", "0"])
+    #expect(d.status == 0, "\(d.err)")
+    let info = try s2cInt(["info", s2c])
+    #expect(String(decoding: info.out, as: UTF8.self).contains("70 x 50"))
+    // stdin -> stdout gives the same bytes as files.
+    let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: s2c)))
+    let piped = try s2cInt(["decode", "-", "-o", "-", "--model", model], stdin: bytes)
+    let filePNG = Array(try Data(contentsOf: URL(fileURLWithPath: out)))
+    #expect(piped.status == 0 && piped.out == filePNG)
+}
+
+@Test func badBitstreamsFailCleanlyWithoutOutput() throws {
+    let good = tmp("good.s2c"), bad = tmp("bad.s2c"), out = tmp("never.png")
+    defer { for f in [good, bad, out] { try? FileManager.default.removeItem(atPath: f) } }
+    #expect(try s2cInt(["encode", png, "-o", good, "--model", model]).status == 0)
+    let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: good)))
+    var flipped = bytes
+    flipped[bytes.count / 2] ^= 0x10
+    let forged = try Bitstream(fingerprint: 0x1234, width: 70, height: 50, color: .rgb, quality256: 1024,
+                               zStream: [1, 2, 3], yStream: [4, 5, 6]).serialize()
+    let cases: [(String, [UInt8], String)] = [
+        ("empty", [], "empty"),
+        ("truncated", Array(bytes.prefix(bytes.count - 7)), "truncated"),
+        ("bit flip", flipped, "corrupt"),
+        ("not s2c", Array("hello, not a bitstream".utf8), "not an s2c"),
+        ("wrong model", forged, "model"),
+    ]
+    for (what, data, words) in cases {
+        try Data(data).write(to: URL(fileURLWithPath: bad))
+        let r = try s2cInt(["decode", bad, "-o", out, "--model", model])
+        #expect(r.status != 0, "\(what): exit \(r.status)")
+        #expect(r.err.lowercased().contains(words), "\(what): '\(r.err)'")
+        #expect(!FileManager.default.fileExists(atPath: out), "\(what): left an output file")
+    }
+}
+
+@Test func badInputsAndArgumentsAreRefused() throws {
+    let out = tmp("x.s2c")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let notPNG = try s2cInt(["encode", model, "-o", out, "--model", model])
+    #expect(notPNG.status != 0 && notPNG.err.lowercased().contains("png") && !FileManager.default.fileExists(atPath: out))
+    let q = try s2cInt(["encode", png, "-o", out, "--model", model, "--quality", "9"])
+    #expect(q.status != 0 && q.err.contains("--quality must be in 1...7"))
+    let same = try s2cInt(["encode", png, "-o", png, "--model", model])
+    #expect(same.status != 0 && same.err.contains("is the input file"))
+    let noModel = try s2cInt(["encode", png, "-o", out, "--model", "/nonexistent.s2cq"])
+    #expect(noModel.status != 0 && noModel.err.contains("not a readable file"))
+    let junkModel = tmp("junk.s2cq")
+    defer { try? FileManager.default.removeItem(atPath: junkModel) }
+    try Data(Array("junk".utf8)).write(to: URL(fileURLWithPath: junkModel))
+    let jm = try s2cInt(["encode", png, "-o", out, "--model", junkModel])
+    #expect(jm.status != 0 && jm.err.contains("s2c model"))
+}
