@@ -197,7 +197,7 @@ extension S2CInt {
     /// Rate-distortion evaluation over a folder of PNGs.
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Encode and decode every PNG in a folder; report bits per pixel and PSNR per quality.")
+            abstract: "Encode and decode every PNG in a folder; report bits per pixel, PSNR and MS-SSIM per quality.")
 
         @Option(help: ArgumentHelp("Folder of PNG images (e.g. the Kodak set).", valueName: "dir")) var images: String
         @Option(help: ArgumentHelp("Comma-separated qualities in 1...7.", valueName: "list"))
@@ -277,6 +277,8 @@ struct EvalRow {
     var bytes: Int
     var bpp: Double
     var psnr: Double
+    /// MS-SSIM as pytorch_msssim computes it; nil where it refuses the image (a side <= 160).
+    var msssim: Double?
     var encodeSeconds: Double
     var decodeSeconds: Double
 }
@@ -303,30 +305,37 @@ func evaluate(_ codec: IntCodec, _ kn: Kernels, _ img: RGBImage, name: String, q
     return EvalRow(image: name, quality: quality, bytes: bytes.count,
                    bpp: 8 * Double(bytes.count) / Double(img.width * img.height),
                    psnr: mse == 0 ? 99 : 10 * log10(255 * 255 / mse),
+                   msssim: MSSSIM.compute(ref, dec.pixels, width: img.width, height: img.height,
+                                          channels: ref.count / (img.width * img.height)),
                    encodeSeconds: t1.timeIntervalSince(t0), decodeSeconds: t2.timeIntervalSince(t1))
 }
 
 func evalTable(_ rows: [EvalRow], _ qualities: [Double]) -> String {
     let width = max(16, rows.map(\.image.count).max() ?? 0)
     func pad(_ t: String) -> String { t.padding(toLength: width, withPad: " ", startingAt: 0) }
-    var s = pad("image") + " quality      bpp   PSNR dB   enc s   dec s\n"
+    func ms(_ v: Double?) -> String { v.map { String(format: " %8.5f", $0) } ?? "      n/a" }
+    var s = pad("image") + " quality      bpp   PSNR dB  MS-SSIM   enc s   dec s\n"
     for r in rows {
-        s += pad(r.image) + String(format: " %7.3g %8.4f %9.3f %7.2f %7.2f\n", r.quality, r.bpp, r.psnr,
-                                   r.encodeSeconds, r.decodeSeconds)
+        s += pad(r.image) + String(format: " %7.3g %8.4f %9.3f", r.quality, r.bpp, r.psnr) + ms(r.msssim)
+            + String(format: " %7.2f %7.2f\n", r.encodeSeconds, r.decodeSeconds)
     }
     for q in qualities {
         let sel = rows.filter { $0.quality == q }
         func mean(_ f: (EvalRow) -> Double) -> Double { sel.map(f).reduce(0, +) / Double(sel.count) }
-        s += pad("MEAN") + String(format: " %7.3g %8.4f %9.3f %7.2f %7.2f\n", q, mean(\.bpp), mean(\.psnr),
-                                  mean(\.encodeSeconds), mean(\.decodeSeconds))
+        // MS-SSIM mean: n/a unless every image at this quality has one.
+        let msAll = sel.compactMap(\.msssim)
+        let msMean = msAll.count == sel.count && !sel.isEmpty ? msAll.reduce(0, +) / Double(sel.count) : nil
+        s += pad("MEAN") + String(format: " %7.3g %8.4f %9.3f", q, mean(\.bpp), mean(\.psnr)) + ms(msMean)
+            + String(format: " %7.2f %7.2f\n", mean(\.encodeSeconds), mean(\.decodeSeconds))
     }
     return s
 }
 
 func evalJSON(_ rows: [EvalRow]) -> String {
     let items = rows.map { r in
-        String(format: "{\"image\":\"%@\",\"quality\":%.4f,\"bytes\":%d,\"bpp\":%.6f,\"psnr\":%.4f,\"encode_s\":%.3f,\"decode_s\":%.3f}",
-               r.image, r.quality, r.bytes, r.bpp, r.psnr, r.encodeSeconds, r.decodeSeconds)
+        String(format: "{\"image\":\"%@\",\"quality\":%.4f,\"bytes\":%d,\"bpp\":%.6f,\"psnr\":%.4f,\"msssim\":%@,\"encode_s\":%.3f,\"decode_s\":%.3f}",
+               r.image, r.quality, r.bytes, r.bpp, r.psnr, r.msssim.map { String(format: "%.6f", $0) } ?? "null",
+               r.encodeSeconds, r.decodeSeconds)
     }
     return "[" + items.joined(separator: ",\n ") + "]\n"
 }
