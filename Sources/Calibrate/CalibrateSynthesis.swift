@@ -96,6 +96,7 @@ public func quantizeSynthesis(_ model: FloatModel, _ q: inout LayerQuantizer) th
     q.writer.add("exp_lut", shape: [expLUT().count], uint16: expLUT())
     let qIn = LayerQuantizer.inputQmax(model.gS[0])
     let sIn = try q.scale("y_hat_inv_gained", qIn)
+    q.tensorScales["y_hat_inv_gained"] = sIn
     var mult: [Int32] = [], shift: [Int32] = []
     for row in 0..<qualityRows(cfg) {
         for ig in model.gains(quality: qualityOfRow(row)).invGain {

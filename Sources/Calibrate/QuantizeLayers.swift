@@ -64,6 +64,11 @@ public struct LayerQuantizer {
     public var stats: ActivationStats
     public var writer: ModelFileWriter
     public var report: [LayerReport] = []
+    /// The real scale (real = q * s) chosen for each activation tensor, by observer name:
+    /// convolution outputs with one scale, LayerNorm outputs, `.gelu`, `.gate`, `.attn`, `.mid`,
+    /// spatial / FFN / block / Up outputs, `y_hat_inv_gained`; per-part outputs as
+    /// `<qkv>.q/.k/.v` and `<fc1>.a/.b` (layerSQNR reads them).
+    public var tensorScales: [String: Double] = [:]
     /// Clip = headroom x the calibration maximum (unseen images may go further).
     public var headroom = 1.5
     static let full = 32767
@@ -118,6 +123,7 @@ public struct LayerQuantizer {
     /// output clamped to [-qmax, qmax].
     mutating func conv(_ c: Conv2d, sIn: Double, sOut: [Double], qmax: Int) throws {
         precondition(sOut.count == c.cout)
+        if let s0 = sOut.first, sOut.allSatisfy({ $0 == s0 }) { tensorScales[c.name] = s0 }
         let (q, sw) = Self.convWeights(c)
         var bias = [Int32](), mult = [Int32](), shift = [Int32]()
         var clipped = 0
@@ -146,6 +152,7 @@ public struct LayerQuantizer {
     /// LayerNorm from input scale sIn to output scale sOut.
     mutating func layerNorm(_ n: LayerNorm2d, sIn: Double, sOut: Double, qmax: Int) throws {
         let c = n.weight.count
+        tensorScales[n.name] = sOut
         let sqrtC = Double(c).squareRoot()
         let gMax = max(n.weight.map { abs(Double($0)) }.max() ?? 0, 1e-12) * sqrtC / sOut
         let bMax = max(n.bias.map { abs(Double($0)) }.max() ?? 0, 1e-12) / sOut
@@ -197,12 +204,14 @@ public struct LayerQuantizer {
                 let sPw1 = try scale(op.pw1.name, Self.full)
                 try conv(op.pw1, sIn: sN, sOut: Array(repeating: sPw1, count: op.pw1.cout), qmax: Self.full)
                 let sG = try scale(op.name + ".gelu", Self.full)
+                tensorScales[op.name + ".gelu"] = sG
                 writer.add(op.name + ".gelu.lut", shape: [65536], int16: Self.lut(sIn: sPw1, sOut: sG, Self.gelu))
                 let qDw = Self.inputQmax(op.pw2)
                 let sDw = try scale(op.dw.name, qDw)
                 try conv(op.dw, sIn: sG, sOut: Array(repeating: sDw, count: op.dw.cout), qmax: qDw)
                 sp = try scale(op.pw2.name, Self.full)
                 try conv(op.pw2, sIn: sDw, sOut: Array(repeating: sp, count: op.pw2.cout), qmax: Self.full)
+                tensorScales[op.name] = sp
             case .attn(let op):
                 let qIn = Self.inputQmax(op.qkv)
                 let sN = try scale(n1.name, qIn)
@@ -215,18 +224,24 @@ public struct LayerQuantizer {
                 // q and k clamp to 4095 (the attention kernel's bound), v to the full range: the
                 // clamp range of a GEMM is shared, so q/k are limited by their scale instead.
                 try conv(op.qkv, sIn: sN, sOut: sOut, qmax: Self.full)
+                tensorScales[op.qkv.name + ".q"] = sQ
+                tensorScales[op.qkv.name + ".k"] = sK
+                tensorScales[op.qkv.name + ".v"] = sV
                 let qProj = Self.inputQmax(op.proj)
                 let sA = try scale(op.name + ".attn", qProj)
+                tensorScales[op.name + ".attn"] = sA
                 let logit = FixedMultiplier(sQ * sK / Double(op.headDim).squareRoot() * 256)
                 let out = FixedMultiplier(sV / 32768 / sA)
                 writer.add(op.name + ".attn", shape: [6], int32: [Int32(op.heads), Int32(op.window), logit.mult, logit.shift,
                                                                    out.mult, out.shift])
                 sp = try scale(op.proj.name, Self.full)
                 try conv(op.proj, sIn: sA, sOut: Array(repeating: sp, count: op.proj.cout), qmax: Self.full)
+                tensorScales[op.name] = sp
             case .identity:
                 throw CalibrationError.unsupported("\(n): norm1 without a spatial op")
             }
             let sMid = try scale(n + ".mid", Self.full)
+            tensorScales[n + ".mid"] = sMid
             add(n + ".add1", sa: sX, sb: sp, sOut: sMid, qmax: Self.full)
             sX = sMid
         }
@@ -238,17 +253,22 @@ public struct LayerQuantizer {
         let sA = try scale(f.fc1.name + ".a", Self.full)
         let sB = try scale(f.fc1.name + ".b", Self.full)
         try conv(f.fc1, sIn: sN2, sOut: Array(repeating: sA, count: half) + Array(repeating: sB, count: half), qmax: Self.full)
+        tensorScales[f.fc1.name + ".a"] = sA
+        tensorScales[f.fc1.name + ".b"] = sB
         // GELU(a) into its own int16 scale, then the product with b requantized to the gate scale.
         let gMax = max(Self.gelu(sA * 32767), 0.17)
         let sGelu = gMax / 32767
         let qFc2 = Self.inputQmax(f.fc2)
         let sH = try scale(f.name + ".gate", qFc2)
+        tensorScales[f.name + ".gate"] = sH
         writer.add(f.name + ".gate.lut", shape: [65536], int16: Self.lut(sIn: sA, sOut: sGelu, Self.gelu))
         let m = FixedMultiplier(sGelu * sB / sH)
         writer.add(f.name + ".gate", shape: [4], int32: [m.mult, m.shift, Int32(-qFc2), Int32(qFc2)])
         let sF = try scale(f.fc2.name, Self.full)
         try conv(f.fc2, sIn: sH, sOut: Array(repeating: sF, count: f.fc2.cout), qmax: Self.full)
+        tensorScales[f.name] = sF
         let sOut = try scale(n, qmaxOut)
+        tensorScales[n] = sOut
         add(n + ".add2", sa: sX, sb: sF, sOut: sOut, qmax: qmaxOut)
         return sOut
     }
@@ -283,6 +303,7 @@ public struct LayerQuantizer {
             case .up(let name, let c):
                 let so = try scale(name, qOut)
                 try conv(c, sIn: s, sOut: Array(repeating: so, count: c.cout), qmax: qOut)
+                tensorScales[name] = so
                 s = so
             case .block(let b):
                 s = try block(b, sIn: s, qmaxOut: qOut)

@@ -11,6 +11,11 @@ func params(_ f: ModelFile, _ name: String, _ n: Int) throws(ModelFileError) -> 
     return p
 }
 
+/// Sees a layer's output under the PyTorch module name the float observer uses (conv and
+/// norm names, `<sepconv>.gelu`, `<ffn>.gate`, `<attn>.attn`, `<block>.mid`, block and Up names).
+/// Tensors are HWC with the layer's integer values; nil (the default) costs one branch per layer.
+public typealias IntObserver = (String, IntTensor) -> Void
+
 /// Per-output-channel requantization: bias (int32), multiplier and shift for each channel.
 public struct ChannelRequant: Sendable {
     public var bias: [Int32]
@@ -54,7 +59,7 @@ public struct IntConv: Sendable {
         guard stride >= 1, pad >= 0, pad < k, lo <= hi, lo >= -32768, hi <= 32767 else { throw .malformed("'\(name).conv' is invalid") }
     }
 
-    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         precondition(x.c == cin, "\(name): input has \(x.c) channels, expected \(cin)")
         let oh = (x.h + 2 * pad - k) / stride + 1
         let ow = (x.w + 2 * pad - k) / stride + 1
@@ -87,6 +92,7 @@ public struct IntConv: Sendable {
                 }
             }
         }
+        observe?(name, out)
         return out
     }
 }
@@ -114,7 +120,7 @@ public struct IntDWConv: Sendable {
         hi = p[3]
     }
 
-    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         precondition(x.c == c, "\(name): input has \(x.c) channels, expected \(c)")
         var out = IntTensor(h: x.h, w: x.w, c: c)
         out.data.withUnsafeMutableBufferPointer { o in
@@ -132,6 +138,7 @@ public struct IntDWConv: Sendable {
                 }
             }
         }
+        observe?(name, out)
         return out
     }
 }
@@ -156,7 +163,7 @@ public struct IntLayerNorm: Sendable {
         guard shift >= 17, shift <= 62, lo <= hi else { throw .malformed("'\(name).ln' is invalid") }
     }
 
-    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         precondition(x.c == g.count, "\(name): input has \(x.c) channels, expected \(g.count)")
         var out = IntTensor(h: x.h, w: x.w, c: x.c)
         out.data.withUnsafeMutableBufferPointer { o in
@@ -169,6 +176,7 @@ public struct IntLayerNorm: Sendable {
                 }
             }
         }
+        observe?(name, out)
         return out
     }
 }
@@ -195,27 +203,36 @@ public struct IntLUT: Sendable {
 
 /// S2C-Conv spatial op: pw1, GELU table (`N.gelu.lut`), depthwise, pw2.
 public struct IntSepConv: Sendable {
+    public let name: String
     let pw1: IntConv, gelu: IntLUT, dw: IntDWConv, pw2: IntConv
 
     public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        self.name = name
         pw1 = try IntConv(f, name + ".pw1")
         gelu = try IntLUT(f, name + ".gelu")
         dw = try IntDWConv(f, name + ".dw")
         pw2 = try IntConv(f, name + ".pw2")
     }
 
-    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
-        pw2(dw(gelu(pw1(x, kn), kn), kn), kn)
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
+        guard let observe else { return pw2(dw(gelu(pw1(x, kn), kn), kn), kn) }
+        let a = gelu(pw1(x, kn, observe), kn)
+        observe(name + ".gelu", a)
+        let y = pw2(dw(a, kn, observe), kn, observe)
+        observe(name, y)
+        return y
     }
 }
 
 /// Gated-FFN: fc1, GELU(a) * b (`N.gate.lut`, `N.gate` int32 [mult, shift, lo, hi]), fc2.
 public struct IntGatedFFN: Sendable {
+    public let name: String
     let fc1: IntConv, fc2: IntConv
     let lut: IntLUT
     let mult: Int32, shift: Int32, lo: Int32, hi: Int32
 
     public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
+        self.name = name
         fc1 = try IntConv(f, name + ".fc1")
         fc2 = try IntConv(f, name + ".fc2")
         lut = try IntLUT(f, name + ".gate")
@@ -227,8 +244,8 @@ public struct IntGatedFFN: Sendable {
         guard fc1.cout == 2 * fc2.cin, mult >= 0, shift >= 1, shift <= 62 else { throw .malformed("'\(name)' is inconsistent") }
     }
 
-    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
-        let ab = fc1(x, kn)
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
+        let ab = fc1(x, kn, observe)
         let hc = ab.c / 2
         var h = IntTensor(h: ab.h, w: ab.w, c: hc)
         h.data.withUnsafeMutableBufferPointer { o in
@@ -239,19 +256,25 @@ public struct IntGatedFFN: Sendable {
                 }
             }
         }
-        return fc2(h, kn)
+        guard let observe else { return fc2(h, kn) }
+        observe(name + ".gate", h)
+        let y = fc2(h, kn, observe)
+        observe(name, y)
+        return y
     }
 }
 
 /// Window attention: qkv (1x1), integer softmax attention (`N.attn` int32 [heads, window,
 /// logit_mult, logit_shift, out_mult, out_shift]; the shared `exp_lut` u16), proj (1x1).
 public struct IntAttention: Sendable {
+    public let name: String
     let qkv: IntConv, proj: IntConv
     let heads: Int32, window: Int32
     let logitMult: Int32, logitShift: Int32, outMult: Int32, outShift: Int32
     let expLUT: [UInt16]
 
     public init(_ f: ModelFile, _ name: String, expLUT: [UInt16]) throws(ModelFileError) {
+        self.name = name
         qkv = try IntConv(f, name + ".qkv")
         proj = try IntConv(f, name + ".proj")
         let p = try params(f, name + ".attn", 6)
@@ -267,10 +290,10 @@ public struct IntAttention: Sendable {
         }
     }
 
-    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         precondition(x.h % Int(window) == 0 && x.w % Int(window) == 0,
                      "window attention on \(x.h)x\(x.w): sides must be multiples of \(window)")
-        let t = qkv(x, kn)
+        let t = qkv(x, kn, observe)
         let c = proj.cin
         var o = IntTensor(h: x.h, w: x.w, c: c)
         o.data.withUnsafeMutableBufferPointer { op in
@@ -282,7 +305,11 @@ public struct IntAttention: Sendable {
                 }
             }
         }
-        return proj(o, kn)
+        guard let observe else { return proj(o, kn) }
+        observe(name + ".attn", o)
+        let y = proj(o, kn, observe)
+        observe(name, y)
+        return y
     }
 }
 
@@ -322,6 +349,7 @@ public struct IntBlock: Sendable {
         case identity
     }
 
+    public let name: String
     let norm1: IntLayerNorm?
     let spatial: Spatial
     let add1: IntAdd?
@@ -331,6 +359,7 @@ public struct IntBlock: Sendable {
 
     /// kind: 0 S2C-Conv, 1 S2C-Attention, 2 S2C-Identity.
     public init(_ f: ModelFile, _ name: String, kind: Int, expLUT: [UInt16]) throws(ModelFileError) {
+        self.name = name
         switch kind {
         case 0:
             norm1 = try IntLayerNorm(f, name + ".norm1")
@@ -350,16 +379,19 @@ public struct IntBlock: Sendable {
         add2 = try IntAdd(f, name + ".add2")
     }
 
-    public func callAsFunction(_ input: IntTensor, _ kn: Kernels) -> IntTensor {
+    public func callAsFunction(_ input: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         var x = input
         if let n1 = norm1, let a1 = add1 {
             switch spatial {
-            case .conv(let op): x = a1(x, op(n1(x, kn), kn), kn)
-            case .attn(let op): x = a1(x, op(n1(x, kn), kn), kn)
+            case .conv(let op): x = a1(x, op(n1(x, kn, observe), kn, observe), kn)
+            case .attn(let op): x = a1(x, op(n1(x, kn, observe), kn, observe), kn)
             case .identity: break
             }
+            observe?(name + ".mid", x)
         }
-        return add2(x, ffn(norm2(x, kn), kn), kn)
+        let y = add2(x, ffn(norm2(x, kn, observe), kn, observe), kn)
+        observe?(name, y)
+        return y
     }
 }
 
@@ -369,26 +401,31 @@ public enum IntLayer: Sendable {
     case block(IntBlock)
     case up(IntConv)
 
-    public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+    /// Observed names: the convolution's, and for Up its module name (the convolution's
+    /// name without the trailing ".0") for the pixel-shuffled output.
+    public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         switch self {
-        case .conv(let c): return c(x, kn)
-        case .block(let b): return b(x, kn)
+        case .conv(let c): return c(x, kn, observe)
+        case .block(let b): return b(x, kn, observe)
         case .up(let c):
-            let y = c(x, kn)
+            let y = c(x, kn, observe)
             var out = IntTensor(h: 2 * y.h, w: 2 * y.w, c: y.c / 4)
             out.data.withUnsafeMutableBufferPointer { o in
                 y.data.withUnsafeBufferPointer { s in
                     s2c_pixel_shuffle_s16(o.baseAddress, s.baseAddress, Int32(y.h), Int32(y.w), Int32(y.c / 4))
                 }
             }
+            if let observe {
+                observe(c.name.hasSuffix(".0") ? String(c.name.dropLast(2)) : c.name, out)
+            }
             return out
         }
     }
 }
 
-/// Runs layers in order.
-public func runSequence(_ layers: [IntLayer], _ x: IntTensor, _ kn: Kernels) -> IntTensor {
+/// Runs layers in order, reporting each layer's outputs to `observe` when given.
+public func runSequence(_ layers: [IntLayer], _ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
     var y = x
-    for l in layers { y = l(y, kn) }
+    for l in layers { y = l(y, kn, observe) }
     return y
 }

@@ -86,8 +86,10 @@ public struct IntSynthesis: Sendable {
     }
 
     /// y_hat' in fixed point (h, w, latent) at gain-table row q (IntConfig.qualityIndex) ->
-    /// interleaved RGB bytes of the padded size (16 h, 16 w).
-    public func callAsFunction(_ yHat: IntTensor, quality q: Int, _ kn: Kernels) -> [UInt8] {
+    /// interleaved RGB bytes of the padded size (16 h, 16 w). `observe`, when given, sees g_s's
+    /// input (`y_hat_inv_gained`) and every layer output under the float model's names.
+    public func callAsFunction(_ yHat: IntTensor, quality q: Int, _ kn: Kernels,
+                               observe: IntObserver? = nil) -> [UInt8] {
         precondition(yHat.c == config.latent && q >= 0 && q < config.qualityRows)
         let m = config.latent
         var x = IntTensor(h: yHat.h, w: yHat.w, c: m)
@@ -101,7 +103,8 @@ public struct IntSynthesis: Sendable {
                 }
             }
         }
-        let y = runSequence(layers, x, kn)
+        observe?("y_hat_inv_gained", x)
+        let y = runSequence(layers, x, kn, observe)
         var px = IntTensor(h: y.h, w: y.w, c: 3)
         px.data.withUnsafeMutableBufferPointer { o in
             y.data.withUnsafeBufferPointer { s in

@@ -168,7 +168,33 @@ extension S2CCalibrate {
                              mean(\.integerBits), mean(\.floatTableBits), mean(\.floatLikelihoodBits),
                              d.allSatisfy(\.symmetric) ? "" : "  DECODER DIVERGED"))
             }
+            printLayerReport(fm, file, q.tensorScales, samples)
             print("wrote \(out) (\(bytes.count) bytes, fingerprint \(String(file.fingerprint, radix: 16)))")
+        }
+
+        /// Per-layer bits and SQNR of the integer g_s against the float one, on the first
+        /// calibration image at the middle quality; the 5 worst layers are marked.
+        func printLayerReport(_ fm: FloatModel, _ file: ModelFile, _ scales: [String: Double],
+                              _ samples: [SynthesisSample]) {
+            let mid = (fm.config.qualities + 1) / 2
+            guard let s = samples.first(where: { $0.quality == mid }) else { return }
+            let rows = layerReport(model: fm, file: file, scales: scales, sample: s)
+            // The same tensor under a second name (Up = its conv shuffled, spatial = pw2 / proj,
+            // ffn = fc2) is listed but not ranked twice.
+            let names = Set(rows.map(\.name))
+            let ranked = rows.filter { r in
+                !(names.contains(r.name + ".0") || r.name.hasSuffix(".ffn") || r.name.hasSuffix(".spatial"))
+            }.sorted { $0.sqnr < $1.sqnr }.prefix(5)
+            let worst = Set(ranked.map(\.name))
+            func pad(_ t: String, _ n: Int) -> String { t.count >= n ? t : t + String(repeating: " ", count: n - t.count) }
+            print("integer g_s per layer vs float (first calibration image, quality \(mid)):")
+            print("  \(pad("layer", 34)) | \(pad("bits", 6)) | SQNR")
+            for r in rows {
+                let bits = (r.weightBits.map { "w\($0) " } ?? "") + "a\(r.activationBits)"
+                print("  \(pad(r.name, 34)) | \(pad(bits, 6)) | " + String(format: "%6.2f dB", r.sqnr)
+                      + (worst.contains(r.name) ? "  <- worst 5" : ""))
+            }
+            print("  worst 5: " + ranked.map { "\($0.name) " + String(format: "%.2f dB", $0.sqnr) }.joined(separator: ", "))
         }
     }
 
