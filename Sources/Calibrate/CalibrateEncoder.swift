@@ -8,10 +8,11 @@ import QuantModel
 /// their activation ranges to `stats`: g_a's layers (by module name), "y", the gained "y_gained"
 /// per quality, h_a's layers ("h_a.4" is the last) and "z".
 public func observeEncoder(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
-                           into stats: inout ActivationStats) {
+                           into stats: inout ActivationStats, progress: (Int) -> Void = { _ in }) {
     var st = stats                     // the observers are escaping closures: no inout capture
     defer { stats = st }
-    for img in images {
+    for (i, img) in images.enumerated() {
+        defer { progress(i + 1) }
         let x = img.paddedReplicate(multiple: model.config.padMultiple)
         let y = model.analysis(x) { name, t in st.record(name, t) }
         st.record("y", y)
@@ -28,8 +29,10 @@ public func observeEncoder(_ model: FloatModel, images: [FloatTensor], qualities
 /// the decoder's float samples: what quantizeCodec needs.
 public func observeCodec(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
                          progress: (Int, Int) -> Void = { _, _ in }) throws -> (ActivationStats, [SynthesisSample]) {
-    var (stats, samples) = try observeDecoder(model, images: images, qualities: qualities, progress: progress)
-    observeEncoder(model, images: images, qualities: qualities, into: &stats)
+    // Progress counts decoder passes (images x qualities) then encoder passes (images).
+    let total = images.count * (qualities.count + 1)
+    var (stats, samples) = try observeDecoder(model, images: images, qualities: qualities) { done, _ in progress(done, total) }
+    observeEncoder(model, images: images, qualities: qualities, into: &stats) { progress(images.count * qualities.count + $0, total) }
     return (stats, samples)
 }
 
@@ -39,12 +42,11 @@ public func observeCodec(_ model: FloatModel, images: [FloatTensor], qualities: 
 /// layers, `z.out` (h_a's output -> z in Q`z_frac_bits`).
 public func quantizeEncoder(_ model: FloatModel, _ q: inout LayerQuantizer) throws {
     let cfg = model.config
-    // The fixed-point formats exactly as quantizeDecoder wrote them (the writer keeps its
-    // metadata private, so read them back from the serialized file).
-    let written = try ModelFile(bytes: q.writer.serialize())
-    guard let yFrac = try? written.int("y_frac_bits"), let zFrac = try? written.int("z_frac_bits") else {
+    // The fixed-point formats exactly as quantizeDecoder wrote them.
+    guard case .u32(let yF)? = q.writer.metadata("y_frac_bits"), case .u32(let zF)? = q.writer.metadata("z_frac_bits") else {
         throw CalibrationError.unsupported("quantizeEncoder needs quantizeDecoder's y_frac_bits and z_frac_bits")
     }
+    let yFrac = Int(yF), zFrac = Int(zF)
     // Pixels: int16 = byte value, real scale 1/255 exactly.
     let qPx = LayerQuantizer.inputQmax(model.gA[0])
     guard qPx >= 255 else { throw CalibrationError.unsupported("g_a.0 cannot take 8-bit pixels (input bound \(qPx))") }

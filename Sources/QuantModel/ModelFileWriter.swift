@@ -9,6 +9,12 @@ public struct ModelFileWriter {
 
     public init() {}
 
+    /// The value of a metadata entry added earlier (the last one with that key), or nil.
+    public func metadata(_ key: String) -> MetaValue? {
+        for (k, v) in meta.reversed() where k == key { return v }
+        return nil
+    }
+
     /// Adds a metadata entry.
     public mutating func set(_ key: String, _ value: MetaValue) {
         precondition(key.utf8.count <= 0xFFFF)

@@ -46,29 +46,10 @@ func resolveWeights(_ weights: String?, default relative: String) throws -> Stri
         }
         return weights
     }
-    for root in candidateRoots() {
-        let p = (root as NSString).appendingPathComponent(relative)
-        if FileManager.default.fileExists(atPath: p) { return p }
-    }
+    if let p = RepoFiles.find(relative) { return p }
     throw FloatModelError.weightsNotFound(path: relative)
 }
 
-/// The working directory, then the first parent of the executable holding Package.swift
-/// (the binary lives in <repo>/.build/<triple>/<config>/).
-func candidateRoots() -> [String] {
-    var roots = [FileManager.default.currentDirectoryPath]
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        ?? CommandLine.arguments[0]
-    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent().standardizedFileURL
-    while dir.path != "/" && !dir.path.isEmpty {
-        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            roots.append(dir.path)
-            break
-        }
-        dir.deleteLastPathComponent()
-    }
-    return roots
-}
 
 /// Valid quality range: the model is trained for continuous rates between 1 and 7.
 let qualityRange: ClosedRange<Double> = 1...7

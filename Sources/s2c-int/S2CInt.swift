@@ -79,20 +79,7 @@ struct RuntimeOptions: ParsableArguments {
     func modelPath() throws -> String {
         if let model { return model }
         if let env = ProcessInfo.processInfo.environment["S2C_MODEL"], !env.isEmpty { return env }
-        var roots = [FileManager.default.currentDirectoryPath]
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent().standardizedFileURL
-        while dir.path != "/" && !dir.path.isEmpty {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-                roots.append(dir.path)
-                break
-            }
-            dir.deleteLastPathComponent()
-        }
-        for r in roots {
-            let p = (r as NSString).appendingPathComponent(defaultModel)
-            if FileManager.default.fileExists(atPath: p) { return p }
-        }
+        if let p = RepoFiles.find(defaultModel) { return p }
         throw ModelError(description: "no model: \(defaultModel) not found here or next to the executable; "
                          + "pass --model, set S2C_MODEL, or make one with s2c-calibrate calibrate")
     }
