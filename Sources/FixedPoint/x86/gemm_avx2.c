@@ -26,31 +26,7 @@ INL __m128i hsum4(__m256i a, __m256i b, __m256i c, __m256i d) {
     return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 }
 
-/* Arithmetic 64-bit right shift by per-lane counts (AVX2 has only the logical one):
- * for x < 0, ~x >= 0 and ~(~x >> s) == floor(x / 2^s). */
-INL __m256i sra64(__m256i x, __m256i s) {
-    __m256i sign = _mm256_cmpgt_epi64(_mm256_setzero_si256(), x);
-    return _mm256_xor_si256(_mm256_srlv_epi64(_mm256_xor_si256(x, sign), s), sign);
-}
-
-INL __m256i clamp64(__m256i x, __m256i lo, __m256i hi) {
-    x = _mm256_blendv_epi8(x, lo, _mm256_cmpgt_epi64(lo, x));
-    return _mm256_blendv_epi8(x, hi, _mm256_cmpgt_epi64(x, hi));
-}
-
-/* s2c_requant_clamp on 8 int32 lanes: even and odd lanes go through int64 separately. */
-INL __m256i requant8(__m256i acc, __m256i mult, __m256i shift, __m256i lo64, __m256i hi64) {
-    const __m256i one = _mm256_set1_epi64x(1);
-    __m256i se = _mm256_and_si256(shift, _mm256_set1_epi64x(0xffffffff));
-    __m256i so = _mm256_srli_epi64(shift, 32);
-    __m256i pe = _mm256_mul_epi32(acc, mult);  /* signed low dword of each qword */
-    __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(mult, 32));
-    pe = _mm256_add_epi64(pe, _mm256_sllv_epi64(one, _mm256_sub_epi64(se, one)));
-    po = _mm256_add_epi64(po, _mm256_sllv_epi64(one, _mm256_sub_epi64(so, one)));
-    pe = clamp64(sra64(pe, se), lo64, hi64);
-    po = clamp64(sra64(po, so), lo64, hi64);
-    return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
-}
+#include "requant_avx2.h"
 
 /* One block: accumulate, add tail/bias, requantize, store the valid part. */
 INL void block(int16_t *c, ptrdiff_t ldc, const void *a, ptrdiff_t lda, int a16, const int8_t *w,
