@@ -29,6 +29,11 @@ public struct DecodedImage: Equatable, Sendable {
 
 /// The integer codec bound to one model file.
 public struct IntCodec: Sendable {
+    /// Largest image (in padded pixels) the codec runs: the whole-image activations peak at a
+    /// few hundred bytes per pixel (no tiling yet), so 2^23 (e.g. 3840x2160) keeps a decode
+    /// within a few GB. Checked before anything is allocated.
+    public static let maxPixels = 1 << 23
+
     public let fingerprint: UInt64
     public let config: IntConfig
     let analysis: IntAnalysis
@@ -54,9 +59,10 @@ public struct IntCodec: Sendable {
     public func encode(rgb: [UInt8], width: Int, height: Int, color: ColorFormat, quality256: Int,
                        _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
         guard width >= 1, height >= 1, width <= Bitstream.maxSide, height <= Bitstream.maxSide,
-              width * height <= Bitstream.maxPixels, rgb.count == 3 * width * height else {
+              rgb.count == 3 * width * height else {
             throw .badImage("image of \(width)x\(height) with \(rgb.count) bytes cannot be coded")
         }
+        try IntCodec.checkSize(width: width, height: height)
         guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
         let row = config.qualityIndex(quality256: quality256)
         let (px, pw, ph) = IntAnalysis.padReplicate(rgb: rgb, width: width, height: height, multiple: 64)
@@ -87,6 +93,7 @@ public struct IntCodec: Sendable {
         } catch {
             throw .bitstream(error)
         }
+        try IntCodec.checkSize(width: h.width, height: h.height)
         let ph = (h.height + 63) / 64 * 64, pw = (h.width + 63) / 64 * 64
         let row = config.qualityIndex(quality256: h.quality256)
         let hyperC = config.hyper
@@ -107,6 +114,15 @@ public struct IntCodec: Sendable {
         guard yClean else { throw .corrupt("the latent (y) stream does not decode cleanly") }
         let rec = synthesis(yHat, quality: row, kn)
         return IntCodec.crop(rec, paddedWidth: pw, width: h.width, height: h.height, color: h.color)
+    }
+
+    /// Refuses images whose padded size exceeds maxPixels.
+    static func checkSize(width: Int, height: Int) throws(CodecError) {
+        let padded = (width + 63) / 64 * 64 * ((height + 63) / 64 * 64)
+        guard padded <= maxPixels else {
+            throw .badImage("\(width)x\(height) is larger than this codec handles (at most \(maxPixels) pixels after "
+                            + "padding to multiples of 64; tiled coding is not implemented yet)")
+        }
     }
 
     /// Top-left width x height of a padded RGB image; gray keeps one channel: round((R+G+B)/3).

@@ -76,3 +76,19 @@ func codecRoundTripIsBitExact(_ size: (Int, Int, Int)) throws {
                               quality256: 1792, zStream: bs.zStream, yStream: bs.yStream)
     #expect(throws: CodecError.self) { try codec.decode(wrong, Kernels.best()) }
 }
+
+@Test func oversizedImagesAreRefusedBeforeAllocating() throws {
+    let (codec, _) = try nanoIntCodec()
+    // A valid container announcing 4096x4096 (2^24 pixels): refused by size, not by running out of memory.
+    let bs = try Bitstream(fingerprint: codec.fingerprint, width: 4096, height: 4096, color: .rgb, quality256: 1024,
+                           zStream: [0, 0, 128, 0], yStream: [0, 0, 128, 0])
+    #expect(throws: CodecError.self) { try codec.decode(bs, Kernels.best()) }
+    // 3000x3000 pads to 3008x3008 > 2^23: refused by size before g_a runs.
+    let big = [UInt8](repeating: 128, count: 3 * 3000 * 3000)
+    do {
+        _ = try codec.encode(rgb: big, width: 3000, height: 3000, color: .rgb, quality256: 1024, Kernels.best())
+        Issue.record("a 3000x3000 image was accepted")
+    } catch {
+        #expect(error.message.contains("larger than this codec handles"))
+    }
+}
