@@ -46,6 +46,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--aux-lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--bf16", action="store_true", help="run g_a and g_s under bfloat16 autocast "
+                   "(about 1.3x faster on CPUs with AVX512-BF16; entropy model stays float32)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--save-minutes", type=float, default=10.0)
@@ -81,6 +83,7 @@ class Trainer:
         np.random.seed(args.seed)
         torch.manual_seed(args.seed)
         self.model = HybridModel(self.cfg).to(self.device)
+        self.model.bf16_transforms = args.bf16
         main = [p for n, p in self.model.named_parameters() if not n.endswith("quantiles")]
         aux = [p for n, p in self.model.named_parameters() if n.endswith("quantiles")]
         self.opt = torch.optim.Adam(main, lr=args.lr)

@@ -151,7 +151,16 @@ class HybridModel(nn.Module):
     def forward(self, x: torch.Tensor, q: torch.Tensor, trace: Dict = None):
         """x: (B, 3, H, W) in [0, 1], H and W multiples of 64. q: (B,) qualities.
         Training mode uses noise for the rate terms and STE rounding for what the decoder sees."""
-        return self.code(self.g_a(x), q, trace)
+        with self.transform_autocast(x):
+            y = self.g_a(x)
+        return self.code(y.float(), q, trace)
+
+    # Set by the trainer (--bf16): run g_a and g_s, most of the MACs, under bfloat16 autocast;
+    # the hyperprior and entropy model stay float32 (their means and scales need the precision).
+    bf16_transforms = False
+
+    def transform_autocast(self, x: torch.Tensor):
+        return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16_transforms)
 
     def code(self, y: torch.Tensor, q: torch.Tensor, trace: Dict = None):
         """Everything after g_a (which does not depend on q, so evaluation runs it once)."""
@@ -165,7 +174,9 @@ class HybridModel(nn.Module):
         z_lik = eb.likelihood(eb.quantize(z, True) if noise else z_hat)
         psi = self.h_s(z_hat)
         y_hat, y_lik = self.entropy_y(yg, psi, noise, trace)
-        x_hat = self.g_s(y_hat * inv_gain)
+        with self.transform_autocast(y_hat):
+            x_hat = self.g_s(y_hat * inv_gain)
+        x_hat = x_hat.float()
         if trace is not None:
             trace.update(y=y, y_gained=yg, z_hat=z_hat, psi=psi, y_hat=y_hat, x_hat=x_hat)
         return {"x_hat": x_hat, "y_lik": y_lik, "z_lik": z_lik}

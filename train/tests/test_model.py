@@ -156,3 +156,21 @@ def test_resume_reproduces_next_loss(tmp_path):
     b.load(ck)
     assert b.step == 2 and b.samples == 4
     assert b.train_step()["loss"] == expected
+
+
+@pytest.mark.skipif(not os.path.isdir(KODAK), reason="needs ../shared/data/kodak")
+def test_bf16_transforms_train_and_stay_float32_outside():
+    import train as tr_mod
+    args = tr_mod.parse_args(["--config", "hybrid-nano", "--data", KODAK, "--batch", "2", "--crop", "64",
+                              "--crop-large", "64", "--warmup", "1", "--threads", "1", "--bf16"])
+    t = tr_mod.Trainer(args, log=lambda m: None)
+    assert t.model.bf16_transforms
+    m = t.train_step()
+    assert m["loss"] == m["loss"] and m["loss"] < 1e6      # finite
+    trace = {}
+    with torch.no_grad():
+        t.model.eval()
+        out = t.model(torch.rand(1, 3, 64, 64), torch.tensor([3.0]), trace)
+    # Only g_a / g_s run in bfloat16; what the entropy model sees and returns is float32.
+    assert trace["y"].dtype == torch.float32 and out["x_hat"].dtype == torch.float32
+    assert out["y_lik"].dtype == torch.float32
