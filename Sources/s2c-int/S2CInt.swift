@@ -106,7 +106,7 @@ extension S2CInt {
         @Argument(help: ArgumentHelp("Input PNG ('-' for stdin).", valueName: "in.png")) var input: String
         @Option(name: .shortAndLong, help: ArgumentHelp("Output bitstream ('-' for stdout).", valueName: "out.s2c"))
         var output: String
-        @Option(help: ArgumentHelp("Quality in 1...7, higher is better and larger.", valueName: "q"))
+        @Option(help: ArgumentHelp("Quality in 1...7 (fractional values in steps of 1/8), higher is better and larger.", valueName: "q"))
         var quality: Double = 4
         @OptionGroup var runtime: RuntimeOptions
 
