@@ -17,8 +17,7 @@ public struct RecordingCoder: SymbolCoder {
     }
 
     public mutating func symbol(channel: Int, position: Int, mean: Int32, table: Int) -> Int32 {
-        let v = Int32(y.data[position * y.c + channel]) - mean
-        let s = frac > 0 ? (v + (1 << (frac - 1))) >> frac : v
+        let s = latentSymbol(y.data[position * y.c + channel], mean: mean, frac: frac)
         symbols.append(s)
         tables.append(table)
         return s

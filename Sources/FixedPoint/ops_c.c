@@ -65,24 +65,12 @@ void s2c_pixel_shuffle_s16(int16_t *out, const int16_t *in, int h, int w, int c)
  * |in * wgt| <= 2^22. */
 void s2c_dwconv_s16_c(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
                       const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi) {
-    const int p = k / 2;
 #pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
-            for (int ch = 0; ch < c; ch++) {
-                uint32_t acc = bias ? (uint32_t)bias[ch] : 0;
-                for (int ky = 0; ky < k; ky++) {
-                    const int yy = y + ky - p;
-                    if (yy < 0 || yy >= h) continue;
-                    for (int kx = 0; kx < k; kx++) {
-                        const int xx = x + kx - p;
-                        if (xx < 0 || xx >= w) continue;
-                        acc += (uint32_t)(in[((ptrdiff_t)yy * w + xx) * c + ch] * wgt[(ch * k + ky) * k + kx]);
-                    }
-                }
+            for (int ch = 0; ch < c; ch++)
                 out[((ptrdiff_t)y * w + x) * c + ch] =
-                    (int16_t)s2c_requant_clamp((int32_t)acc, mult[ch], shift[ch], lo, hi);
-            }
+                    s2c_dwconv_s16_point(in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, x, ch);
 }
 
 /* MARK: - LayerNorm */

@@ -11,6 +11,25 @@
 /* Modular int32 add (two's complement wrap, no UB): the accumulator semantics of every variant. */
 static inline int32_t s2c_wrap_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 
+/* One output element of s2c_dwconv_s16 (the specification, used by the C reference and by the
+ * ISA variants for channel tails and large kernels). int32 sum modulo 2^32, then requant. */
+static inline int16_t s2c_dwconv_s16_point(const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                           int lo, int hi, int y, int x, int ch) {
+    const int p = k / 2;
+    uint32_t acc = bias ? (uint32_t)bias[ch] : 0;
+    for (int ky = 0; ky < k; ky++) {
+        const int yy = y + ky - p;
+        if (yy < 0 || yy >= h) continue;
+        for (int kx = 0; kx < k; kx++) {
+            const int xx = x + kx - p;
+            if (xx < 0 || xx >= w) continue;
+            acc += (uint32_t)(in[((ptrdiff_t)yy * w + xx) * c + ch] * wgt[(ch * k + ky) * k + kx]);
+        }
+    }
+    return (int16_t)s2c_requant_clamp((int32_t)acc, mult[ch], shift[ch], lo, hi);
+}
+
 #if defined(__x86_64__)
 void s2c_gemm_s8_avx2(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,

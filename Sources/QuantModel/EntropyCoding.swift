@@ -129,6 +129,14 @@ public struct RansSymbolReader {
     }
 }
 
+/// The latent symbol s = round(y' - mean), half up, on fixed-point values with `frac` fraction
+/// bits: the one rounding rule every encoder-side coder uses.
+@inline(__always)
+public func latentSymbol(_ y: Int16, mean: Int32, frac: Int) -> Int32 {
+    let v = Int32(y) - mean
+    return frac > 0 ? (v + (1 << Int32(frac - 1))) >> Int32(frac) : v
+}
+
 /// Encoder coder for y: s = round(y' - mean) (half up, integers only), clamped to what an
 /// int16 y_hat' can represent, written to the rANS log.
 public struct YEncoderCoder: SymbolCoder {
@@ -143,8 +151,7 @@ public struct YEncoderCoder: SymbolCoder {
     }
 
     public mutating func symbol(channel: Int, position: Int, mean: Int32, table: Int) -> Int32 {
-        let v = Int32(y.data[position * y.c + channel]) - mean
-        let s = frac > 0 ? (v + (1 << Int32(frac - 1))) >> Int32(frac) : v
+        let s = latentSymbol(y.data[position * y.c + channel], mean: mean, frac: frac)
         writer.put(s, table: table)
         return s
     }

@@ -11,22 +11,6 @@
 /* Taps handled by the SIMD dwconv (k <= 7); larger kernels use the C reference. */
 enum { DW_MAX_TAPS = 49 };
 
-static inline int16_t dw_scalar(const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
-                                const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo,
-                                int hi, int y, int x, int ch) {
-    const int p = k / 2;
-    uint32_t acc = bias ? (uint32_t)bias[ch] : 0;
-    for (int ky = 0; ky < k; ky++) {
-        const int yy = y + ky - p;
-        if (yy < 0 || yy >= h) continue;
-        for (int kx = 0; kx < k; kx++) {
-            const int xx = x + kx - p;
-            if (xx < 0 || xx >= w) continue;
-            acc += (uint32_t)(in[((ptrdiff_t)yy * w + xx) * c + ch] * wgt[(ch * k + ky) * k + kx]);
-        }
-    }
-    return (int16_t)s2c_requant_clamp((int32_t)acc, mult[ch], shift[ch], lo, hi);
-}
 
 static void dw_row(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
                    const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi, int y) {
@@ -64,7 +48,7 @@ static void dw_row(int16_t *out, const int16_t *in, int h, int w, int c, const i
     }
     for (int x = 0; x < w && cb < c; x++)
         for (int ch = cb; ch < c; ch++)
-            out[((ptrdiff_t)y * w + x) * c + ch] = dw_scalar(in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, x, ch);
+            out[((ptrdiff_t)y * w + x) * c + ch] = s2c_dwconv_s16_point(in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, x, ch);
 }
 
 void s2c_dwconv_s16_neon(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,

@@ -48,23 +48,6 @@ INL __m256i lut0_high(const int16_t *lut) { return _mm256_set1_epi32((int32_t)((
 
 /* MARK: - Depthwise convolution */
 
-/* Scalar formula of ops_c.c for one output element (channel tails). */
-static inline int16_t dw_scalar(const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
-                                const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo,
-                                int hi, int y, int x, int ch) {
-    const int p = k / 2;
-    uint32_t acc = bias ? (uint32_t)bias[ch] : 0;
-    for (int ky = 0; ky < k; ky++) {
-        const int yy = y + ky - p;
-        if (yy < 0 || yy >= h) continue;
-        for (int kx = 0; kx < k; kx++) {
-            const int xx = x + kx - p;
-            if (xx < 0 || xx >= w) continue;
-            acc += (uint32_t)(in[((ptrdiff_t)yy * w + xx) * c + ch] * wgt[(ch * k + ky) * k + kx]);
-        }
-    }
-    return (int16_t)s2c_requant_clamp((int32_t)acc, mult[ch], shift[ch], lo, hi);
-}
 
 static TGT void dw_row(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi, int y) {
@@ -105,7 +88,7 @@ static TGT void dw_row(int16_t *out, const int16_t *in, int h, int w, int c, con
     }
     for (int x = 0; x < w && cb < c; x++)
         for (int ch = cb; ch < c; ch++)
-            out[((ptrdiff_t)y * w + x) * c + ch] = dw_scalar(in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, x, ch);
+            out[((ptrdiff_t)y * w + x) * c + ch] = s2c_dwconv_s16_point(in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, x, ch);
 }
 
 void s2c_dwconv_s16_avx2(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
