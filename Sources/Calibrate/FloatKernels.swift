@@ -188,25 +188,3 @@ func pixelShuffle2(_ x: FloatTensor) -> FloatTensor {
     }
     return out
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Process-wide tuning for long float runs.
-public enum FloatRuntime {
-    /// Makes glibc malloc serve large blocks from the heap and keep freed memory, so the many
-    /// 100 MB activations of a full-size forward reuse pages instead of being mmap'ed, faulted
-    /// in and zeroed again each time (about a third of the run time of a 768x512 hybrid-t
-    /// forward). The heap then never shrinks: call it in tools, not in long-lived libraries.
-    public static func keepFreedMemory() {
-        #if canImport(Glibc)
-        // <malloc.h> is not part of the Glibc module: look mallopt up (RTLD_DEFAULT is NULL).
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let sym = dlsym(nil, "mallopt") else { return }
-        let mallopt = unsafeBitCast(sym, to: Mallopt.self)
-        _ = mallopt(-4, 0)              // M_MMAP_MAX: never mmap
-        _ = mallopt(-1, Int32.max)      // M_TRIM_THRESHOLD: never give the heap top back
-        #endif
-    }
-}

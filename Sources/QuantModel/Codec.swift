@@ -54,20 +54,41 @@ public struct IntCodec: Sendable {
         guard zTables.count == config.hyper else { throw .malformed("z CDF tables do not match the hyper-latent width") }
     }
 
-    /// Encodes interleaved RGB (gray images: R = G = B, color .gray) at a quality in 1/256 steps.
-    /// Returns the bitstream and the reconstruction the decoder will produce (same layout as decode).
-    public func encode(rgb: [UInt8], width: Int, height: Int, color: ColorFormat, quality256: Int,
-                       _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
+    /// The quality-independent first half of encoding: the padded image through g_a.
+    /// `encode(_:quality256:_:)` codes it at any quality, so one analysis serves many rates.
+    public struct Analysed: Sendable {
+        public let width: Int, height: Int, paddedWidth: Int
+        public let color: ColorFormat
+        let y: IntTensor
+    }
+
+    /// Runs g_a on interleaved RGB (gray images: R = G = B, color .gray).
+    public func analyse(rgb: [UInt8], width: Int, height: Int, color: ColorFormat,
+                        _ kn: Kernels) throws(CodecError) -> Analysed {
         guard width >= 1, height >= 1, width <= Bitstream.maxSide, height <= Bitstream.maxSide,
               rgb.count == 3 * width * height else {
             throw .badImage("image of \(width)x\(height) with \(rgb.count) bytes cannot be coded")
         }
         try IntCodec.checkSize(width: width, height: height)
+        let (px, pw, ph) = IntAnalysis.padReplicate(rgb: rgb, width: width, height: height, multiple: 64)
+        return Analysed(width: width, height: height, paddedWidth: pw, color: color,
+                        y: analysis.y(pixels: px, h: ph, w: pw, kn))
+    }
+
+    /// Encodes interleaved RGB (gray images: R = G = B, color .gray) at a quality in 1/256 steps.
+    /// Returns the bitstream and the reconstruction the decoder will produce (same layout as decode).
+    public func encode(rgb: [UInt8], width: Int, height: Int, color: ColorFormat, quality256: Int,
+                       _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
+        guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
+        return try encode(try analyse(rgb: rgb, width: width, height: height, color: color, kn),
+                          quality256: quality256, kn)
+    }
+
+    /// Codes an analysed image at a quality in 1/256 steps (the second half of encoding).
+    public func encode(_ a: Analysed, quality256: Int, _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
         guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
         let row = config.qualityIndex(quality256: quality256)
-        let (px, pw, ph) = IntAnalysis.padReplicate(rgb: rgb, width: width, height: height, multiple: 64)
-        let y = analysis.y(pixels: px, h: ph, w: pw, kn)
-        let yg = analysis.gained(y, quality: row, kn)
+        let yg = analysis.gained(a.y, quality: row, kn)
         let zs = analysis.zSymbols(yGained: yg, kn)
         var zw = RansSymbolWriter(tables: zTables)
         for i in 0..<zs.data.count { zw.put(Int32(zs.data[i]), table: i % zs.c) }
@@ -77,12 +98,12 @@ public struct IntCodec: Sendable {
         let rec = synthesis(yHat, quality: row, kn)
         let bs: Bitstream
         do {
-            bs = try Bitstream(fingerprint: fingerprint, width: width, height: height, color: color,
+            bs = try Bitstream(fingerprint: fingerprint, width: a.width, height: a.height, color: a.color,
                                quality256: quality256, zStream: zw.finish(), yStream: coder.writer.finish())
         } catch {
             throw .bitstream(error)
         }
-        return (bs, IntCodec.crop(rec, paddedWidth: pw, width: width, height: height, color: color))
+        return (bs, IntCodec.crop(rec, paddedWidth: a.paddedWidth, width: a.width, height: a.height, color: a.color))
     }
 
     /// Decodes a parsed bitstream made with this model.

@@ -106,7 +106,7 @@ extension S2CCalibrate {
         }
 
         func run() throws {
-            FloatRuntime.keepFreedMemory()
+            ProcessMemory.keepFreedMemory()
             let wpath = try resolveWeights(weights, default: "Weights/\(model).safetensors")
             let fm = try FloatModel(path: wpath)
             let files = try FileManager.default.contentsOfDirectory(atPath: images)
@@ -199,7 +199,7 @@ extension S2CCalibrate {
         }
 
         func run() throws {
-            FloatRuntime.keepFreedMemory()
+            ProcessMemory.keepFreedMemory()
             let model = try FloatModel(path: try weights.resolve())
             let img = try PNGIO.read(path: image)
             let x = FloatTensor(rgb8: img.pixels, width: img.width, height: img.height)
@@ -245,7 +245,7 @@ extension S2CCalibrate {
         }
 
         func run() throws {
-            FloatRuntime.keepFreedMemory()
+            ProcessMemory.keepFreedMemory()
             let model = try FloatModel(path: try weights.resolve())
             var rng = SplitMix64(seed: 20261125)
             let px = (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }
