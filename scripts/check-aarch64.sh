@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-aarch64.sh: cross-compiles the FixedPoint kernels for aarch64 and checks NEON / NEON-dotprod (GEMM
-# and the layer kernels of s2c_ops.h: dwconv, gated, rescale, lut16)
-# against the C reference (plus a rANS round trip) under qemu-aarch64. Usage: check-aarch64.sh [seed]
+# and the layer kernels of s2c_ops.h: dwconv, LayerNorm, lut16, gated, rescale, window attention)
+# against the C reference (plus a rANS round trip) under qemu-aarch64, with operands that end at an
+# inaccessible page (tail over-reads fault). Usage: check-aarch64.sh [seed]
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

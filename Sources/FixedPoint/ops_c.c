@@ -75,15 +75,9 @@ void s2c_dwconv_s16_c(int16_t *out, const int16_t *in, int h, int w, int c, cons
 
 /* MARK: - LayerNorm */
 
-/* floor(a / b) for b > 0 (C's / truncates towards zero). */
-static inline int64_t floor_div(int64_t a, int64_t b) {
-    int64_t q = a / b;
-    return q - (a % b != 0 && a < 0);
-}
-
-/* One row; see s2c_ops.h for the formula and bounds. */
-static void layernorm_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const int32_t *g,
-                          const int32_t *b, int shift, int lo, int hi) {
+/* One row; see s2c_ops.h for the formula and bounds (the per-element formula is s2c_layernorm_s16_point). */
+void s2c_layernorm_s16_row_c(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const int32_t *g,
+                             const int32_t *b, int shift, int lo, int hi) {
     int64_t s = 0;
     for (int i = 0; i < c; i++) s += x[i];
     uint64_t v = 0;
@@ -91,23 +85,15 @@ static void layernorm_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, c
         const int64_t d = (int64_t)c * x[i] - s;  /* |d| <= 2^16 c */
         v += (uint64_t)(d * d);                   /* d^2 <= 2^32 c^2, sum <= 2^32 c^3 */
     }
-    const uint64_t ve = v + eps_q < v ? UINT64_MAX : v + eps_q;  /* saturate, never wrap */
-    uint32_t r = s2c_isqrt64(ve);
-    if (r == 0) r = 1;
-    const int64_t half = (int64_t)1 << (shift - 1);
-    for (int i = 0; i < c; i++) {
-        const int64_t d = (int64_t)c * x[i] - s;
-        const int64_t t = floor_div(d * 32768 + r, 2 * (int64_t)r);  /* |d 2^15| <= 2^41 */
-        const int64_t y = (t * g[i] + (int64_t)b[i] * 65536 + half) >> shift;
-        o[i] = (int16_t)(y < lo ? lo : y > hi ? hi : y);
-    }
+    const uint32_t r = s2c_layernorm_r(v, eps_q);
+    for (int i = 0; i < c; i++) o[i] = s2c_layernorm_s16_point((int64_t)c * x[i] - s, r, g[i], b[i], shift, lo, hi);
 }
 
 void s2c_layernorm_s16_c(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
                          uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi) {
 #pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
-        layernorm_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, shift, lo, hi);
+        s2c_layernorm_s16_row_c(out + r * ldo, in + r * ldi, c, eps_q, g, b, shift, lo, hi);
 }
 
 /* MARK: - Lookup tables, gated product, rescale */

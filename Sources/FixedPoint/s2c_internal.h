@@ -30,6 +30,31 @@ static inline int16_t s2c_dwconv_s16_point(const int16_t *in, int h, int w, int 
     return (int16_t)s2c_requant_clamp((int32_t)acc, mult[ch], shift[ch], lo, hi);
 }
 
+/* floor(a / b) for b > 0 (C's / truncates towards zero). */
+static inline int64_t s2c_floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return q - (a % b != 0 && a < 0);
+}
+
+/* LayerNorm's r for a row whose sum of squared deviations is v: max(1, isqrt64(v + eps_q)), the add
+ * saturating at 2^64 - 1 (never wrapping). */
+static inline uint32_t s2c_layernorm_r(uint64_t v, uint64_t eps_q) {
+    const uint32_t r = s2c_isqrt64(v + eps_q < v ? UINT64_MAX : v + eps_q);
+    return r ? r : 1;
+}
+
+/* One output of s2c_layernorm_s16 from d = c x_i - S and r (the specification, used by the C reference
+ * and by the ISA variants for channel tails): t = floor((2^15 d + r) / 2r), then the requant with b 2^16. */
+static inline int16_t s2c_layernorm_s16_point(int64_t d, uint32_t r, int32_t g, int32_t b, int shift, int lo, int hi) {
+    const int64_t t = s2c_floor_div(d * 32768 + r, 2 * (int64_t)r);  /* |d 2^15| <= 2^41 */
+    const int64_t y = (t * g + (int64_t)b * 65536 + ((int64_t)1 << (shift - 1))) >> shift;
+    return (int16_t)(y < lo ? lo : y > hi ? hi : y);
+}
+
+/* One row of s2c_layernorm_s16_c (ops_c.c): the ISA variants' fallback outside their bounds. */
+void s2c_layernorm_s16_row_c(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const int32_t *g,
+                             const int32_t *b, int shift, int lo, int hi);
+
 #if defined(__x86_64__)
 void s2c_gemm_s8_avx2(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
@@ -64,6 +89,8 @@ void s2c_gemm_s8_neon_dotprod(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdif
 #if defined(__x86_64__)
 void s2c_dwconv_s16_avx2(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi);
+void s2c_layernorm_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
+                            uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi);
 void s2c_lut16_s16_avx2(int16_t *out, const int16_t *in, ptrdiff_t n, const int16_t *lut);
 void s2c_gated_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
                         const int16_t *lut, int32_t mult, int shift, int lo, int hi);
@@ -77,10 +104,15 @@ void s2c_window_attn_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, p
 #if defined(__aarch64__)
 void s2c_dwconv_s16_neon(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi);
+void s2c_layernorm_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
+                            uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi);
 void s2c_gated_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
                         const int16_t *lut, int32_t mult, int shift, int lo, int hi);
 void s2c_rescale_s16_neon(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
                           const int32_t *shift, int lo, int hi);
+void s2c_window_attn_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
+                              int c, int heads, int win, int32_t logit_mult, int logit_shift,
+                              const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);
 #endif
 
 #endif /* S2C_INTERNAL_H */

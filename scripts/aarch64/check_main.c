@@ -1,11 +1,15 @@
 /* check_main.c: checkasm-style C harness: every GEMM and layer-kernel (s2c_ops.h) variant vs the C
- * reference, plus rANS round trips.
+ * reference, plus rANS round trips. Layer-kernel operands end at an inaccessible page, so a variant
+ * that reads or writes past the end of a buffer (a vector tail) faults.
  * Portable (x86-64 and aarch64): checks whatever ladder levels the running CPU has.
- * Usage: check_main [seed]   (exit 1 on any mismatch) */
+ * Usage: check_main [seed] [--bench]   (exit 1 on any mismatch; --bench then times the layer kernels,
+ * one thread, C reference vs each level; under qemu the numbers say nothing about real hardware) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "s2c_fixedpoint.h"
 
@@ -189,6 +193,19 @@ static void out_range(int *lo, int *hi) {
     switch (rint_in(0, 2)) { case 0: *lo = -128; *hi = 127; break; case 1: *lo = 0; *hi = rint_in(0, 32767); break; }
 }
 
+/* n bytes that end exactly where an inaccessible page starts (a read or write past the end faults). */
+static void *guarded(size_t n) {
+    const size_t pg = (size_t)sysconf(_SC_PAGESIZE), span = (n + pg - 1) / pg * pg;
+    char *base = mmap(NULL, span + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED || mprotect(base + span, pg, PROT_NONE)) { perror("check_main: mmap"); exit(2); }
+    return base + span - n;
+}
+
+static void guarded_free(void *p, size_t n) {
+    const size_t pg = (size_t)sysconf(_SC_PAGESIZE), span = (n + pg - 1) / pg * pg;
+    munmap((char *)p + n - span, span + pg);
+}
+
 static void check_dwconv(int h, int w, int c, int k, int imode, int wmode, int qmode) {
     const size_t n = (size_t)h * w * c;
     int16_t *in = malloc(n * 2 + 2), *ref = malloc(n * 2 + 2), *out = malloc(n * 2 + 2);
@@ -282,34 +299,184 @@ static void check_rescale(int rows, int c, int imode, int qmode) {
     free(in); free(ref); free(out); free(mult); free(shift);
 }
 
-/* Window attention: q, k within +-qk, v by vmode; exp_lut any decreasing table with lut[0] = 32768
- * (bit-exactness does not need the real exponential). */
-static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int vmode) {
-    const int h = wy * win, w = wx * win, ldq = 3 * c + rint_in(0, 2), ldo = c + rint_in(0, 2);
-    const size_t nq = (size_t)h * w * ldq, no = (size_t)h * w * ldo;
-    int16_t *qkv = malloc(nq * 2 + 2), *ref = malloc(no * 2 + 2), *out = malloc(no * 2 + 2);
-    for (size_t i = 0; i < nq; i++)
-        qkv[i] = (int16_t)((int)(i % ldq) < 2 * c ? rint_in(-qk, qk) : pick(vmode, -32768, 32767, i));
-    static uint16_t lut[2840];
+/* A decreasing exp table of len entries with lut[0] = 32768 (bit-exactness does not need the real exponential). */
+static void fill_exp_lut(uint16_t *lut, int len) {
     uint32_t v = 32768;
-    for (int t = 0; t < 2840; t++) { lut[t] = (uint16_t)v; v -= v * (uint32_t)rint_in(0, 8) / 1024; if (!v) v = 1; }
-    const int32_t lm = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))), ls = rint_in(36, 46);
+    for (int t = 0; t < len; t++) { lut[t] = (uint16_t)v; v -= v * (uint32_t)rint_in(0, 8) / 1024; if (!v) v = 1; }
+}
+
+/* Window attention: q, k within +-qk (qkmode 0) or any int16 by qkmode 1-5 (-32768 everywhere makes every
+ * logit wrap), v by vmode, exp tables of elen entries (short ones zero most e). */
+static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int qkmode, int vmode, int elen) {
+    const int h = wy * win, w = wx * win, ldq = 3 * c + rint_in(0, 2), ldo = c + rint_in(0, 2);
+    const size_t nq = (size_t)(h * w - 1) * ldq + 3 * c, no = (size_t)(h * w - 1) * ldo + c;
+    int16_t *qkv = guarded(nq * 2), *ref = guarded(no * 2), *out = guarded(no * 2);
+    uint16_t *lut = guarded((size_t)elen * 2);
+    for (size_t i = 0; i < nq; i++)
+        qkv[i] = (int16_t)((int)(i % ldq) >= 2 * c ? pick(vmode, -32768, 32767, i)
+                           : qkmode ? pick(qkmode, -32768, 32767, i) : rint_in(-qk, qk));
+    fill_exp_lut(lut, elen);
+    /* logit shifts down to 24 saturate many logits at +-2^24 */
+    const int32_t lm = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))), ls = rint_in(rint_in(0, 2) ? 36 : 24, 46);
     const int32_t om = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))), os = rint_in(42, 46);
-    char shape[96];
-    snprintf(shape, sizeof shape, "h=%d w=%d c=%d heads=%d win=%d qk=%d vmode=%d", h, w, c, heads, win, qk, vmode);
+    char shape[128];
+    snprintf(shape, sizeof shape, "h=%d w=%d c=%d heads=%d win=%d qk=%d modes=%d/%d exp_len=%d logit_shift=%d", h, w, c,
+             heads, win, qk, qkmode, vmode, elen, ls);
     S2COpsDSP r;
     s2c_ops_dsp_init(&r, 0);
     memset(ref, 0x5a, no * 2);
-    r.window_attn_s16(ref, ldo, qkv, ldq, h, w, c, heads, win, lm, ls, lut, 2840, om, os);
+    r.window_attn_s16(ref, ldo, qkv, ldq, h, w, c, heads, win, lm, ls, lut, elen, om, os);
     for (int l = 1; l < NLEVELS; l++) {
         if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
         S2COpsDSP d;
         s2c_ops_dsp_init(&d, levels[l].flags);
         memset(out, 0x5a, no * 2);
-        d.window_attn_s16(out, ldo, qkv, ldq, h, w, c, heads, win, lm, ls, lut, 2840, om, os);
+        d.window_attn_s16(out, ldo, qkv, ldq, h, w, c, heads, win, lm, ls, lut, elen, om, os);
         compare16("window_attn_s16", levels[l].name, out, ref, no, shape);
     }
-    free(qkv); free(ref); free(out);
+    guarded_free(qkv, nq * 2); guarded_free(ref, no * 2); guarded_free(out, no * 2); guarded_free(lut, (size_t)elen * 2);
+}
+
+/* Logits straddling the clamp at -+2^24: q = (-+4096, 1, 0, ...), k = (4096, s, 0, ...), logit scale 1, so
+ * z = -+2^24 + s with s in [-3000, 3000]: some clamp, and the rest are within exp_len of the clamped ones. */
+static void check_attn_clamp(int c, int win, int sign) {
+    const int h = 2 * win, w = win, ldq = 3 * c;
+    const size_t nq = (size_t)h * w * ldq, no = (size_t)h * w * c;
+    int16_t *qkv = guarded(nq * 2), *ref = guarded(no * 2), *out = guarded(no * 2);
+    uint16_t *lut = guarded(2840 * 2);
+    for (size_t p = 0; p < (size_t)h * w; p++) {
+        int16_t *t = qkv + p * ldq;
+        for (int i = 0; i < 2 * c; i++) t[i] = 0;
+        t[0] = (int16_t)(sign * 4096); t[1] = 1;
+        t[c] = 4096; t[c + 1] = (int16_t)(rint_in(0, 1) ? rint_in(-3000, 3000) : rint_in(-20, 20));
+        for (int i = 2 * c; i < 3 * c; i++) t[i] = (int16_t)rint_in(-32768, 32767);
+    }
+    fill_exp_lut(lut, 2840);
+    char shape[96];
+    snprintf(shape, sizeof shape, "clamp edge c=%d win=%d sign=%d", c, win, sign);
+    S2COpsDSP r;
+    s2c_ops_dsp_init(&r, 0);
+    r.window_attn_s16(ref, c, qkv, ldq, h, w, c, 1, win, 1 << 30, 30, lut, 2840, 1 << 30, 45);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2COpsDSP d;
+        s2c_ops_dsp_init(&d, levels[l].flags);
+        memset(out, 0x5a, no * 2);
+        d.window_attn_s16(out, c, qkv, ldq, h, w, c, 1, win, 1 << 30, 30, lut, 2840, 1 << 30, 45);
+        compare16("window_attn_s16", levels[l].name, out, ref, no, shape);
+    }
+    guarded_free(qkv, nq * 2); guarded_free(ref, no * 2); guarded_free(out, no * 2); guarded_free(lut, 2840 * 2);
+}
+
+/* LayerNorm: x by xmode 0-5 or 6 (one 32767 per row, -32768 elsewhere: |d| close to r), g and b random
+ * (gmode 0) or extreme (1: INT32_MIN/MAX, 2: small); eps_q by emode: 0, 1, < 2^40, just below 2^62
+ * (r near 2^31, both sides), near 2^64 (saturating, r = 2^32 - 1), any; shift anywhere in [17, 62]. */
+static void check_layernorm(int rows, int c, int xmode, int gmode, int emode) {
+    const int ldi = c + rint_in(0, 3), ldo = c + rint_in(0, 3);
+    const size_t ni = (size_t)(rows - 1) * ldi + c, no = (size_t)(rows - 1) * ldo + c;
+    int16_t *in = guarded(ni * 2), *ref = guarded(no * 2), *out = guarded(no * 2);
+    int32_t *g = guarded((size_t)c * 4), *b = guarded((size_t)c * 4);
+    for (size_t i = 0; i < ni; i++)
+        in[i] = (int16_t)(xmode == 6 ? ((int)(i % ldi) == (int)(i / ldi) % c ? 32767 : -32768) : pick(xmode, -32768, 32767, i));
+    for (int i = 0; i < c; i++) {
+        g[i] = gmode == 1 ? (i & 1 ? INT32_MAX : INT32_MIN) : gmode == 2 ? rint_in(-5, 5) : (int32_t)(uint32_t)rnd();
+        b[i] = gmode == 1 ? (i & 2 ? INT32_MAX : INT32_MIN) : gmode == 2 ? rint_in(-5, 5) : (int32_t)(uint32_t)rnd();
+    }
+    const uint64_t eps_modes[6] = {0, 1, rnd() % ((uint64_t)1 << 40), ((uint64_t)1 << 62) - rnd() % ((uint64_t)1 << 33),
+                                   UINT64_MAX - rnd() % 16, rnd()};
+    const uint64_t eps_q = eps_modes[emode];
+    const int shift = rint_in(17, 62);
+    int lo, hi;
+    out_range(&lo, &hi);
+    char shape[128];
+    snprintf(shape, sizeof shape, "rows=%d c=%d shift=%d eps_q=%llu modes=%d/%d/%d", rows, c, shift,
+             (unsigned long long)eps_q, xmode, gmode, emode);
+    S2COpsDSP r;
+    s2c_ops_dsp_init(&r, 0);
+    memset(ref, 0x5a, no * 2);
+    r.layernorm_s16(ref, ldo, in, ldi, rows, c, eps_q, g, b, shift, lo, hi);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2COpsDSP d;
+        s2c_ops_dsp_init(&d, levels[l].flags);
+        memset(out, 0x5a, no * 2);
+        d.layernorm_s16(out, ldo, in, ldi, rows, c, eps_q, g, b, shift, lo, hi);
+        compare16("layernorm_s16", levels[l].name, out, ref, no, shape);
+    }
+    guarded_free(in, ni * 2); guarded_free(ref, no * 2); guarded_free(out, no * 2);
+    guarded_free(g, (size_t)c * 4); guarded_free(b, (size_t)c * 4);
+}
+
+/* The division edge of LayerNorm. One row of c values: channel p holds B + delta, the others B, so
+ * d_p = delta and d_i = -(c - 1) delta elsewhere, V = c (c - 1) delta^2; r is set through eps_q and g = 2^shift
+ * so an off-by-one t shows. kind 0, a tie: delta = q k, r = 2^15 k (t = (q + 1) / 2 exactly, q odd), which
+ * a reciprocal estimate rounds down; kind 1, a near miss: 2^15 |delta| - 1 = Q r (Q odd), so t sits 1/2r
+ * above an integer (delta > 0: an estimate may fall below it) or below one (delta < 0: may rise above). */
+static void check_layernorm_edge(int kind) {
+    static const int cs[] = {8, 16, 24, 31};
+    const int c = cs[rint_in(0, 3)];
+    int64_t d, r;
+    if (kind == 0) {
+        const int q = 2 * rint_in(1, 500) + 1, k = rint_in(1, 65535 / q);
+        d = (int64_t)q * k; r = (int64_t)32768 * k;
+    } else {
+        const int Q = 2 * rint_in(1, 500) + 1;
+        for (d = rint_in(32768, 65535); d <= 65535 && (32768 * d - 1) % Q; d++) {}
+        if (d > 65535) return;
+        r = (32768 * d - 1) / Q;
+    }
+    if (r * r < (int64_t)c * (c - 1) * d * d) return;
+    if (rint_in(0, 1)) d = -d;
+    const int shift = rint_in(17, 24), p = rint_in(0, c - 1);
+    int16_t *in = guarded((size_t)c * 2), *ref = guarded((size_t)c * 2), *out = guarded((size_t)c * 2);
+    int32_t *g = guarded((size_t)c * 4), *b = guarded((size_t)c * 4);
+    const int base = d > 0 ? rint_in(-32768, (int)(32767 - d)) : rint_in((int)(-32768 - d), 32767);
+    for (int i = 0; i < c; i++) {
+        in[i] = (int16_t)(i == p ? base + d : base);
+        g[i] = 1 << shift;
+        b[i] = rint_in(-3, 3);
+    }
+    const uint64_t eps_q = (uint64_t)(r * r - (int64_t)c * (c - 1) * d * d) + (uint64_t)rint_in(0, (int)(2 * r < 1 << 30 ? 2 * r : 1 << 30));
+    char shape[128];
+    snprintf(shape, sizeof shape, "edge kind %d: c=%d delta=%lld at %d, r=%lld, shift=%d", kind, c, (long long)d, p,
+             (long long)r, shift);
+    S2COpsDSP rd;
+    s2c_ops_dsp_init(&rd, 0);
+    rd.layernorm_s16(ref, c, in, c, 1, c, eps_q, g, b, shift, -32768, 32767);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2COpsDSP dd;
+        s2c_ops_dsp_init(&dd, levels[l].flags);
+        memset(out, 0x5a, (size_t)c * 2);
+        dd.layernorm_s16(out, c, in, c, 1, c, eps_q, g, b, shift, -32768, 32767);
+        compare16("layernorm_s16", levels[l].name, out, ref, (size_t)c, shape);
+    }
+    guarded_free(in, (size_t)c * 2); guarded_free(ref, (size_t)c * 2); guarded_free(out, (size_t)c * 2);
+    guarded_free(g, (size_t)c * 4); guarded_free(b, (size_t)c * 4);
+}
+
+/* lut16 on n values (imode 0-5, or 6: in[i] = i, the whole int16 domain when n = 65536) through a table
+ * (lmode) that ends at an inaccessible page. */
+static void check_lut16(ptrdiff_t n, int imode, int lmode) {
+    int16_t *in = guarded((size_t)n * 2 + 2), *ref = guarded((size_t)n * 2 + 2), *out = guarded((size_t)n * 2 + 2);
+    int16_t *lut = guarded(65536 * 2);
+    for (ptrdiff_t i = 0; i < n; i++) in[i] = (int16_t)(imode == 6 ? (uint16_t)i : pick(imode, -32768, 32767, (size_t)i));
+    fill_lut(lut, lmode);
+    char shape[64];
+    snprintf(shape, sizeof shape, "n=%td modes=%d/%d", n, imode, lmode);
+    S2COpsDSP r;
+    s2c_ops_dsp_init(&r, 0);
+    r.lut16_s16(ref, in, n, lut);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2COpsDSP d;
+        s2c_ops_dsp_init(&d, levels[l].flags);
+        memset(out, 0x5a, (size_t)n * 2);
+        d.lut16_s16(out, in, n, lut);
+        compare16("lut16_s16", levels[l].name, out, ref, (size_t)n, shape);
+    }
+    guarded_free(in, (size_t)n * 2 + 2); guarded_free(ref, (size_t)n * 2 + 2); guarded_free(out, (size_t)n * 2 + 2);
+    guarded_free(lut, 65536 * 2);
 }
 
 static void check_ops(void) {
@@ -334,16 +501,130 @@ static void check_ops(void) {
     check_rescale(300, 128, 0, 0);
     printf("rescale_s16: %d variant-vs-C comparisons\n", checks - before);
     before = checks;
-    for (int it = 0; it < 40; it++) {
+    for (int it = 0; it < 60; it++) {
         const int heads = rint_in(1, 4);
-        check_attn(rint_in(1, 2), rint_in(1, 2), heads * rint_in(1, 20), heads, rint_in(1, 8),
-                   it % 4 ? 4095 : 32767, it < 12 ? it % 6 : 0);
+        check_attn(rint_in(1, 2), rint_in(1, 2), heads * rint_in(1, 20), heads, rint_in(1, 8), it % 4 ? 4095 : 32767,
+                   it >= 12 && it < 30 ? it % 6 : 0, it < 12 ? it % 6 : 0, it % 5 == 4 ? rint_in(1, 64) : 2840);
     }
+    check_attn(1, 1, 4 * 9, 4, S2C_ATTN_MAX_WIN, 4095, 0, 0, 2840);  /* largest window, hd 9 */
+    check_attn(1, 1, 32, 1, 8, 32767, 1, 2, 2840);                   /* q = k = -32768: every logit wraps */
+    check_attn(3, 2, 64, 2, 8, 4095, 0, 0, 2840);                     /* parallel */
+    for (int it = 0; it < 8; it++) check_attn_clamp(it & 1 ? 8 : 2, it & 2 ? 4 : 3, it & 4 ? 1 : -1);
     printf("window_attn_s16: %d variant-vs-C comparisons\n", checks - before);
+    before = checks;
+    static const int lncs[] = {1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 24, 31, 33, 96, 192, 1023, 1024, 1025};
+    for (int it = 0; it < 300; it++) {
+        const int c = it < 180 ? lncs[it % 18] : rint_in(1, 300);
+        check_layernorm(c > 900 ? rint_in(1, 3) : rint_in(1, 9), c, it < 70 ? it % 7 : rint_in(0, 6),
+                        (it / 7) % 3, it % 6);
+    }
+    check_layernorm(2, 1024, 3, 0, 0);  /* alternating extremes at the bound: V = 2^62 */
+    check_layernorm(700, 96, 0, 0, 2);  /* parallel */
+    for (int it = 0; it < 2000; it++) check_layernorm_edge(it & 1);
+    printf("layernorm_s16: %d variant-vs-C comparisons\n", checks - before);
+    before = checks;
+    for (int it = 0; it < 40; it++) check_lut16(rint_in(1, 200), it % 6, (it / 6) % 6);
+    check_lut16(65536, 6, 0);           /* every index */
+    check_lut16(65536 * 4 + 13, 0, 0);  /* parallel */
+    printf("lut16_s16: %d variant-vs-C comparisons\n", checks - before);
+}
+
+/* MARK: - Benchmarks (--bench) */
+
+typedef struct {
+    int16_t *in, *out;
+    int32_t *g, *b;
+    uint16_t *exp_lut;
+    int16_t *lut;
+    int rows, c, h, w, heads;
+    ptrdiff_t n;
+} BenchCtx;
+
+typedef void (*BenchFn)(const S2COpsDSP *d, const BenchCtx *x);
+
+static void bench_ln(const S2COpsDSP *d, const BenchCtx *x) {
+    d->layernorm_s16(x->out, x->c, x->in, x->c, x->rows, x->c, 12345, x->g, x->b, 30, -32768, 32767);
+}
+static void bench_lut(const S2COpsDSP *d, const BenchCtx *x) { d->lut16_s16(x->out, x->in, x->n, x->lut); }
+static void bench_attn(const S2COpsDSP *d, const BenchCtx *x) {
+    d->window_attn_s16(x->out, x->c, x->in, 3 * x->c, x->h, x->w, x->c, x->heads, 8, 1518500250, 40, x->exp_lut, 2840,
+                       1518500250, 44);
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Best time of repeated calls (at least 5, at least 0.5 s) per level; prints C and each level with the speedup. */
+static void bench(const char *name, const char *shape, BenchFn fn, const BenchCtx *x) {
+    double base = 0;
+    printf("bench %-16s %-34s", name, shape);
+    for (int l = 0; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2COpsDSP d;
+        s2c_ops_dsp_init(&d, levels[l].flags);
+        fn(&d, x);
+        double best = 1e30, total = 0;
+        for (int rep = 0; rep < 5 || total < 0.5; rep++) {
+            const double t0 = now_s();
+            fn(&d, x);
+            const double dt = now_s() - t0;
+            total += dt;
+            if (dt < best) best = dt;
+        }
+        if (l == 0) base = best;
+        printf("  %s %8.3f ms", levels[l].name, best * 1e3);
+        if (l) printf(" (%.2fx)", base / best);
+    }
+    printf("\n");
+}
+
+static void run_bench(void) {
+    s2c_set_threads(1);
+    printf("bench: one thread, best of >= 5 calls; sizes as in the codec (64x64 latent-stage tensors)\n");
+    BenchCtx x = {0};
+    const size_t cap = (size_t)64 * 64 * 3 * 384;
+    x.in = malloc(cap * 2); x.out = malloc(cap * 2); x.g = malloc(1024 * 4); x.b = malloc(1024 * 4);
+    x.lut = malloc(65536 * 2); x.exp_lut = malloc(2840 * 2);
+    for (int i = 0; i < 1024; i++) { x.g[i] = rint_in(1 << 20, 1 << 24); x.b[i] = rint_in(-(1 << 20), 1 << 20); }
+    fill_lut(x.lut, 0);
+    fill_exp_lut(x.exp_lut, 2840);
+    char shape[64];
+    static const int lnc[] = {96, 192, 256, 320};
+    for (int k = 0; k < 4; k++) {
+        x.rows = 64 * 64; x.c = lnc[k];
+        for (size_t i = 0; i < (size_t)x.rows * x.c; i++) x.in[i] = (int16_t)rint_in(-4000, 4000);
+        snprintf(shape, sizeof shape, "rows=%d c=%d", x.rows, x.c);
+        bench("layernorm_s16", shape, bench_ln, &x);
+    }
+    x.n = (ptrdiff_t)64 * 64 * 384;
+    for (ptrdiff_t i = 0; i < x.n; i++) x.in[i] = (int16_t)rint_in(-32768, 32767);
+    snprintf(shape, sizeof shape, "n=%td, uniform indices", x.n);
+    bench("lut16_s16", shape, bench_lut, &x);
+    for (ptrdiff_t i = 0; i < x.n; i++) x.in[i] = (int16_t)(rint_in(-1500, 1500) + rint_in(-1500, 1500));
+    snprintf(shape, sizeof shape, "n=%td, activations +-3000", x.n);
+    bench("lut16_s16", shape, bench_lut, &x);
+    static const int ac[][3] = {{64, 192, 6}, {32, 256, 8}};
+    for (int k = 0; k < 2; k++) {
+        x.h = x.w = ac[k][0]; x.c = ac[k][1]; x.heads = ac[k][2];
+        for (size_t i = 0; i < (size_t)x.h * x.w * 3 * x.c; i++)
+            x.in[i] = (int16_t)((int)(i % (3 * x.c)) < 2 * x.c ? rint_in(-1000, 1000) : rint_in(-32768, 32767));
+        snprintf(shape, sizeof shape, "%dx%d c=%d heads=%d win=8", x.h, x.w, x.c, x.heads);
+        bench("window_attn_s16", shape, bench_attn, &x);
+    }
+    free(x.in); free(x.out); free(x.g); free(x.b); free(x.lut); free(x.exp_lut);
+    s2c_set_threads(0);
 }
 
 int main(int argc, char **argv) {
-    uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)time(NULL);
+    uint64_t seed = (uint64_t)time(NULL);
+    int do_bench = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--bench")) do_bench = 1;
+        else seed = strtoull(argv[i], NULL, 0);
+    }
     rng_state = seed;
     printf("s2c check_main: seed %llu, cpu flags 0x%x (detected 0x%x), levels:", (unsigned long long)seed,
            s2c_cpu_flags(), s2c_cpu_flags_detected());
@@ -368,5 +649,6 @@ int main(int argc, char **argv) {
     check_rans();
     if (failures) { printf("FAILED: %d of %d checks\n", failures, checks); return 1; }
     printf("all %d checks passed\n", checks);
+    if (do_bench) run_bench();
     return 0;
 }

@@ -1,4 +1,4 @@
-/* x86/ops_avx2.c: AVX2 layer kernels (depthwise conv, LUT, gated product, rescale, window attention), bit-exact with ops_c.c. */
+/* x86/ops_avx2.c: AVX2 layer kernels (depthwise conv, LayerNorm, LUT, gated product, rescale, window attention), bit-exact with ops_c.c. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -99,6 +99,109 @@ void s2c_dwconv_s16_avx2(int16_t *out, const int16_t *in, int h, int w, int c, c
     }
 #pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
     for (int y = 0; y < h; y++) dw_row(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y);
+}
+
+/* MARK: - LayerNorm */
+
+/* Widest row the SIMD path takes: c <= 1024 keeps |d| <= 2^16 c <= 2^26 in int32 lanes and V <= 2^62
+ * (s2c_ops.h). Wider rows, and rows with r >= 2^31 (only with a huge eps_q), use the C reference row. */
+enum { LN_MAX_C = 1024 };
+
+/* Per-row constants of pass 2 (see ln_row). */
+typedef struct {
+    __m256i inv, bias, r, r2, half, shift, lo, hi, c, s;
+    __m128i cnt;
+} LNConst;
+
+/* Pass 2 on 8 channels: the 8 clamped outputs as int32. */
+INL __m256i ln8(const int16_t *x, const int32_t *g, const int32_t *b, const LNConst *k) {
+    const __m256i one = _mm256_set1_epi64x(1);
+    const __m256i d = _mm256_sub_epi32(_mm256_mullo_epi32(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)x)), k->c), k->s);
+    const __m256i g8 = _mm256_loadu_si256((const __m256i *)g), b8 = _mm256_loadu_si256((const __m256i *)b);
+    __m256i y[2];
+    for (int hf = 0; hf < 2; hf++) {  /* even, then odd int32 lanes (vpmuldq reads the low dword of each qword) */
+        const __m256i dh = hf ? _mm256_srli_epi64(d, 32) : d;
+        const __m256i gh = hf ? _mm256_srli_epi64(g8, 32) : g8, bh = hf ? _mm256_srli_epi64(b8, 32) : b8;
+        const __m256i dd = _mm256_mul_epi32(dh, _mm256_set1_epi64x(32768));  /* 2^15 d, |.| <= 2^41 */
+        __m256i t = _mm256_sub_epi64(_mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epi32(dh, k->inv), k->bias), k->cnt),
+                                     _mm256_set1_epi64x(32768));                    /* est */
+        const __m256i lower = _mm256_mul_epi32(_mm256_sub_epi64(_mm256_add_epi64(t, t), one), k->r);  /* (2 est - 1) r */
+        const __m256i dec = _mm256_cmpgt_epi64(lower, dd);                          /* t = est - 1 */
+        const __m256i ok = _mm256_cmpgt_epi64(_mm256_add_epi64(lower, k->r2), dd);  /* else t = est + 1 */
+        t = _mm256_add_epi64(_mm256_add_epi64(t, dec), _mm256_andnot_si256(ok, one));
+        const __m256i acc = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(t, gh),
+                                                              _mm256_mul_epi32(bh, _mm256_set1_epi64x(65536))), k->half);
+        y[hf] = clamp64(sra64(acc, k->shift), k->lo, k->hi);
+    }
+    return _mm256_blend_epi32(y[0], _mm256_slli_epi64(y[1], 32), 0xAA);
+}
+
+/* One row. Pass 1: S and Q = sum x^2 (vpmaddwd pair sums <= 2^31, exact read as uint32, widened to
+ * 64 bits), V = c^2 Q - c S^2 (= sum d^2 exactly: both terms <= 2^60). Pass 2, 4 int64 lanes per half:
+ * with L = bitlength(r), inv = floor(2^(L+29) / r) in (2^29, 2^30],
+ *   est = floor(d inv / 2^(L+15) + 1/2)     (computed as (d inv + 2^(L+14) + 2^(L+30)) >>> (L+15), minus 2^15,
+ *                                             so the logical shift sees a positive value < 2^62)
+ * differs from t = floor(d 2^14 / r + 1/2) by at most 1: |d| <= r (d^2 <= V <= V + eps), so the error
+ * |d| (2^(L+29)/r - inv) / 2^(L+15) < 2^-15. t is the integer with (2t - 1) r <= 2^15 d < (2t + 1) r
+ * (the reference's floor((2^15 d + r) / 2r)), so one compare on each side (vpmuldq: |2 est - 1| < 2^16,
+ * r < 2^31) corrects est exactly. Then y = t g + b 2^16 + 2^(shift-1) (|.| < 2^62), arithmetic shift,
+ * clamp: the reference's formula term for term. Channel tails use s2c_layernorm_s16_point. */
+static TGT void ln_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const int32_t *g, const int32_t *b,
+                       int shift, int lo, int hi) {
+    if (c > LN_MAX_C) {
+        s2c_layernorm_s16_row_c(o, x, c, eps_q, g, b, shift, lo, hi);
+        return;
+    }
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i s32 = zero, q64 = zero;
+    int i = 0;
+    for (; i + 16 <= c; i += 16) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(x + i));
+        const __m256i sq = _mm256_madd_epi16(v, v);
+        s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(v, _mm256_set1_epi16(1)));
+        q64 = _mm256_add_epi64(q64, _mm256_add_epi64(_mm256_unpacklo_epi32(sq, zero), _mm256_unpackhi_epi32(sq, zero)));
+    }
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+    const __m128i q2 = _mm_add_epi64(_mm256_castsi256_si128(q64), _mm256_extracti128_si256(q64, 1));
+    int64_t s = _mm_cvtsi128_si32(s4);  /* |S| <= 2^25 */
+    uint64_t q = (uint64_t)_mm_cvtsi128_si64(q2) + (uint64_t)_mm_extract_epi64(q2, 1);
+    for (; i < c; i++) {
+        s += x[i];
+        q += (uint64_t)(x[i] * x[i]);
+    }
+    const uint64_t v = (uint64_t)c * (uint64_t)c * q - (uint64_t)c * (uint64_t)(s * s);
+    const uint32_t r = s2c_layernorm_r(v, eps_q);
+    if (r >= 1u << 31) {
+        s2c_layernorm_s16_row_c(o, x, c, eps_q, g, b, shift, lo, hi);
+        return;
+    }
+    const int L = 32 - __builtin_clz(r);
+    const LNConst k = {
+        .inv = _mm256_set1_epi64x((int64_t)(((uint64_t)1 << (L + 29)) / r)),
+        .bias = _mm256_set1_epi64x(((int64_t)1 << (L + 14)) + ((int64_t)1 << (L + 30))),
+        .cnt = _mm_cvtsi32_si128(L + 15),
+        .r = _mm256_set1_epi64x(r), .r2 = _mm256_set1_epi64x(2 * (int64_t)r),
+        .half = _mm256_set1_epi64x((int64_t)1 << (shift - 1)), .shift = _mm256_set1_epi64x(shift),
+        .lo = _mm256_set1_epi64x(lo), .hi = _mm256_set1_epi64x(hi),
+        .c = _mm256_set1_epi32(c), .s = _mm256_set1_epi32((int32_t)s),
+    };
+    for (i = 0; i + 16 <= c; i += 16)
+        _mm256_storeu_si256((__m256i *)(o + i), pack16(ln8(x + i, g + i, b + i, &k), ln8(x + i + 8, g + i + 8, b + i + 8, &k)));
+    if (i + 8 <= c) {
+        const __m256i y = ln8(x + i, g + i, b + i, &k);
+        _mm_storeu_si128((__m128i *)(o + i), _mm256_castsi256_si128(pack16(y, y)));
+        i += 8;
+    }
+    for (; i < c; i++) o[i] = s2c_layernorm_s16_point((int64_t)c * x[i] - s, r, g[i], b[i], shift, lo, hi);
+}
+
+void s2c_layernorm_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
+                            uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi) {
+#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
+    for (int r = 0; r < rows; r++)
+        ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, shift, lo, hi);
 }
 
 /* MARK: - LUT and gated product */
