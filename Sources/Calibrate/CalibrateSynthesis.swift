@@ -196,6 +196,7 @@ public func quantizeDecoder(_ model: FloatModel, _ q: inout LayerQuantizer) thro
             let prev = cfg.groups[..<k].reduce(0, +)
             q.rescale("cc.\(k).in", sIn: Array(repeating: sY, count: prev), sOut: sCcIn, qmax: qCc)
             sCc = try q.sequence(cc, sIn: sCcIn)
+            q.tensorScales["cc.\(k)"] = sCc
             parts.append(try q.stats.maxAbs("cc.\(k)"))
         }
         let qSc = LayerQuantizer.inputQmax(model.scctx.sc[k])
@@ -211,6 +212,8 @@ public func quantizeDecoder(_ model: FloatModel, _ q: inout LayerQuantizer) thro
         q.rescale("pa.\(k).in_psi", sIn: Array(repeating: sPsi, count: 2 * cfg.hyper), sOut: sPaIn, qmax: qPa)
         let sScale = try q.scale("pa.\(k).out.scale", LayerQuantizer.full)
         _ = try q.sequence(pa, sIn: sPaIn, lastScales: Array(repeating: sScale, count: gk) + Array(repeating: sY, count: gk))
+        q.tensorScales["pa.\(k).scale"] = sScale
+        q.tensorScales["pa.\(k).mean"] = sY
         q.writer.add("pa.\(k).thresholds", shape: [gaussScales.count - 1],
                      int32: GaussianTables.quantizer(scales: gaussScales, unit: sScale).thresholds)
     }

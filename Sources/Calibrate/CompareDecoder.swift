@@ -115,3 +115,24 @@ public func compareDecoder(_ file: ModelFile, _ samples: [SynthesisSample], _ mo
                                  psnr: FloatModel.psnr(syn(yDec, quality: cfg.qualityIndex(level: s.quality), kn), rgbBytes(s.xHat)))
     }
 }
+
+/// SQNR (dB) of the integer encoder's y' (g_a, gains) against the float model's y' for each
+/// sample; `images` are the images the samples were made from, each at `qualitiesPerImage`
+/// consecutive samples (observeDecoder's order).
+public func compareEncoder(_ file: ModelFile, images: [FloatTensor], samples: [SynthesisSample],
+                           qualitiesPerImage: Int, padMultiple: Int, _ kn: Kernels) throws -> [Double] {
+    precondition(samples.count == images.count * qualitiesPerImage)
+    let cfg = try IntConfig(file)
+    let ga = try IntAnalysis(file, cfg)
+    let one = pow(2, -Double(cfg.yFracBits))
+    var out: [Double] = []
+    for (i, img) in images.enumerated() {
+        let x = img.paddedReplicate(multiple: padMultiple)
+        let y = ga.y(pixels: rgbBytes(x), h: x.height, w: x.width, kn)
+        for s in samples[(i * qualitiesPerImage)..<((i + 1) * qualitiesPerImage)] {
+            let yg = ga.gained(y, quality: cfg.qualityIndex(level: s.quality), kn)
+            out.append(tensorSQNR(float: s.yGained, int: yg, scales: Array(repeating: one, count: yg.c)))
+        }
+    }
+    return out
+}

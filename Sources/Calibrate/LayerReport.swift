@@ -1,5 +1,6 @@
-// LayerReport.swift: per-layer fidelity of the integer g_s: every quantized activation tensor
-// compared with the float model's tensor of the same name, as an SQNR in dB.
+// LayerReport.swift: per-layer fidelity of the integer networks (g_s, h_s, the SCCTX context and
+// parameter networks, g_a): every quantized activation tensor compared with the float model's
+// tensor of the same name, as an SQNR in dB.
 import Foundation
 import QuantModel
 
@@ -19,7 +20,7 @@ public struct LayerSQNR: Sendable {
 /// q/k/v or a/b parts of a split output; nil when the quantizer recorded none.
 func channelScales(_ scales: [String: Double], _ name: String, channels: Int) -> [Double]? {
     if let s = scales[name] { return Array(repeating: s, count: channels) }
-    for parts in [["q", "k", "v"], ["a", "b"]] {
+    for parts in [["q", "k", "v"], ["a", "b"], ["scale", "mean"]] {
         let ss = parts.compactMap { scales[name + "." + $0] }
         guard ss.count == parts.count, channels % parts.count == 0 else { continue }
         let per = channels / parts.count
@@ -49,19 +50,17 @@ func tensorSQNR(float f: FloatTensor, int t: IntTensor, scales: [Double]) -> Dou
     return n == 0 ? .infinity : 10 * log10(s / n)
 }
 
-/// Runs the integer g_s of `file` on the sample's fixed-point y_hat' and the float g_s on its
-/// y_hat, and returns, in the float model's order, the SQNR of every tensor both observe and
-/// whose real scale is in `scales` (LayerQuantizer.tensorScales).
-public func layerSQNR(model: FloatModel, file: ModelFile, scales: [String: Double],
-                      sample: SynthesisSample) -> [(name: String, sqnr: Double)] {
-    guard let syn = try? IntSynthesis(file) else { return [] }
+/// Runs an integer network (collecting the first output seen under each name), then its float
+/// counterpart, and returns, in the float model's order, the SQNR of every tensor both observe
+/// (first occurrence) whose real scale is in `scales`.
+func compareObserved(scales: [String: Double], int runInt: (@escaping IntObserver) -> Void,
+                     float runFloat: (@escaping FloatObserver) -> Void) -> [(name: String, sqnr: Double)] {
     var ints: [String: IntTensor] = [:]
-    let yq = fixedPointLatent(sample.yHat, fracBits: syn.config.yFracBits)
-    _ = syn(yq, quality: syn.config.qualityIndex(level: sample.quality), Kernels.best()) { name, t in ints[name] = t }
+    runInt { name, t in if ints[name] == nil { ints[name] = t } }
     // The float tensors are compared as they appear (not kept): g_s of a large image is big.
     var out: [(name: String, sqnr: Double)] = []
     var seen = Set<String>()
-    _ = model.synthesize(yHat: sample.yHat, quality: Float(sample.quality)) { name, f in
+    runFloat { name, f in
         guard !seen.contains(name), let t = ints[name], t.c == f.channels, t.h == f.height, t.w == f.width,
               let sc = channelScales(scales, name, channels: t.c) else { return }
         seen.insert(name)
@@ -70,15 +69,81 @@ public func layerSQNR(model: FloatModel, file: ModelFile, scales: [String: Doubl
     return out
 }
 
+/// Runs the integer g_s of `file` on the sample's fixed-point y_hat' and the float g_s on its
+/// y_hat, and returns, in the float model's order, the SQNR of every tensor both observe and
+/// whose real scale is in `scales` (LayerQuantizer.tensorScales).
+public func layerSQNR(model: FloatModel, file: ModelFile, scales: [String: Double],
+                      sample: SynthesisSample) -> [(name: String, sqnr: Double)] {
+    guard let syn = try? IntSynthesis(file) else { return [] }
+    let yq = fixedPointLatent(sample.yHat, fracBits: syn.config.yFracBits)
+    return compareObserved(scales: scales, int: { obs in
+        _ = syn(yq, quality: syn.config.qualityIndex(level: sample.quality), Kernels.best(), observe: obs)
+    }, float: { obs in
+        _ = model.synthesize(yHat: sample.yHat, quality: Float(sample.quality), observe: obs)
+    })
+}
+
+/// The entropy side of the decoder: h_s on the sample's z_hat and the SCCTX networks (context
+/// cc.k, spatial sc.k, parameters pa.k, anchors pass first) on its y', integer against float.
+/// Both sides see their own upstream values (integer psi and y_hat' for the integer networks).
+public func entropyLayerSQNR(model: FloatModel, file: ModelFile, scales: [String: Double],
+                             sample s: SynthesisSample) -> [(name: String, sqnr: Double)] {
+    guard let cfg = try? IntConfig(file), let hs = try? IntHyperSynthesis(file, cfg),
+          let em = try? IntEntropyModel(file, cfg) else { return [] }
+    var zs = IntTensor(h: s.zHat.height, w: s.zHat.width, c: s.zHat.channels)
+    for c in 0..<zs.c {
+        for p in 0..<s.zHat.plane {
+            zs.data[p * zs.c + c] = Int16((s.zHat.data[c * s.zHat.plane + p] - model.prior.medians[c]).rounded())
+        }
+    }
+    let kn = Kernels.best()
+    return compareObserved(scales: scales, int: { obs in
+        let psi = hs(symbols: zs, kn, observe: obs)
+        var enc = RecordingCoder(y: fixedPointLatent(s.yGained, fracBits: cfg.yFracBits), frac: cfg.yFracBits)
+        _ = em.run(psi: psi, coder: &enc, kn, observe: obs)
+    }, float: { obs in
+        let psi = model.hyperSynthesis(s.zHat, observe: obs)
+        _ = model.entropyModel(yGained: s.yGained, psi: psi, observe: obs)
+    })
+}
+
+/// The encoder's g_a on one image (8-bit pixels, padded like the codec pads), integer against float.
+public func analysisLayerSQNR(model: FloatModel, file: ModelFile, scales: [String: Double],
+                              image: FloatTensor) -> [(name: String, sqnr: Double)] {
+    guard let cfg = try? IntConfig(file), let ga = try? IntAnalysis(file, cfg) else { return [] }
+    let x = image.paddedReplicate(multiple: model.config.padMultiple)
+    let px = rgbBytes(x)
+    let x8 = FloatTensor(rgb8: px, width: x.width, height: x.height)
+    return compareObserved(scales: scales, int: { obs in
+        _ = ga.y(pixels: px, h: x.height, w: x.width, Kernels.best(), observe: obs)
+    }, float: { obs in
+        _ = model.analysis(x8, observe: obs)
+    })
+}
+
 /// Weight bits of layer `name` in the integer model: 8 for a convolution (int8 `name.w`).
 public func layerWeightBits(_ file: ModelFile, _ name: String) -> Int? {
     (try? file.info(name + ".w", .i8)) != nil ? 8 : nil
 }
 
-/// The report rows: layerSQNR with the bits of each tensor.
+/// The report rows of g_s: layerSQNR with the bits of each tensor.
 public func layerReport(model: FloatModel, file: ModelFile, scales: [String: Double],
                         sample: SynthesisSample) -> [LayerSQNR] {
-    layerSQNR(model: model, file: file, scales: scales, sample: sample).map {
-        LayerSQNR(name: $0.name, activationBits: 16, weightBits: layerWeightBits(file, $0.name), sqnr: $0.sqnr)
-    }
+    rows(file, layerSQNR(model: model, file: file, scales: scales, sample: sample))
+}
+
+/// The report rows of h_s and the SCCTX networks.
+public func entropyLayerReport(model: FloatModel, file: ModelFile, scales: [String: Double],
+                               sample: SynthesisSample) -> [LayerSQNR] {
+    rows(file, entropyLayerSQNR(model: model, file: file, scales: scales, sample: sample))
+}
+
+/// The report rows of g_a.
+public func analysisLayerReport(model: FloatModel, file: ModelFile, scales: [String: Double],
+                                image: FloatTensor) -> [LayerSQNR] {
+    rows(file, analysisLayerSQNR(model: model, file: file, scales: scales, image: image))
+}
+
+func rows(_ file: ModelFile, _ r: [(name: String, sqnr: Double)]) -> [LayerSQNR] {
+    r.map { LayerSQNR(name: $0.name, activationBits: 16, weightBits: layerWeightBits(file, $0.name), sqnr: $0.sqnr) }
 }

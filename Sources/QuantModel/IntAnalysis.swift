@@ -92,10 +92,11 @@ public struct IntAnalysis: Sendable {
 
     /// g_a on interleaved RGB of the padded size (sides multiples of 64): y (h/16, w/16, latent)
     /// in g_a.6's output scale. Pixels need no clamp: 255 is far below any GEMM input bound.
-    public func y(pixels: [UInt8], h: Int, w: Int, _ kn: Kernels) -> IntTensor {
+    /// `observe`, when given, sees every layer output under the float model's names.
+    public func y(pixels: [UInt8], h: Int, w: Int, _ kn: Kernels, observe: IntObserver? = nil) -> IntTensor {
         precondition(pixels.count == h * w * 3 && h % 64 == 0 && w % 64 == 0, "g_a needs a padded RGB image")
         let x = IntTensor(h: h, w: w, c: 3, data: pixels.map { Int16($0) })
-        return runSequence(analysis, x, kn)
+        return runSequence(analysis, x, kn, observe)
     }
 
     /// y' = y * gain(q) in Q`y_frac_bits`, at quality level q (1-based).

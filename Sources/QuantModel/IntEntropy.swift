@@ -82,9 +82,10 @@ public struct IntHyperSynthesis: Sendable {
         return out
     }
 
-    /// psi from the z symbols.
-    public func callAsFunction(symbols: IntTensor, _ kn: Kernels) -> IntTensor {
-        runSequence(layers, zHat(symbols: symbols), kn)
+    /// psi from the z symbols. `observe`, when given, sees every layer output under the float
+    /// model's names.
+    public func callAsFunction(symbols: IntTensor, _ kn: Kernels, observe: IntObserver? = nil) -> IntTensor {
+        runSequence(layers, zHat(symbols: symbols), kn, observe)
     }
 }
 
@@ -141,8 +142,11 @@ public struct IntEntropyModel: Sendable {
 
     /// Codes (or decodes) all of y' group by group, anchors then non-anchors, in raster order
     /// inside each pass and channel order inside each position. Returns y_hat' (h, w, latent)
-    /// in fixed point with yFracBits fraction bits.
-    public func run<C: SymbolCoder>(psi: IntTensor, coder: inout C, _ kn: Kernels) -> IntTensor {
+    /// in fixed point with yFracBits fraction bits. `observe`, when given, sees the layers of the
+    /// context (cc) and parameter (sc, pa) networks under the float model's names, and each
+    /// group's parameters as `pa.<k>` (the pa networks run twice per group: anchors first).
+    public func run<C: SymbolCoder>(psi: IntTensor, coder: inout C, _ kn: Kernels,
+                                    observe: IntObserver? = nil) -> IntTensor {
         let h = psi.h, w = psi.w, n = h * w
         let m = groups.reduce(0, +)
         var yHat = IntTensor(h: h, w: w, c: m)
@@ -152,7 +156,9 @@ public struct IntEntropyModel: Sendable {
             let psiPart = paPsi[k](psi, kn)
             var ccPart: IntTensor? = nil
             if k > 0, let inR = ccIn[k], let outR = paCc[k] {
-                ccPart = outR(runSequence(cc[k], inR(IntTensor.concat(decoded), kn), kn), kn)
+                let c = runSequence(cc[k], inR(IntTensor.concat(decoded), kn), kn, observe)
+                observe?("cc.\(k)", c)
+                ccPart = outR(c, kn)
             }
             var yk = IntTensor(h: h, w: w, c: gk)
             for pass in 0..<2 {
@@ -164,12 +170,13 @@ public struct IntEntropyModel: Sendable {
                     for p in 0..<n where (p / w + p % w) % 2 == 1 {
                         for c in 0..<gk { anchors.data[p * gk + c] = 0 }
                     }
-                    scPart = paSc[k](sc[k](scIn[k](anchors, kn), kn), kn)
+                    scPart = paSc[k](sc[k](scIn[k](anchors, kn), kn, observe), kn)
                 }
                 var parts = [scPart]
                 if let c = ccPart { parts.append(c) }
                 parts.append(psiPart)
-                let params = runSequence(pa[k], IntTensor.concat(parts), kn)   // (scale | mean)
+                let params = runSequence(pa[k], IntTensor.concat(parts), kn, observe)   // (scale | mean)
+                observe?("pa.\(k)", params)
                 for p in 0..<n where (p / w + p % w) % 2 == pass {
                     for c in 0..<gk {
                         let scale = Int32(params.data[p * 2 * gk + c])

@@ -13,9 +13,10 @@ import QuantModel
         abstract: "Float reference runtime and calibrator of S2C-Hybrid.",
         discussion: """
             roundtrip and bench-float run the float model exported by train/export.py \
-            (Weights/hybrid-t.safetensors); calibrate writes the integer .s2cq model.
+            (Weights/hybrid-t.safetensors); calibrate writes the integer .s2cq model; compare \
+            measures an integer model against its float model on other images.
             """,
-        subcommands: [Calibrate.self, Roundtrip.self, BenchFloat.self],
+        subcommands: [Calibrate.self, Compare.self, Roundtrip.self, BenchFloat.self],
         defaultSubcommand: Calibrate.self)
 }
 
@@ -94,14 +95,7 @@ extension S2CCalibrate {
             guard !model.isEmpty, model.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
                 throw ValidationError("--model must be a config name such as hybrid-t, got '\(model)'")
             }
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: images, isDirectory: &isDir), isDir.boolValue else {
-                throw ValidationError("--images: '\(images)' is not a folder")
-            }
-            if let maxImages, maxImages < 1 { throw ValidationError("--max-images must be >= 1, got \(maxImages)") }
-            if let crop, crop < 64 || crop % 64 != 0 {
-                throw ValidationError("--crop must be a positive multiple of 64, got \(crop)")
-            }
+            try validateImageOptions(images: images, maxImages: maxImages, crop: crop)
             if let output, output.isEmpty { throw ValidationError("-o/--output must not be empty") }
         }
 
@@ -109,17 +103,7 @@ extension S2CCalibrate {
             ProcessMemory.keepFreedMemory()
             let wpath = try resolveWeights(weights, default: "Weights/\(model).safetensors")
             let fm = try FloatModel(path: wpath)
-            let files = try FileManager.default.contentsOfDirectory(atPath: images)
-                .filter { $0.lowercased().hasSuffix(".png") }.sorted()
-            let chosen = Array(files.prefix(maxImages ?? files.count))
-            guard !chosen.isEmpty else { throw ValidationError("--images: no PNG files in '\(images)'") }
-            var tensors: [FloatTensor] = []
-            for f in chosen {
-                let img = try PNGIO.read(path: (images as NSString).appendingPathComponent(f))
-                var t = FloatTensor(rgb8: img.pixels, width: img.width, height: img.height)
-                if let crop { t = t.centreCrop(side: crop) }
-                tensors.append(t)
-            }
+            let tensors = try loadImages(images, maxImages: maxImages, crop: crop)
             let qualities = Array(1...fm.config.qualities)
             log("calibrating \(fm.config.name) from \(wpath) on \(tensors.count) images x \(qualities.count) qualities")
             let start = Date()
@@ -135,47 +119,60 @@ extension S2CCalibrate {
             let out = output ?? (wpath as NSString).deletingPathExtension + ".s2cq"
             try AtomicFile.write(bytes, to: out)
             for r in q.report { log("  note \(r.name): \(r.detail)") }
-            let syn = try IntSynthesis(file)
-            let res = compareSynthesis(syn, samples, Kernels.best())
-            let dec = try compareDecoder(file, samples, fm, Kernels.best())
-            print("integer decoder vs float model on the calibration images (in-sample):")
-            print("  quality | g_s PSNR | decoder PSNR | symbols equal | y bits int / float sigmas, int tables / float likelihoods")
-            for level in qualities {
-                let v = res.filter { $0.quality == level }.map(\.psnr)
-                let d = dec.filter { $0.quality == level }
-                func mean(_ f: (DecoderComparison) -> Double) -> Double { d.map(f).reduce(0, +) / Double(d.count) }
-                print(String(format: "  %7d | %6.2f dB | %8.2f dB | %11.2f%% | %.0f / %.0f / %.0f%@", level,
-                             v.reduce(0, +) / Double(v.count), mean(\.psnr), 100 * mean(\.symbolAgreement),
-                             mean(\.integerBits), mean(\.floatTableBits), mean(\.floatLikelihoodBits),
-                             d.allSatisfy(\.symmetric) ? "" : "  DECODER DIVERGED"))
-            }
-            printLayerReport(fm, file, q.tensorScales, samples)
+            try printFidelity(fm, file, tensors, samples, title: "on the calibration images (in-sample)")
+            printLayerReports(fm, file, q.tensorScales, samples, image: tensors[0])
             print("wrote \(out) (\(bytes.count) bytes, fingerprint \(String(file.fingerprint, radix: 16)))")
         }
+    }
 
-        /// Per-layer bits and SQNR of the integer g_s against the float one, on the first
-        /// calibration image at the middle quality; the 5 worst layers are marked.
-        func printLayerReport(_ fm: FloatModel, _ file: ModelFile, _ scales: [String: Double],
-                              _ samples: [SynthesisSample]) {
-            let mid = (fm.config.qualities + 1) / 2
-            guard let s = samples.first(where: { $0.quality == mid }) else { return }
-            let rows = layerReport(model: fm, file: file, scales: scales, sample: s)
-            // The same tensor under a second name (Up = its conv shuffled, spatial = pw2 / proj,
-            // ffn = fc2) is listed but not ranked twice.
-            let names = Set(rows.map(\.name))
-            let ranked = rows.filter { r in
-                !(names.contains(r.name + ".0") || r.name.hasSuffix(".ffn") || r.name.hasSuffix(".spatial"))
-            }.sorted { $0.sqnr < $1.sqnr }.prefix(5)
-            let worst = Set(ranked.map(\.name))
-            func pad(_ t: String, _ n: Int) -> String { t.count >= n ? t : t + String(repeating: " ", count: n - t.count) }
-            print("integer g_s per layer vs float (first calibration image, quality \(mid)):")
-            print("  \(pad("layer", 34)) | \(pad("bits", 6)) | SQNR")
-            for r in rows {
-                let bits = (r.weightBits.map { "w\($0) " } ?? "") + "a\(r.activationBits)"
-                print("  \(pad(r.name, 34)) | \(pad(bits, 6)) | " + String(format: "%6.2f dB", r.sqnr)
-                      + (worst.contains(r.name) ? "  <- worst 5" : ""))
+    /// Out-of-sample fidelity: an existing integer model against its float model on other images.
+    struct Compare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure an integer .s2cq model against its float model on a folder of images.",
+            discussion: """
+                Runs the float model and the integer networks of the .s2cq file on every image at \
+                every quality level and prints, per quality: the integer encoder's y' against the \
+                float y' (SQNR), the integer g_s and the whole integer decoder against the float \
+                decoder (PSNR of the 8-bit outputs), the share of latent symbols equal to the \
+                float model's, and the code lengths. Use images the model was not calibrated on \
+                to measure out-of-sample fidelity.
+                """)
+
+        @Option(help: ArgumentHelp("Model config name; float weights Weights/<name>.safetensors, integer "
+                                   + "model Weights/<name>.s2cq.", valueName: "name"))
+        var model: String = "hybrid-t"
+        @Option(help: ArgumentHelp("Float weights file (overrides --model's default path).", valueName: "path"))
+        var weights: String?
+        @Option(name: .customLong("int-model"), help: ArgumentHelp("Integer model (overrides --model's default path).",
+                                                                   valueName: "path"))
+        var intModel: String?
+        @Option(help: ArgumentHelp("Folder of PNG images.", valueName: "dir"))
+        var images: String
+        @Option(help: ArgumentHelp("Use at most n images (n >= 1), in name order.", valueName: "n"))
+        var maxImages: Int?
+        @Option(help: ArgumentHelp("Centre-crop each image to at most n x n, n a positive multiple of 64.",
+                                   valueName: "n"))
+        var crop: Int?
+
+        func validate() throws {
+            try validateImageOptions(images: images, maxImages: maxImages, crop: crop)
+        }
+
+        func run() throws {
+            ProcessMemory.keepFreedMemory()
+            let fm = try FloatModel(path: try resolveWeights(weights, default: "Weights/\(model).safetensors"))
+            let ipath = try resolveWeights(intModel, default: "Weights/\(model).s2cq")
+            let file = try ModelFile(bytes: try FileIO.readAll(path: ipath, maxBytes: 1 << 30))
+            let tensors = try loadImages(images, maxImages: maxImages, crop: crop)
+            let qualities = Array(1...fm.config.qualities)
+            log("comparing \(ipath) with its float model on \(tensors.count) images x \(qualities.count) qualities")
+            let start = Date()
+            let (_, samples) = try observeDecoder(fm, images: tensors, qualities: qualities) { done, total in
+                let el = Date().timeIntervalSince(start)
+                log(String(format: "  float model %d/%d  elapsed %.0fs  ETA %.0fs", done, total, el,
+                           el / Double(done) * Double(total - done)))
             }
-            print("  worst 5: " + ranked.map { "\($0.name) " + String(format: "%.2f dB", $0.sqnr) }.joined(separator: ", "))
+            try printFidelity(fm, file, tensors, samples, title: "on \(images) (\(tensors.count) images)")
         }
     }
 
@@ -293,4 +290,87 @@ struct SplitMix64 {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+// MARK: - Shared by calibrate and compare
+
+func validateImageOptions(images: String, maxImages: Int?, crop: Int?) throws {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: images, isDirectory: &isDir), isDir.boolValue else {
+        throw ValidationError("--images: '\(images)' is not a folder")
+    }
+    if let maxImages, maxImages < 1 { throw ValidationError("--max-images must be >= 1, got \(maxImages)") }
+    if let crop, crop < 64 || crop % 64 != 0 {
+        throw ValidationError("--crop must be a positive multiple of 64, got \(crop)")
+    }
+}
+
+/// The PNG files of a folder in name order (at most maxImages), centre-cropped when asked.
+func loadImages(_ dir: String, maxImages: Int?, crop: Int?) throws -> [FloatTensor] {
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+        .filter { $0.lowercased().hasSuffix(".png") }.sorted()
+    let chosen = Array(files.prefix(maxImages ?? files.count))
+    guard !chosen.isEmpty else { throw ValidationError("--images: no PNG files in '\(dir)'") }
+    return try chosen.map { f in
+        let img = try PNGIO.read(path: (dir as NSString).appendingPathComponent(f))
+        let t = FloatTensor(rgb8: img.pixels, width: img.width, height: img.height)
+        return crop.map { t.centreCrop(side: $0) } ?? t
+    }
+}
+
+/// The integer codec against the float model, per quality level, averaged over the samples.
+func printFidelity(_ fm: FloatModel, _ file: ModelFile, _ images: [FloatTensor], _ samples: [SynthesisSample],
+                   title: String) throws {
+    let kn = Kernels.best()
+    let qualities = Array(1...fm.config.qualities)
+    let syn = try IntSynthesis(file)
+    let res = compareSynthesis(syn, samples, kn)
+    let dec = try compareDecoder(file, samples, fm, kn)
+    let enc = try compareEncoder(file, images: images, samples: samples, qualitiesPerImage: qualities.count,
+                                 padMultiple: fm.config.padMultiple, kn)
+    print("integer codec vs float model \(title):")
+    print("  quality | y' SQNR  | g_s PSNR | decoder PSNR | symbols equal | y bits int / float sigmas, int tables / float likelihoods")
+    for level in qualities {
+        let idx = samples.indices.filter { samples[$0].quality == level }
+        func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(v.count, 1)) }
+        let d = idx.map { dec[$0] }
+        print(String(format: "  %7d | %5.2f dB | %5.2f dB | %9.2f dB | %12.2f%% | %.0f / %.0f / %.0f%@", level,
+                     mean(idx.map { enc[$0] }), mean(idx.map { res[$0].psnr }), mean(d.map(\.psnr)),
+                     100 * mean(d.map(\.symbolAgreement)), mean(d.map(\.integerBits)),
+                     mean(d.map(\.floatTableBits)), mean(d.map(\.floatLikelihoodBits)),
+                     d.allSatisfy(\.symmetric) ? "" : "  DECODER DIVERGED"))
+    }
+}
+
+/// Per-layer bits and SQNR of the integer networks against the float ones (g_s, h_s + SCCTX on
+/// the first calibration image at the middle quality, g_a on the first image); the 5 worst
+/// layers of each part are marked.
+func printLayerReports(_ fm: FloatModel, _ file: ModelFile, _ scales: [String: Double],
+                       _ samples: [SynthesisSample], image: FloatTensor) {
+    let mid = (fm.config.qualities + 1) / 2
+    guard let s = samples.first(where: { $0.quality == mid }) else { return }
+    printLayerTable("g_s (synthesis)", layerReport(model: fm, file: file, scales: scales, sample: s), quality: mid)
+    printLayerTable("h_s and SCCTX (entropy parameters; SCCTX networks as first run: anchor pass)",
+                    entropyLayerReport(model: fm, file: file, scales: scales, sample: s), quality: mid)
+    printLayerTable("g_a (analysis)", analysisLayerReport(model: fm, file: file, scales: scales, image: image), quality: nil)
+}
+
+func printLayerTable(_ title: String, _ rows: [LayerSQNR], quality: Int?) {
+    // The same tensor under a second name (Up = its conv shuffled, spatial = pw2 / proj,
+    // ffn = fc2, cc.k = cc.k.out, pa.k = pa.k.out) is listed but not ranked twice.
+    let names = Set(rows.map(\.name))
+    let ranked = rows.filter { r in
+        !(names.contains(r.name + ".0") || names.contains(r.name + ".out") || r.name.hasSuffix(".ffn")
+          || r.name.hasSuffix(".spatial"))
+    }.sorted { $0.sqnr < $1.sqnr }.prefix(5)
+    let worst = Set(ranked.map(\.name))
+    func pad(_ t: String, _ n: Int) -> String { t.count >= n ? t : t + String(repeating: " ", count: n - t.count) }
+    print("integer \(title) per layer vs float (first calibration image" + (quality.map { ", quality \($0)" } ?? "") + "):")
+    print("  \(pad("layer", 34)) | \(pad("bits", 6)) | SQNR")
+    for r in rows {
+        let bits = (r.weightBits.map { "w\($0) " } ?? "") + "a\(r.activationBits)"
+        print("  \(pad(r.name, 34)) | \(pad(bits, 6)) | " + String(format: "%6.2f dB", r.sqnr)
+              + (worst.contains(r.name) ? "  <- worst 5" : ""))
+    }
+    print("  worst 5: " + ranked.map { "\($0.name) " + String(format: "%.2f dB", $0.sqnr) }.joined(separator: ", "))
 }

@@ -30,7 +30,7 @@ private struct CLIMissing: Error, CustomStringConvertible {
 @Test func helpListsSubcommands() throws {
     let r = try run(["--help"])
     #expect(r.status == 0)
-    for s in ["calibrate", "roundtrip", "bench-float"] { #expect(r.out.contains(s), "help lacks \(s)") }
+    for s in ["calibrate", "compare", "roundtrip", "bench-float"] { #expect(r.out.contains(s), "help lacks \(s)") }
 }
 
 @Test func calibrateWritesAnIntegerModel() throws {
@@ -40,10 +40,27 @@ private struct CLIMissing: Error, CustomStringConvertible {
     defer { try? FileManager.default.removeItem(atPath: out) }
     let r = try run(["calibrate", "--weights", weights, "--images", dir, "--max-images", "1", "--crop", "64", "-o", out])
     #expect(r.status == 0, "\(r.err)")
-    #expect(r.out.contains("integer decoder vs float model") && !r.out.contains("DIVERGED"))
+    #expect(r.out.contains("integer codec vs float model on the calibration images") && !r.out.contains("DIVERGED"))
+    for part in ["integer g_s (synthesis) per layer", "integer h_s and SCCTX", "integer g_a (analysis) per layer"] {
+        #expect(r.out.contains(part), "report lacks \(part)")
+    }
     #expect(r.err.contains("ETA"))
     let file = try ModelFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: out))))
     #expect(try file.string("model") == "hybrid-nano")
+    // Out-of-sample comparison of the model just written, on the same folder at another crop.
+    let cmp = try run(["compare", "--weights", weights, "--int-model", out, "--images", dir, "--max-images", "1",
+                       "--crop", "128"])
+    #expect(cmp.status == 0, "\(cmp.err)")
+    #expect(cmp.out.contains("integer codec vs float model on") && !cmp.out.contains("DIVERGED"))
+    // One row per quality: quality, y' SQNR, g_s PSNR, decoder PSNR, symbols equal.
+    let rows = cmp.out.split(separator: "\n").filter { $0.hasPrefix("        ") && $0.contains("dB") }
+    #expect(rows.count == 7, "\(cmp.out)")
+    for row in rows {
+        let dbs = row.split(separator: "|").dropFirst().prefix(3).compactMap { Double($0.replacingOccurrences(of: "dB", with: "").trimmingCharacters(in: .whitespaces)) }
+        #expect(dbs.count == 3 && dbs.allSatisfy { $0 > 25 }, "\(row)")
+    }
+    let noModel = try run(["compare", "--weights", weights, "--int-model", "/nonexistent/m.s2cq", "--images", dir])
+    #expect(noModel.status != 0 && noModel.err.contains("not found"))
     let missing = try run(["calibrate", "--images", dir, "--weights", "/nonexistent/w.safetensors"])
     #expect(missing.status != 0 && missing.err.contains("not found"))
 }

@@ -67,3 +67,32 @@ func nanoLayerReport() throws -> (ModelFile, [String: Double], FloatModel, [Synt
     #expect(goodV >= 20 && badV < 1, "\(victim): \(goodV) dB -> \(badV) dB")
     for (k, v) in good where k != victim { #expect(bad[k] == v, "\(k) changed") }
 }
+
+/// The entropy side (h_s, and the SCCTX context / spatial / parameter networks of every group) and
+/// g_a are in the report too, each tensor within 20 dB SQNR of the float one.
+@Test func layerReportCoversEntropyNetworksAndAnalysis() throws {
+    let model = try Fixtures.model()
+    let x = try Fixtures.golden().tensor("x")
+    let img = FloatTensor(channels: 3, height: x.height, width: x.width, data: x.data)
+    let (stats, samples) = try observeCodec(model, images: [img], qualities: Array(1...model.config.qualities))
+    var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
+    try quantizeCodec(model, &q)
+    let file = try ModelFile(bytes: q.writer.serialize())
+    let scales = q.tensorScales
+    let mid = (model.config.qualities + 1) / 2
+    let sample = try #require(samples.first { $0.quality == mid })
+    let ent = entropyLayerReport(model: model, file: file, scales: scales, sample: sample)
+    let names = Set(ent.map(\.name))
+    var want = ["h_s.0", "h_s.1", "h_s.1.ffn.gate", "h_s.4"]
+    for k in 0..<model.config.groups.count {
+        want += ["pa.\(k)", "pa.\(k).inp", "sc.\(k)"]
+        if k > 0 { want += ["cc.\(k)", "cc.\(k).inp"] }
+    }
+    for w in want { #expect(names.contains(w), "entropy report lacks \(w)") }
+    for r in ent { #expect(r.sqnr >= 20, "\(r.name): \(r.sqnr) dB") }
+    let ga = analysisLayerReport(model: model, file: file, scales: scales, image: img)
+    let gaNames = Set(ga.map(\.name))
+    for w in ["g_a.0", "g_a.6"] { #expect(gaNames.contains(w), "g_a report lacks \(w)") }
+    #expect(ga.count >= 10)
+    for r in ga { #expect(r.sqnr >= 20, "\(r.name): \(r.sqnr) dB") }
+}
