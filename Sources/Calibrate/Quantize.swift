@@ -44,21 +44,50 @@ public struct FixedMultiplier: Equatable, Sendable {
     }
 }
 
+/// How a weight channel's clipping range is chosen.
+public enum WeightClip: Sendable {
+    /// The channel's largest magnitude: nothing is clipped.
+    case maxAbs
+    /// The clip in [0.5, 1] x max that minimises the channel's squared quantization error
+    /// (grid of 1/100): clips a few outliers to quantize the bulk more finely.
+    case mse
+}
+
 /// Symmetric per-output-channel quantization of a weight tensor whose leading axis is the
 /// output channel. Returns integers in [-qmax, qmax] and each channel's scale (real = q * scale).
-public func quantizePerChannel(_ w: [Float], outChannels: Int, bits: Int) -> (q: [Int32], scales: [Double]) {
+public func quantizePerChannel(_ w: [Float], outChannels: Int, bits: Int,
+                               clip: WeightClip = .maxAbs) -> (q: [Int32], scales: [Double]) {
     precondition(outChannels > 0 && w.count % outChannels == 0 && (bits == 8 || bits == 16))
     let per = w.count / outChannels
     let qmax = Double((1 << (bits - 1)) - 1)
     var q = [Int32](repeating: 0, count: w.count)
     var scales = [Double](repeating: 1, count: outChannels)
-    for n in 0..<outChannels {
-        let row = w[n * per..<(n + 1) * per]
-        let m = Double(row.map { abs($0) }.max() ?? 0)
-        let s = m > 0 ? m / qmax : 1
-        scales[n] = s
-        for (i, v) in row.enumerated() {
-            q[n * per + i] = Int32(max(-qmax, min(qmax, (Double(v) / s).rounded())))
+    w.withUnsafeBufferPointer { wp in
+        for n in 0..<outChannels {
+            let row = UnsafeBufferPointer(rebasing: wp[n * per..<(n + 1) * per])
+            var m = 0.0
+            for v in row { m = max(m, Double(abs(v))) }
+            guard m > 0 else { continue }
+            var s = m / qmax
+            if case .mse = clip {
+                var bestErr = Double.infinity
+                for k in stride(from: 100, through: 50, by: -1) {
+                    let sc = m * Double(k) / 100 / qmax
+                    var err = 0.0
+                    for v in row {
+                        let d = Double(v) - max(-qmax, min(qmax, (Double(v) / sc).rounded())) * sc
+                        err += d * d
+                    }
+                    if err < bestErr {
+                        bestErr = err
+                        s = sc
+                    }
+                }
+            }
+            scales[n] = s
+            for (i, v) in row.enumerated() {
+                q[n * per + i] = Int32(max(-qmax, min(qmax, (Double(v) / s).rounded())))
+            }
         }
     }
     return (q, scales)

@@ -28,6 +28,25 @@ import Testing
     #expect(q16[1] == -32767)
 }
 
+/// MSE clipping of a weight channel: a lone outlier is clipped (less total error than the max
+/// clip), a uniform channel keeps (nearly) its max; the quantized values stay in range.
+@Test func weightMSEClip() {
+    func err(_ w: [Float], _ q: [Int32], _ s: Double) -> Double {
+        zip(w, q).map { (Double($0) - Double($1) * s) * (Double($0) - Double($1) * s) }.reduce(0, +)
+    }
+    var rng = SystemRandomNumberGenerator()
+    var tail = (0..<2000).map { _ in Float(Double.random(in: -0.1...0.1, using: &rng)) }
+    tail[7] = 1.0
+    let uniform = (0..<2000).map { _ in Float(Double.random(in: -1...1, using: &rng)) }
+    let w = tail + uniform
+    let (qm, sm) = quantizePerChannel(w, outChannels: 2, bits: 8, clip: .maxAbs)
+    let (qc, sc) = quantizePerChannel(w, outChannels: 2, bits: 8, clip: .mse)
+    #expect(sc[0] < sm[0] && sc[0] >= 0.5 * sm[0])
+    #expect(err(tail, Array(qc[0..<2000]), sc[0]) < err(tail, Array(qm[0..<2000]), sm[0]))
+    #expect(sc[1] > 0.95 * sm[1])
+    #expect(qc.allSatisfy { abs($0) <= 127 })
+}
+
 @Test func mseClipBeatsMaxForHeavyTails() {
     var rng = SystemRandomNumberGenerator()
     // One outlier among 400k uniform samples. Expected error (100 - c)^2 / 400k + (c / 127)^2 / 12
