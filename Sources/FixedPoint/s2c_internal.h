@@ -70,6 +70,26 @@ void s2c_gemm_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdif
                              const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
                              const int32_t *mult, const int32_t *shift, int m, int n, int k,
                              int lo, int hi);
+/* The two AVX-512 VNNI designs behind the two functions above (x86/gemm_avx512vnni.c picks one by
+ * shape): dot products along k (_dot) and the broadcast layout with repacked weights (_bcast, which
+ * returns -1 without writing anything when it cannot get its packing buffer). Exported for the
+ * harness in scripts/aarch64/check_main.c, which checks and times both. */
+void s2c_gemm_s8_avx512vnni_dot(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
+                                const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                                int lo, int hi);
+void s2c_gemm_s16_avx512vnni_dot(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                 const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                 const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                                 int lo, int hi);
+int s2c_gemm_s8_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
+                                 const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                 const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                                 int lo, int hi);
+int s2c_gemm_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                  const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                  const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                                  int lo, int hi);
 #endif
 
 #if defined(__aarch64__)

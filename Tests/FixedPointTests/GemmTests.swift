@@ -14,8 +14,10 @@ struct GemmCase: CustomStringConvertible {
     var description: String { "m=\(m) n=\(n) k=\(k) lda=\(lda) ldw=\(ldw) ldc=\(ldc) lo=\(lo) hi=\(hi) \(label)" }
 
     /// Random shape and data; `s16` picks the int16-activation ranges and bounds.
+    /// `quant`: 0 calibrated-looking, 1 ties, 2 any legal mult/shift, 3 shift 1 or 62 only.
+    /// `biasMode`: 0 |bias| <= 2^20, 1 |bias| near 2^30, 2 any Int32 (big k then wraps the int32 sums).
     static func random(_ rng: inout TestRNG, s16: Bool, m: Int, n: Int, k: Int,
-                       aFill: Fill = .random, wFill: Fill = .random, quant: Int = 0) -> GemmCase {
+                       aFill: Fill = .random, wFill: Fill = .random, quant: Int = 0, biasMode: Int = 0) -> GemmCase {
         var g = GemmCase()
         g.m = m; g.n = n; g.k = k
         g.lda = max(1, k + rng.int(0, 5)); g.ldw = max(1, k + rng.int(0, 5)); g.ldc = n + rng.int(0, 3)
@@ -24,7 +26,13 @@ struct GemmCase: CustomStringConvertible {
         g.a16 = avals.map { Int16($0) }
         g.a8 = avals.map { Int8(truncatingIfNeeded: $0) }
         g.w = (0..<(n * g.ldw + 1)).map { Int8(wFill.value($0, lo: -128, hi: 127, rng: &rng)) }
-        g.bias = rng.int(0, 3) == 0 ? nil : (0..<n).map { _ in Int32(rng.int(-(1 << 20), 1 << 20)) }
+        g.bias = rng.int(0, 3) == 0 ? nil : (0..<n).map { _ in
+            switch biasMode {
+            case 0: return Int32(rng.int(-(1 << 20), 1 << 20))
+            case 1: return Int32((rng.int(0, 1) == 0 ? 1 : -1) * ((1 << 30) - rng.int(0, 1000)))
+            default: return Int32(truncatingIfNeeded: rng.next())
+            }
+        }
         g.mult = []; g.shift = []
         for _ in 0..<n {
             switch quant {
@@ -34,16 +42,20 @@ struct GemmCase: CustomStringConvertible {
             case 1:  // ties: a power-of-two multiplier lands exactly on .5 for half the accumulators
                 let s = rng.int(1, 40)
                 g.shift.append(Int32(s)); g.mult.append(Int32(1) << Int32(rng.int(0, min(s - 1, 30))))
-            default:  // anything legal
+            case 2:  // anything legal
                 g.mult.append(Int32(rng.int(1, Int(Int32.max)))); g.shift.append(Int32(rng.int(1, 62)))
+            default:  // the extreme shifts
+                g.mult.append(Int32(rng.int(1, Int(Int32.max)))); g.shift.append(rng.int(0, 1) == 0 ? 1 : 62)
             }
         }
-        switch rng.int(0, 2) {
+        switch rng.int(0, 3) {
         case 0: (g.lo, g.hi) = (-128, 127)
         case 1: (g.lo, g.hi) = (0, Int32(rng.int(0, 32767)))
+        case 2:
+            g.lo = Int32(rng.int(-32768, 32767)); g.hi = Int32(rng.int(Int(g.lo), 32767))
         default: break
         }
-        g.label = "fill a=\(aFill) w=\(wFill) quant=\(quant)"
+        g.label = "fill a=\(aFill) w=\(wFill) quant=\(quant) bias=\(biasMode)"
         return g
     }
 
@@ -124,6 +136,39 @@ func checkGemm(_ g: GemmCase, s16: Bool) -> Bool {
         }
     }
 
+    /// Shapes that take the AVX-512 VNNI broadcast design (x86/gemm_avx512vnni.c picks it for m >= 16 and
+    /// k <= 8 m (s16) / 32 m (s8)): n across channel blocks of 16 and groups of up to 4 blocks, k around its
+    /// pair / quad steps and the dot kernel's 32 / 64, m across every row tile (6, 8, 12) and work item (48)
+    /// remainder, extreme operands, biases near 2^30 or anywhere (wrapping sums), shift 1 and 62, clamps.
+    /// (scripts/aarch64/check_main.c also runs both designs by name on every shape, m = 1...7 included.)
+    @Test(arguments: [false, true]) func gemmBroadcastShapes(s16: Bool) {
+        var rng = TestRNG(salt: "gemm-bcast-\(s16)")
+        let ks = [0, 1, 2, 3, 4, 5, 7, 31, 32, 33, 63, 64, 65, 95, 96, 97, 127, 128, 129, 191, 192, 193]
+        let ns = [1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 80, 96, 97, 112, 129, 192]
+        for it in 0..<160 {
+            let k = it % 2 == 0 ? ks[(it / 2) % ks.count] : rng.int(0, s16 ? Int(S2C_GEMM_S16_MAX_K) : 600)
+            let mMin = max(16, (k + (s16 ? 7 : 31)) / (s16 ? 8 : 32))
+            let m = it % 3 == 0 ? mMin + rng.int(0, 12) : rng.int(mMin, mMin + 100)
+            let n = it < 2 * ns.count ? ns[it % ns.count] : rng.int(1, 200)
+            let aFill = it % 5 == 0 ? Fill.allCases[rng.int(0, Fill.allCases.count - 1)] : .random
+            let wFill = it % 7 == 0 ? Fill.allCases[rng.int(0, Fill.allCases.count - 1)] : .random
+            let g = GemmCase.random(&rng, s16: s16, m: m, n: n, k: k, aFill: aFill, wFill: wFill,
+                                    quant: rng.int(0, 3), biasMode: it % 4 == 0 ? rng.int(1, 2) : 0)
+            if !checkGemm(g, s16: s16) { return }
+        }
+        // every product at its extreme ((-32768)(-128) = 2^22 or (-128)(-128)); s16 at and past the bound,
+        // where the int32 sums wrap, identically in every variant (s8 sums wrap through the Int32 biases)
+        let kExtreme = s16 ? [Int(S2C_GEMM_S16_MAX_K), 2 * Int(S2C_GEMM_S16_MAX_K) + 1] : [1500]
+        for (i, (aFill, wFill)) in [(Fill.allMin, Fill.allMin), (.allMin, .allMax), (.alternating, .allMin)].enumerated() {
+            for k in kExtreme {
+                let g = GemmCase.random(&rng, s16: s16, m: max(16, (k + (s16 ? 7 : 31)) / (s16 ? 8 : 32)) + rng.int(0, 9),
+                                        n: rng.int(1, 70), k: k,
+                                        aFill: aFill, wFill: wFill, quant: i, biasMode: i)
+                if !checkGemm(g, s16: s16) { return }
+            }
+        }
+    }
+
     /// Extremes must also match a Swift model (catches a C reference that overflows "consistently").
     @Test(arguments: [false, true]) func gemmReferenceModel(s16: Bool) {
         var rng = TestRNG(salt: "gemm-model-\(s16)")
@@ -150,20 +195,23 @@ func checkGemm(_ g: GemmCase, s16: Bool) -> Bool {
     }
 
     /// Rows are split across threads with no reductions: 1, 2 and 3 threads give identical bytes.
+    /// (m = 77 takes the AVX-512 VNNI broadcast design, m = 13 the dot-product one.)
     @Test(arguments: [false, true]) func gemmThreadCountInvariance(s16: Bool) {
         var rng = TestRNG(salt: "gemm-threads-\(s16)")
-        let g = GemmCase.random(&rng, s16: s16, m: 77, n: 45, k: s16 ? 250 : 600)
         defer { s2c_set_threads(0) }
-        for level in allLevels.prefix(1) + simdLevels() {
-            var first: [Int16]? = nil
-            for threads in [1, 2, 3] {
-                s2c_set_threads(Int32(threads))
-                #expect(s2c_get_threads() == Int32(threads))
-                let out = g.run(dsp(level.flags), s16: s16)
-                if let first, let i = firstMismatch(out, first) {
-                    Issue.record("gemm_\(s16 ? "s16" : "s8")_\(level): \(threads) threads differ from 1 at \(i)")
+        for (m, n) in [(77, 45), (13, 60)] {
+            let g = GemmCase.random(&rng, s16: s16, m: m, n: n, k: s16 ? 250 : 600)
+            for level in allLevels.prefix(1) + simdLevels() {
+                var first: [Int16]? = nil
+                for threads in [1, 2, 3] {
+                    s2c_set_threads(Int32(threads))
+                    #expect(s2c_get_threads() == Int32(threads))
+                    let out = g.run(dsp(level.flags), s16: s16)
+                    if let first, let i = firstMismatch(out, first) {
+                        Issue.record("gemm_\(s16 ? "s16" : "s8")_\(level): m=\(m) \(threads) threads differ from 1 at \(i)")
+                    }
+                    if first == nil { first = out }
                 }
-                if first == nil { first = out }
             }
         }
     }

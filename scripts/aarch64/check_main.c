@@ -2,8 +2,9 @@
  * reference, plus rANS round trips. Layer-kernel operands end at an inaccessible page, so a variant
  * that reads or writes past the end of a buffer (a vector tail) faults.
  * Portable (x86-64 and aarch64): checks whatever ladder levels the running CPU has.
- * Usage: check_main [seed] [--bench]   (exit 1 on any mismatch; --bench then times the layer kernels,
- * one thread, C reference vs each level; under qemu the numbers say nothing about real hardware) */
+ * Usage: check_main [seed] [--bench]   (exit 1 on any mismatch; --bench then times, one thread, the two
+ * AVX-512 VNNI GEMM designs on x86 and the layer kernels, C reference vs each level; under qemu the numbers
+ * say nothing about real hardware) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "s2c_fixedpoint.h"
+#include "../../Sources/FixedPoint/s2c_internal.h" /* x86: both AVX-512 VNNI GEMM designs by name */
 
 static uint64_t rng_state;
 static uint64_t rnd(void) { /* splitmix64 */
@@ -49,60 +51,95 @@ static int pick(int mode, int lo, int hi, size_t idx) {
     }
 }
 
-static void check_gemm(int a16, int m, int n, int k, int amode, int wmode, int qmode) {
+static void *guarded(size_t n);
+static void guarded_free(void *p, size_t n);
+
+/* One GEMM problem vs the C reference. Every operand is exactly as long as the kernel may read or
+ * write ((m - 1) * lda + k activations, (n - 1) * ldw + k weights, n biases / multipliers / shifts,
+ * (m - 1) * ldc + n outputs) and ends at an inaccessible page, so an over-read or over-write faults;
+ * output padding between rows must stay 0x5a5a. qmode: 0 calibrated-looking, 1 ties, 2 any legal
+ * mult/shift, 3 shift 1 or 62 only. bmode: 0 |bias| <= 2^20, 1 |bias| near 2^30, 2 any int32 (with
+ * big k the int32 sums wrap: every variant must wrap like the reference). */
+static void check_gemm(int a16, int m, int n, int k, int amode, int wmode, int qmode, int bmode) {
     const int lda = k + rint_in(0, 5), ldw = k + rint_in(0, 5), ldc = n + rint_in(0, 3);
-    int8_t *a8 = malloc((size_t)m * lda + 1);
-    int16_t *a16p = malloc(((size_t)m * lda + 1) * 2);
-    int8_t *w = malloc((size_t)n * ldw + 1);
-    int32_t *bias = malloc((size_t)n * 4), *mult = malloc((size_t)n * 4), *shift = malloc((size_t)n * 4);
-    int16_t *ref = malloc((size_t)m * ldc * 2 + 2), *out = malloc((size_t)m * ldc * 2 + 2);
+    const size_t na = (size_t)(m - 1) * lda + k, nw = (size_t)(n - 1) * ldw + k, nc = (size_t)(m - 1) * ldc + n;
+    int8_t *a8 = guarded(na);
+    int16_t *a16p = guarded(na * 2);
+    int8_t *w = guarded(nw);
+    int32_t *bias = guarded((size_t)n * 4), *mult = guarded((size_t)n * 4), *shift = guarded((size_t)n * 4);
+    int16_t *ref = guarded(nc * 2), *out = guarded(nc * 2);
     const int amax = a16 ? 32767 : 127, amin = a16 ? -32768 : -128;
-    for (size_t i = 0; i < (size_t)m * lda; i++) {
+    for (size_t i = 0; i < na; i++) {
         int v = pick(amode, amin, amax, i);
         a8[i] = (int8_t)(a16 ? 0 : v);
         a16p[i] = (int16_t)v;
     }
-    for (size_t i = 0; i < (size_t)n * ldw; i++) w[i] = (int8_t)pick(wmode, -128, 127, i);
+    for (size_t i = 0; i < nw; i++) w[i] = (int8_t)pick(wmode, -128, 127, i);
     const int use_bias = rint_in(0, 3) != 0;
     for (int j = 0; j < n; j++) {
-        bias[j] = rint_in(-(1 << 20), 1 << 20);
+        bias[j] = bmode == 0 ? rint_in(-(1 << 20), 1 << 20)
+                : bmode == 1 ? (rint_in(0, 1) ? 1 : -1) * ((1 << 30) - rint_in(0, 1000))
+                             : (int32_t)(uint32_t)rnd();
         if (qmode == 0) { /* calibrated-looking: mult in [2^30, 2^31), shift sized to the range */
             mult[j] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30)));
             shift[j] = rint_in(a16 ? 36 : 28, a16 ? 46 : 40);
         } else if (qmode == 1) { /* ties: mult = 2^p, so acc * mult + half lands on .5 often */
             shift[j] = rint_in(1, 40);
             mult[j] = (int32_t)(1u << rint_in(0, shift[j] - 1 < 30 ? shift[j] - 1 : 30));
-        } else { /* anything legal */
+        } else { /* anything legal; qmode 3: only the extreme shifts */
             mult[j] = (int32_t)(1 + rnd() % 0x7fffffffu);
-            shift[j] = rint_in(1, 62);
+            shift[j] = qmode == 3 ? (rint_in(0, 1) ? 62 : 1) : rint_in(1, 62);
         }
     }
     int lo = -32768, hi = 32767;
-    switch (rint_in(0, 2)) { case 0: lo = -128; hi = 127; break; case 1: lo = 0; hi = rint_in(0, 32767); break; }
+    switch (rint_in(0, 3)) {
+    case 0: lo = -128; hi = 127; break;
+    case 1: lo = 0; hi = rint_in(0, 32767); break;
+    case 2: lo = rint_in(-32768, 32767); hi = rint_in(lo, 32767); break;
+    }
+    const int32_t *b = use_bias ? bias : NULL;
     S2CGemmDSP ref_dsp;
     s2c_gemm_dsp_init(&ref_dsp, 0);
-    memset(ref, 0x5a, (size_t)m * ldc * 2);
-    if (a16) ref_dsp.gemm_s16(ref, ldc, a16p, lda, w, ldw, use_bias ? bias : NULL, mult, shift, m, n, k, lo, hi);
-    else ref_dsp.gemm_s8(ref, ldc, a8, lda, w, ldw, use_bias ? bias : NULL, mult, shift, m, n, k, lo, hi);
+    memset(ref, 0x5a, nc * 2);
+    if (a16) ref_dsp.gemm_s16(ref, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+    else ref_dsp.gemm_s8(ref, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
     const uint32_t have = s2c_cpu_flags();
-    for (int l = 1; l < NLEVELS; l++) {
-        if ((levels[l].flags & have) != levels[l].flags) continue;
-        S2CGemmDSP dsp;
-        s2c_gemm_dsp_init(&dsp, levels[l].flags);
-        memset(out, 0x5a, (size_t)m * ldc * 2);
-        if (a16) dsp.gemm_s16(out, ldc, a16p, lda, w, ldw, use_bias ? bias : NULL, mult, shift, m, n, k, lo, hi);
-        else dsp.gemm_s8(out, ldc, a8, lda, w, ldw, use_bias ? bias : NULL, mult, shift, m, n, k, lo, hi);
+    /* v < NLEVELS: the table of ladder level v; then (x86) both AVX-512 VNNI designs by name, since
+     * the table entry runs only the one its shape picks */
+    for (int v = 1; v < NLEVELS + 2; v++) {
+        const char *name = v < NLEVELS ? levels[v].name : v == NLEVELS ? "avx512vnni_dot" : "avx512vnni_bcast";
+        int rc = 0;
+        memset(out, 0x5a, nc * 2);
+        if (v < NLEVELS) {
+            if ((levels[v].flags & have) != levels[v].flags) continue;
+            S2CGemmDSP dsp;
+            s2c_gemm_dsp_init(&dsp, levels[v].flags);
+            if (a16) dsp.gemm_s16(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            else dsp.gemm_s8(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+        } else {
+#if defined(__x86_64__)
+            if (!(have & S2C_CPU_AVX512VNNI) || !(have & S2C_CPU_AVX512BW)) continue;
+            if (v == NLEVELS && a16) s2c_gemm_s16_avx512vnni_dot(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (v == NLEVELS && !a16) s2c_gemm_s8_avx512vnni_dot(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (v > NLEVELS && a16) rc = s2c_gemm_s16_avx512vnni_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (v > NLEVELS && !a16) rc = s2c_gemm_s8_avx512vnni_bcast(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+#else
+            continue;
+#endif
+        }
         checks++;
-        for (int i = 0; i < m * ldc; i++)
+        if (rc) { failures++; printf("FAIL gemm_%s_%s m=%d n=%d k=%d: no packing buffer\n", a16 ? "s16" : "s8", name, m, n, k); continue; }
+        for (size_t i = 0; i < nc; i++)
             if (out[i] != ref[i]) {
                 failures++;
-                printf("MISMATCH gemm_%s_%s m=%d n=%d k=%d modes=%d/%d/%d at row %d col %d: got %d want %d\n",
-                       a16 ? "s16" : "s8", levels[l].name, m, n, k, amode, wmode, qmode, i / ldc, i % ldc,
-                       out[i], ref[i]);
+                printf("MISMATCH gemm_%s_%s m=%d n=%d k=%d modes=%d/%d/%d/%d at row %zu col %zu: got %d want %d\n",
+                       a16 ? "s16" : "s8", name, m, n, k, amode, wmode, qmode, bmode, i / ldc, i % ldc, out[i], ref[i]);
                 break;
             }
     }
-    free(a8); free(a16p); free(w); free(bias); free(mult); free(shift); free(ref); free(out);
+    guarded_free(a8, na); guarded_free(a16p, na * 2); guarded_free(w, nw);
+    guarded_free(bias, (size_t)n * 4); guarded_free(mult, (size_t)n * 4); guarded_free(shift, (size_t)n * 4);
+    guarded_free(ref, nc * 2); guarded_free(out, nc * 2);
 }
 
 static void check_rans(void) {
@@ -581,8 +618,62 @@ static void bench(const char *name, const char *shape, BenchFn fn, const BenchCt
     printf("\n");
 }
 
+/* GEMM at the codec's shapes (1x1 convolutions over a 192 x 128 latent-stage tensor, and a 3x3 one
+ * via im2col, k = 9 * 96): the AVX-512 VNNI dot-product kernel (old) vs the broadcast kernel (new),
+ * timed alternately in the same run, best of >= 5 calls each; outputs compared. */
+static void run_gemm_bench(void) {
+#if defined(__x86_64__)
+    if (!(s2c_cpu_flags() & S2C_CPU_AVX512VNNI) || !(s2c_cpu_flags() & S2C_CPU_AVX512BW)) {
+        printf("bench gemm: no AVX-512 VNNI on this CPU\n");
+        return;
+    }
+    enum { M = 24576, KMAX = 9 * 96, NMAX = 768 };
+    static const int shapes[][2] = {{192, 96}, {96, 192}, {384, 192}, {192, 384},
+                                    {512, 256}, {256, 512}, {768, 256}, {256, 9 * 96}};
+    int16_t *a16 = malloc((size_t)M * KMAX * 2), *o1 = malloc((size_t)M * NMAX * 2), *o2 = malloc((size_t)M * NMAX * 2);
+    int8_t *a8 = malloc((size_t)M * KMAX), *w = malloc((size_t)NMAX * KMAX);
+    int32_t *bias = malloc(NMAX * 4), *mult = malloc(NMAX * 4), *shift = malloc(NMAX * 4);
+    for (size_t i = 0; i < (size_t)M * KMAX; i++) { a16[i] = (int16_t)rint_in(-8000, 8000); a8[i] = (int8_t)rint_in(-128, 127); }
+    for (size_t i = 0; i < (size_t)NMAX * KMAX; i++) w[i] = (int8_t)rint_in(-128, 127);
+    for (int j = 0; j < NMAX; j++) {
+        bias[j] = rint_in(-(1 << 20), 1 << 20);
+        mult[j] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30)));
+        shift[j] = rint_in(36, 40);
+    }
+    for (int a16on = 1; a16on >= 0; a16on--) {
+        double sum_old = 0, sum_new = 0;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const int n = shapes[s][0], k = shapes[s][1];
+            double best[2] = {1e30, 1e30}, total = 0;
+            for (int rep = 0; rep < 5 || total < 1.0; rep++)
+                for (int v = 0; v < 2; v++) {
+                    int16_t *o = v ? o2 : o1;
+                    const double t0 = now_s();
+                    if (a16on && !v) s2c_gemm_s16_avx512vnni_dot(o, n, a16, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                    if (a16on && v) s2c_gemm_s16_avx512vnni_bcast(o, n, a16, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                    if (!a16on && !v) s2c_gemm_s8_avx512vnni_dot(o, n, a8, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                    if (!a16on && v) s2c_gemm_s8_avx512vnni_bcast(o, n, a8, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                    const double dt = now_s() - t0;
+                    total += dt;
+                    if (dt < best[v]) best[v] = dt;
+                }
+            const int same = !memcmp(o1, o2, (size_t)M * n * 2);
+            if (!same) failures++;
+            sum_old += best[0]; sum_new += best[1];
+            printf("bench gemm_%-3s m=%d n=%-4d k=%-4d  old (dot) %8.3f ms  new (bcast) %8.3f ms  %.2fx  %.1f GMAC/s%s\n",
+                   a16on ? "s16" : "s8", M, n, k, best[0] * 1e3, best[1] * 1e3, best[0] / best[1],
+                   (double)M * n * k / best[1] * 1e-9, same ? "" : "  OUTPUTS DIFFER");
+        }
+        printf("bench gemm_%-3s all shapes: old %8.3f ms  new %8.3f ms  %.2fx\n", a16on ? "s16" : "s8", sum_old * 1e3,
+               sum_new * 1e3, sum_old / sum_new);
+    }
+    free(a16); free(o1); free(o2); free(a8); free(w); free(bias); free(mult); free(shift);
+#endif
+}
+
 static void run_bench(void) {
     s2c_set_threads(1);
+    run_gemm_bench();
     printf("bench: one thread, best of >= 5 calls; sizes as in the codec (64x64 latent-stage tensors)\n");
     BenchCtx x = {0};
     const size_t cap = (size_t)64 * 64 * 3 * 384;
@@ -633,15 +724,33 @@ int main(int argc, char **argv) {
     printf("\n");
     for (int a16 = 0; a16 <= 1; a16++) {
         int before = checks;
+        const int kmax = a16 ? S2C_GEMM_S16_MAX_K : 1200;
         for (int it = 0; it < 300; it++) {
             int m = rint_in(1, 13), n = rint_in(1, 13);
-            int k = it % 10 == 0 ? rint_in(0, a16 ? S2C_GEMM_S16_MAX_K : 1200) : rint_in(0, 140);
+            int k = it % 10 == 0 ? rint_in(0, kmax) : rint_in(0, 140);
             int amode = it < 60 ? it % 6 : (it % 3 ? 0 : rint_in(0, 5));
             int wmode = it < 60 ? (it / 6) % 6 : (it % 3 ? 0 : rint_in(0, 5));
-            check_gemm(a16, m, n, k, amode, wmode, rint_in(0, 2));
+            check_gemm(a16, m, n, k, amode, wmode, rint_in(0, 3), rint_in(0, 9) ? 0 : rint_in(1, 2));
         }
+        /* The broadcast design's edges: n across channel blocks of 16 and groups of up to 4 blocks,
+         * k around the pair / quad steps, the prefetch distance (16 steps) and the dot kernel's 32 / 64,
+         * m across every row tile (6, 8, 12) and work item (48) remainder. */
+        static const int ks[] = {0, 1, 2, 3, 4, 5, 7, 31, 32, 33, 63, 64, 65, 95, 96, 97, 127, 128, 129, 191, 192, 193};
+        static const int ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 80, 96, 97, 112, 129, 192};
+        for (int it = 0; it < 400; it++) {
+            const int m = it % 4 == 0 ? rint_in(1, 7) : it % 4 == 1 ? rint_in(8, 60) : rint_in(90, 110);
+            const int n = it < 200 ? ns[it % 17] : rint_in(1, 200);
+            const int k = it % 3 == 0 ? ks[(it / 3) % 22] : rint_in(0, it % 7 == 0 ? kmax : 300);
+            const int amode = it % 5 == 0 ? rint_in(1, 3) : 0, wmode = it % 7 == 0 ? rint_in(1, 3) : 0;
+            check_gemm(a16, m, n, k, amode, wmode, rint_in(0, 3), it % 6 == 0 ? rint_in(1, 2) : 0);
+        }
+        /* all-extreme operands: (-32768)(-128) or (-128)(-128) products at and past the bound (wrapping) */
+        for (int it = 0; it < 12; it++)
+            check_gemm(a16, rint_in(1, 70), rint_in(1, 70), it < 6 ? kmax : rint_in(kmax, 2 * kmax), 1 + it % 3,
+                       1 + (it / 3) % 3, it % 4, it % 3);
         /* big enough to go parallel */
-        check_gemm(a16, 67, 45, a16 ? 256 : 700, 0, 0, 0);
+        check_gemm(a16, 67, 45, a16 ? 256 : 700, 0, 0, 0, 0);
+        check_gemm(a16, 500, 100, a16 ? 250 : 500, 0, 0, 0, 0);
         printf("gemm_%s: %d variant-vs-C comparisons (random, extremes, ties, odd shapes)\n", a16 ? "s16" : "s8",
                checks - before);
     }

@@ -19,7 +19,10 @@
  *
  * Blocking: 4 rows x 4 channels (16 zmm accumulators), k in steps of 64 (s8) / 32 (s16) with one
  * masked tail step (masked loads never fault past the end). Edge rows/channels reuse the last
- * valid one and are not stored. OpenMP splits row blocks (outer loop) only. */
+ * valid one and are not stored. OpenMP splits row blocks (outer loop) only.
+ *
+ * These are the dot-product kernels (s2c_gemm_*_avx512vnni_dot). The table entries at the end pick
+ * them or the broadcast-layout kernels of gemm_avx512vnni_bcast.c by shape. */
 
 #define TGT __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define INL static inline __attribute__((always_inline, target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -118,10 +121,10 @@ static TGT void corrections(int32_t *corr, const int8_t *w, ptrdiff_t ldw, const
     }
 }
 
-void s2c_gemm_s8_avx512vnni(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
-                            const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
-                            const int32_t *mult, const int32_t *shift, int m, int n, int k,
-                            int lo, int hi) {
+void s2c_gemm_s8_avx512vnni_dot(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
+                                const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                                int lo, int hi) {
     if (m <= 0 || n <= 0) return;
     const int nb = (m + R - 1) / R;
     int32_t corr[CHUNK];
@@ -166,14 +169,41 @@ static TGT void row_block_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdi
     }
 }
 
-void s2c_gemm_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
-                             const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
-                             const int32_t *mult, const int32_t *shift, int m, int n, int k,
-                             int lo, int hi) {
+void s2c_gemm_s16_avx512vnni_dot(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                 const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                 const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                                 int lo, int hi) {
     if (m <= 0 || n <= 0) return;
     const int nb = (m + R - 1) / R;
 #pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         row_block_s16(c, ldc, a, lda, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
+}
+
+/* MARK: - Selection
+ *
+ * By shape only, so deterministic (and both designs are exact, so the choice never changes the
+ * output). The broadcast kernels (gemm_avx512vnni_bcast.c) repack the weights per call, n * k work
+ * that pays off once there are enough rows; below that the dot-product kernels above run. Crossovers
+ * measured on an AMD EPYC (Zen 4), one thread: s16 at m ~ max(16, k / 8), s8 at m ~ max(16, k / 32). */
+
+static int use_bcast(int m, int k, int k_per_row) { return m >= 16 && (int64_t)m * k_per_row >= k; }
+
+void s2c_gemm_s8_avx512vnni(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
+                            const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                            const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                            int lo, int hi) {
+    if (!use_bcast(m, k, 32) ||
+        s2c_gemm_s8_avx512vnni_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi))
+        s2c_gemm_s8_avx512vnni_dot(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi);
+}
+
+void s2c_gemm_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                             const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                             const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                             int lo, int hi) {
+    if (!use_bcast(m, k, 8) ||
+        s2c_gemm_s16_avx512vnni_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi))
+        s2c_gemm_s16_avx512vnni_dot(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi);
 }
 #endif

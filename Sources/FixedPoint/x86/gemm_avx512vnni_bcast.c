@@ -1,0 +1,415 @@
+/* x86/gemm_avx512vnni_bcast.c: AVX-512 VNNI GEMMs in the broadcast ("outer product") layout,
+ * bit-exact with gemm_c.c. s2c_gemm_{s8,s16}_avx512vnni (gemm_avx512vnni.c) run them for shapes
+ * with enough rows to repay the weight repacking (the codec's 1x1 / im2col convolutions: many
+ * pixels, small k) and the dot-product kernels otherwise.
+ *
+ * Layout. One zmm accumulator holds 16 OUTPUT CHANNELS of one row, so nothing is summed
+ * horizontally and the requant constants are per lane. Per k step the row's activations are
+ * broadcast (s16: one int32 = 2 int16, a k pair; s8: one int32 = 4 bytes, a k quad) and multiplied
+ * with a packed weight vector holding the same k step for 16 channels:
+ *   s16: vpdpwssd, weights as [pair][16 channels][2] int16 (sign-extended int8)
+ *   s8:  vpdpbusd, weights as [quad][16 channels][4] int8, activations xor 0x80 (see below)
+ * Lane l holds channel l / 2 (even l) or 8 + l / 2 (odd l): the requant works on the even and the
+ * odd lanes as int64, and this order makes those halves channels 0-7 and 8-15.
+ * The weights are repacked once per call into a heap buffer (16 x 16 transposes of 32-bit steps;
+ * n * k work against m * n * k for the GEMM) together with per-channel constants (bias,
+ * multipliers, rounding halves, shifts); channels past n get zero weights and mult = shift = 1 and
+ * are never stored. If the buffer cannot be had (allocation failure, or more than PACK_MAX bytes)
+ * the function returns -1 without writing anything and the caller runs the dot-product kernel: both
+ * are exact, so the output is the same either way.
+ *
+ * Exactness. Accumulators start at the bias (s8: the corrected bias, below) and every step adds
+ * with vpdpwssd / vpdpbusd, which wrap mod 2^32 (never the saturating ...s forms); int32 addition
+ * mod 2^32 is associative and commutative, so the order of the terms does not matter and the sum
+ * equals the C reference's uint32 sum bit for bit. k tails: an odd k ends with a pair whose second
+ * weight is 0, the activation broadcast as one int16 (vpbroadcastw: reads exactly a[k-1]); a k that
+ * is not a multiple of 4 (s8) ends with a quad assembled from the remaining bytes only, padding
+ * weights 0. Weights are read by masked loads that stop at k. Nothing is read past a row of a or
+ * past the ends of w, bias, mult, shift (prefetches aside, which never fault and only touch rows of
+ * a and c that exist), and c is written only inside the m x n block (masked stores for a channel
+ * tail). Requant: vpmuldq / vpsravq in int64 as in gemm_avx512vnni.c, then vpmovsqw saturates to
+ * int16 and vpmaxsw / vpminsw clamp to [lo, hi]; saturating first cannot change the clamp because
+ * -32768 <= lo <= hi <= 32767.
+ *   s8: vpdpbusd is unsigned x signed, so a' = a ^ 0x80 = a + 128 and the channel's bias is
+ * replaced by bias - 128 * sum_k w (mod 2^32), as in the dot-product kernel.
+ *
+ * Blocking. Channel blocks of 16 are split into groups of at most 4 (balanced: 6 blocks = 3 + 3);
+ * a group of NJ blocks runs R rows at a time with R * NJ <= 24 accumulators (R x NJ = 6 x 4, 8 x 3,
+ * 12 x 2, 12 x 1), the NJ weight vectors of a k step loaded once for the R rows. Rows past the
+ * end of a tile repeat its last row and are not stored. OpenMP splits work items of RB rows (the
+ * outer loop) only; inside one, every channel group runs over the RB rows, so their activations
+ * stay in L1 while the group's weights stream from L2. The output never depends on the thread
+ * count. Each tile prefetches the activations of the next R rows (every PF k steps) and, for
+ * writing, the output lines it will store after its k loop: without them, large m (tensors that
+ * do not fit in the caches) ran 5-12% slower. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../s2c_internal.h"
+
+#define TGT __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define INL static inline __attribute__((always_inline, target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+enum {
+    VB = 16,     /* channels per vector */
+    MAXJ = 4,    /* channel vectors per group */
+    MAXR = 12,   /* rows per micro-kernel */
+    RB = 48,     /* rows per parallel work item (a multiple of every R) */
+    PF = 16,     /* k steps between prefetches of the next rows' activations */
+    /* per-block constants, one zmm each */
+    QBIAS = 0, QMULT, QMULTO, QHALFE, QHALFO, QSHE, QSHO, NQ
+};
+
+/* Largest packed buffer (bytes); above it the caller's dot-product kernel runs. */
+#define PACK_MAX ((size_t)64 << 20)
+
+typedef struct {
+    int nvb;              /* 16-channel blocks */
+    int ks;               /* k steps: pairs (s16) or quads (s8), the last one possibly partial */
+    int ng;               /* channel groups */
+    __m512i *cst;         /* [nvb][NQ] */
+    __m512i *panel;       /* group g (blocks b0..b0+nj): panel[b0 * ks + step * nj + q] */
+} Packed;
+
+/* Channel (within its block of 16) held by accumulator lane l: even lanes 0..7, odd lanes 8..15, so
+ * that the even / odd halves of the 64-bit requant are channels 0-7 and 8-15 in order. */
+static inline int lane_channel(int l) { return (l & 1) ? 8 + l / 2 : l / 2; }
+
+/* Group g: first block and number of blocks (balanced split of nvb into ng groups of <= MAXJ). */
+static inline void group(const Packed *pk, int g, int *b0, int *nj) {
+    const int base = pk->nvb / pk->ng, ext = pk->nvb % pk->ng;
+    *b0 = g * base + (g < ext ? g : ext);
+    *nj = base + (g < ext);
+}
+
+/* Rows per micro-kernel for a group of nj blocks: at most 24 accumulators. */
+static inline int rows_for(int nj) { return nj == 4 ? 6 : nj == 3 ? 8 : 12; }
+
+/* Allocates the buffer and fills the per-channel constants (bias slot from add[], NULL = 0). */
+static void *alloc_packed(Packed *pk, int n, int ks, const int32_t *add, const int32_t *mult,
+                          const int32_t *shift) {
+    pk->nvb = (n + VB - 1) / VB;
+    pk->ks = ks;
+    pk->ng = (pk->nvb + MAXJ - 1) / MAXJ;
+    const size_t nvec = (size_t)pk->nvb * NQ + (size_t)pk->nvb * (size_t)ks;
+    if (nvec > PACK_MAX / 64) return NULL;
+    void *buf = aligned_alloc(64, nvec * 64);
+    if (!buf) return NULL;
+    pk->cst = buf;
+    pk->panel = pk->cst + (size_t)pk->nvb * NQ;
+    for (int b = 0; b < pk->nvb; b++) {
+        int32_t v32[QHALFE][VB];           /* QBIAS, QMULT, QMULTO: int32 lanes */
+        int64_t v64[NQ - QHALFE][VB / 2];  /* QHALFE, QHALFO, QSHE, QSHO: int64 lanes (even / odd lanes) */
+        memset(v32, 0, sizeof v32);
+        for (int l = 0; l < VB; l++) {
+            const int j = b * VB + lane_channel(l);
+            const int32_t mj = j < n ? mult[j] : 1, sj = j < n ? shift[j] : 1;
+            v32[QBIAS][l] = j < n && add ? add[j] : 0;
+            v32[QMULT][l] = mj;  /* vpmuldq reads the even lanes */
+            if (l & 1) v32[QMULTO][l - 1] = mj;  /* odd lanes, moved down by the 64-bit shift */
+            v64[((l & 1) ? QHALFO : QHALFE) - QHALFE][l / 2] = (int64_t)1 << (sj - 1);
+            v64[((l & 1) ? QSHO : QSHE) - QHALFE][l / 2] = sj;
+        }
+        memcpy(pk->cst + (size_t)b * NQ, v32, sizeof v32);
+        memcpy(pk->cst + (size_t)b * NQ + QHALFE, v64, sizeof v64);
+    }
+    return buf;
+}
+
+/* s2c_requant_clamp on 16 lanes (constants q[NQ]): the int64 results of the even lanes (channels
+ * 0-7) and the odd lanes (8-15) are saturated to int16 (vpmovsqw), then clamped to [lo, hi].
+ * Saturating first cannot change the result: -32768 <= lo <= hi <= 32767. */
+INL __m256i requant(__m512i acc, const __m512i *q, __m256i lo16, __m256i hi16) {
+    __m512i pe = _mm512_mul_epi32(acc, q[QMULT]);
+    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), q[QMULTO]);
+    pe = _mm512_srav_epi64(_mm512_add_epi64(pe, q[QHALFE]), q[QSHE]);
+    po = _mm512_srav_epi64(_mm512_add_epi64(po, q[QHALFO]), q[QSHO]);
+    const __m256i y = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm512_cvtsepi64_epi16(pe)),
+                                              _mm512_cvtsepi64_epi16(po), 1);
+    return _mm256_min_epi16(_mm256_max_epi16(y, lo16), hi16);
+}
+
+/* Requantizes and stores R x NJ accumulators (rows < nr, channels < n). */
+INL void store(int16_t *c, ptrdiff_t ldc, __m512i acc[MAXR][MAXJ], const __m512i *cst, int R, int NJ,
+               int i, int nr, int j0, int n, int lo, int hi) {
+    const __m256i lo16 = _mm256_set1_epi16((int16_t)lo), hi16 = _mm256_set1_epi16((int16_t)hi);
+    for (int r = 0; r < R; r++) {
+        if (r >= nr) break;
+        int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
+        for (int q = 0; q < NJ; q++) {
+            const __m256i y = requant(acc[r][q], cst + q * NQ, lo16, hi16);
+            const int rem = n - j0 - q * VB;
+            if (rem >= VB) _mm256_storeu_si256((__m256i *)(cr + q * VB), y);
+            else if (rem > 0) _mm256_mask_storeu_epi16(cr + q * VB, (__mmask16)((1u << rem) - 1), y);
+        }
+    }
+}
+
+/* Prefetches (for writing) the output lines of rows i..i+nr-1, channels j0..min(j0 + NJ * 16, n) - 1:
+ * they are written after the k loop, which hides the misses. */
+INL void prefetch_out(int16_t *c, ptrdiff_t ldc, int NJ, int i, int nr, int j0, int n) {
+    const int bytes = 2 * (n - j0 < NJ * VB ? n - j0 : NJ * VB);
+    for (int r = 0; r < nr; r++) {
+        const char *cr = (const char *)(c + (ptrdiff_t)(i + r) * ldc + j0);
+        for (int o = 0; o < bytes; o += 64) _mm_prefetch(cr + o, _MM_HINT_ET0);
+        _mm_prefetch(cr + bytes - 1, _MM_HINT_ET0);
+    }
+}
+
+/* Transposes a 16 x 16 matrix of 32-bit elements: r[i] lane j -> r[j] lane i. */
+INL void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    /* u[4b + c], 128-bit lane L: column 4L + c of rows 4b..4b+3 */
+    for (int b = 0; b < 4; b++) {
+        u[4 * b + 0] = _mm512_unpacklo_epi64(t[4 * b], t[4 * b + 2]);
+        u[4 * b + 1] = _mm512_unpackhi_epi64(t[4 * b], t[4 * b + 2]);
+        u[4 * b + 2] = _mm512_unpacklo_epi64(t[4 * b + 1], t[4 * b + 3]);
+        u[4 * b + 3] = _mm512_unpackhi_epi64(t[4 * b + 1], t[4 * b + 3]);
+    }
+    /* then a 4 x 4 transpose of 128-bit blocks for each c */
+    for (int c = 0; c < 4; c++) {
+        const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
+        const __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
+        r[c] = _mm512_shuffle_i32x4(v0, v2, 0x88);
+        r[4 + c] = _mm512_shuffle_i32x4(v0, v2, 0xdd);
+        r[8 + c] = _mm512_shuffle_i32x4(v1, v3, 0x88);
+        r[12 + c] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
+    }
+}
+
+/* Packs channel block b (vector q of a group of nj starting at block b0) in tiles of 16 k steps:
+ * row l of a tile is channel b * 16 + lane_channel(l), 16 steps of sb bytes (2 for s16, 4 for s8)
+ * loaded with a mask that stops at k (rows past n are 0); s16 sign-extends the bytes to int16.
+ * After the transpose, row p is step p0 + p for the 16 lanes. s8 also returns 128 * sum_k w per lane
+ * (mod 2^32), by vpdpbusd with 0x80 bytes. */
+INL __m512i pack_block(__m512i *panel, int ks, int nj, int q, const int8_t *w, ptrdiff_t ldw, int b, int n,
+                       int k, int s16) {
+    const int sb = s16 ? 2 : 4;
+    __m512i wsum = _mm512_setzero_si512();
+    for (int p0 = 0; p0 < ks; p0 += 16) {
+        const int kb = k - sb * p0 < 16 * sb ? k - sb * p0 : 16 * sb;  /* valid bytes in this tile */
+        const __mmask64 km = kb >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << kb) - 1;
+        __m512i r[16];
+        for (int l = 0; l < 16; l++) {
+            const int j = b * VB + lane_channel(l);
+            if (j >= n) r[l] = _mm512_setzero_si512();
+            else if (s16) r[l] = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8((__mmask32)km, w + (ptrdiff_t)j * ldw + 2 * p0));
+            else r[l] = _mm512_maskz_loadu_epi8(km, w + (ptrdiff_t)j * ldw + 4 * p0);
+        }
+        transpose16(r);
+        const int np = ks - p0 < 16 ? ks - p0 : 16;
+        for (int p = 0; p < np; p++) {
+            _mm512_store_si512(panel + (size_t)(p0 + p) * nj + q, r[p]);
+            if (!s16) wsum = _mm512_dpbusd_epi32(wsum, _mm512_set1_epi8((char)0x80), r[p]);
+        }
+    }
+    return wsum;
+}
+
+/* MARK: - gemm_s16 */
+
+/* Rows i..i+nr-1 (R rows computed, rows past nr repeat the last), channel vectors j0.. of one group. */
+INL void kern_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel,
+                  const __m512i *cst, int R, int NJ, int i, int nr, int m, int j0, int n, int k, int lo, int hi) {
+    const int16_t *ap[MAXR];
+    for (int r = 0; r < R; r++) ap[r] = a + (ptrdiff_t)(i + (r < nr ? r : nr - 1)) * lda;
+    __m512i acc[MAXR][MAXJ];
+    for (int q = 0; q < NJ; q++) {
+        const __m512i b = _mm512_load_si512(cst + q * NQ + QBIAS);
+        for (int r = 0; r < R; r++) acc[r][q] = b;
+    }
+    prefetch_out(c, ldc, NJ, i, nr, j0, n);
+    const int kp = k / 2;
+    const __m512i *wp = panel;
+    for (int p = 0; p < kp; p++, wp += NJ) {
+        if (p % PF == 0)  /* the next R rows (the last row of a where they pass m) */
+            for (int r = 0; r < R; r++)
+                _mm_prefetch((const char *)(a + (ptrdiff_t)(i + R + r < m ? i + R + r : m - 1) * lda + 2 * p),
+                             _MM_HINT_T0);
+        __m512i wv[MAXJ];
+        for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
+        for (int r = 0; r < R; r++) {
+            int32_t v;
+            memcpy(&v, ap[r] + 2 * p, sizeof v);
+            const __m512i av = _mm512_set1_epi32(v);
+            for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], wv[q], av);
+        }
+    }
+    if (k & 1) {  /* last pair: (a[k-1], a[k-1]) x (w[k-1], 0) */
+        __m512i wv[MAXJ];
+        for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
+        for (int r = 0; r < R; r++) {
+            const __m512i av = _mm512_set1_epi16(ap[r][k - 1]);
+            for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], wv[q], av);
+        }
+    }
+    store(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi);
+}
+
+#define KERN_S16(R, NJ)                                                                                       \
+    static TGT __attribute__((noinline)) void kern_s16_##R##x##NJ(                                            \
+        int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel, const __m512i *cst, \
+        int i, int nr, int m, int j0, int n, int k, int lo, int hi) {                                         \
+        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, lo, hi);                              \
+    }
+KERN_S16(6, 4)
+KERN_S16(8, 3)
+KERN_S16(12, 2)
+KERN_S16(12, 1)
+
+/* Rows i0..i1-1 (one parallel work item), every channel group. */
+static void rows_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, int i0,
+                     int i1, int m, int n, int k, int lo, int hi) {
+    for (int g = 0; g < pk->ng; g++) {
+        int b0, nj;
+        group(pk, g, &b0, &nj);
+        const __m512i *panel = pk->panel + (size_t)b0 * pk->ks, *cst = pk->cst + (size_t)b0 * NQ;
+        const int R = rows_for(nj), j0 = b0 * VB;
+        for (int i = i0; i < i1; i += R) {
+            const int nr = i1 - i < R ? i1 - i : R;
+            switch (nj) {
+            case 4: kern_s16_6x4(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi); break;
+            case 3: kern_s16_8x3(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi); break;
+            case 2: kern_s16_12x2(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi); break;
+            default: kern_s16_12x1(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi); break;
+            }
+        }
+    }
+}
+
+/* Weight vector (step p, block b): lane l holds channel b * 16 + lane_channel(l), int16 pair
+ * (w[2p], w[2p + 1]), 0 past k or n. */
+static TGT void pack_s16(Packed *pk, const int8_t *w, ptrdiff_t ldw, int n, int k) {
+    for (int g = 0; g < pk->ng; g++) {
+        int b0, nj;
+        group(pk, g, &b0, &nj);
+        for (int q = 0; q < nj; q++) pack_block(pk->panel + (size_t)b0 * pk->ks, pk->ks, nj, q, w, ldw, b0 + q, n, k, 1);
+    }
+}
+
+int s2c_gemm_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                  const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                  const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                                  int lo, int hi) {
+    if (m <= 0 || n <= 0) return 0;
+    Packed pk;
+    void *buf = alloc_packed(&pk, n, (k + 1) / 2, bias, mult, shift);
+    if (!buf) return -1;
+    pack_s16(&pk, w, ldw, n, k);
+    const int nb = (m + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+    for (int b = 0; b < nb; b++)
+        rows_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lo, hi);
+    free(buf);
+    return 0;
+}
+
+/* MARK: - gemm_s8 */
+
+INL void kern_s8(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const __m512i *panel,
+                 const __m512i *cst, int R, int NJ, int i, int nr, int m, int j0, int n, int k, int lo, int hi) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const int8_t *ap[MAXR];
+    for (int r = 0; r < R; r++) ap[r] = a + (ptrdiff_t)(i + (r < nr ? r : nr - 1)) * lda;
+    __m512i acc[MAXR][MAXJ];
+    for (int q = 0; q < NJ; q++) {
+        const __m512i b = _mm512_load_si512(cst + q * NQ + QBIAS);
+        for (int r = 0; r < R; r++) acc[r][q] = b;
+    }
+    prefetch_out(c, ldc, NJ, i, nr, j0, n);
+    const int kq = k / 4, kt = k % 4;
+    const __m512i *wp = panel;
+    for (int p = 0; p < kq; p++, wp += NJ) {
+        if (p % (2 * PF) == 0)
+            for (int r = 0; r < R; r++)
+                _mm_prefetch((const char *)(a + (ptrdiff_t)(i + R + r < m ? i + R + r : m - 1) * lda + 4 * p),
+                             _MM_HINT_T0);
+        __m512i wv[MAXJ];
+        for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
+        for (int r = 0; r < R; r++) {
+            int32_t v;
+            memcpy(&v, ap[r] + 4 * p, sizeof v);
+            const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(v), flip);
+            for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, wv[q]);
+        }
+    }
+    if (kt) {  /* last quad: the kt remaining bytes, padding weights 0 */
+        __m512i wv[MAXJ];
+        for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
+        for (int r = 0; r < R; r++) {
+            int32_t v = 0;
+            memcpy(&v, ap[r] + 4 * kq, (size_t)kt);
+            const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(v), flip);
+            for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, wv[q]);
+        }
+    }
+    store(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi);
+}
+
+#define KERN_S8(R, NJ)                                                                                        \
+    static TGT __attribute__((noinline)) void kern_s8_##R##x##NJ(                                             \
+        int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const __m512i *panel, const __m512i *cst,  \
+        int i, int nr, int m, int j0, int n, int k, int lo, int hi) {                                         \
+        kern_s8(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, lo, hi);                               \
+    }
+KERN_S8(6, 4)
+KERN_S8(8, 3)
+KERN_S8(12, 2)
+KERN_S8(12, 1)
+
+static void rows_s8(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, int i0,
+                    int i1, int m, int n, int k, int lo, int hi) {
+    for (int g = 0; g < pk->ng; g++) {
+        int b0, nj;
+        group(pk, g, &b0, &nj);
+        const __m512i *panel = pk->panel + (size_t)b0 * pk->ks, *cst = pk->cst + (size_t)b0 * NQ;
+        const int R = rows_for(nj), j0 = b0 * VB;
+        for (int i = i0; i < i1; i += R) {
+            const int nr = i1 - i < R ? i1 - i : R;
+            switch (nj) {
+            case 4: kern_s8_6x4(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi); break;
+            case 3: kern_s8_8x3(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi); break;
+            case 2: kern_s8_12x2(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi); break;
+            default: kern_s8_12x1(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi); break;
+            }
+        }
+    }
+}
+
+/* Weight vector (step p, block b): lane l holds channel b * 16 + lane_channel(l), bytes
+ * w[4p .. 4p + 3], 0 past k or n. The bias slot becomes bias - 128 * sum_k w (mod 2^32). */
+static TGT void pack_s8(Packed *pk, const int8_t *w, ptrdiff_t ldw, int n, int k) {
+    for (int g = 0; g < pk->ng; g++) {
+        int b0, nj;
+        group(pk, g, &b0, &nj);
+        for (int q = 0; q < nj; q++) {
+            const __m512i s = pack_block(pk->panel + (size_t)b0 * pk->ks, pk->ks, nj, q, w, ldw, b0 + q, n, k, 0);
+            __m512i *bias = pk->cst + (size_t)(b0 + q) * NQ + QBIAS;
+            _mm512_store_si512(bias, _mm512_sub_epi32(_mm512_load_si512(bias), s));
+        }
+    }
+}
+
+int s2c_gemm_s8_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
+                                 const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                 const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                                 int lo, int hi) {
+    if (m <= 0 || n <= 0) return 0;
+    Packed pk;
+    void *buf = alloc_packed(&pk, n, (k + 3) / 4, bias, mult, shift);
+    if (!buf) return -1;
+    pack_s8(&pk, w, ldw, n, k);
+    const int nb = (m + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+    for (int b = 0; b < nb; b++)
+        rows_s8(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lo, hi);
+    free(buf);
+    return 0;
+}
+#endif
