@@ -26,12 +26,21 @@ uint32_t s2c_isqrt64(uint64_t v) {
 void s2c_im2col_s16(int16_t *out, ptrdiff_t ldo, const int16_t *in, int h, int w, int c, int k,
                     int stride, int pad) {
     if (h + 2 * pad < k || w + 2 * pad < k || c <= 0 || k <= 0 || stride <= 0) return;
+    s2c_im2col_rows_s16(out, ldo, in, h, w, c, k, stride, pad, 0, (h + 2 * pad - k) / stride + 1);
+}
+
+void s2c_im2col_rows_s16(int16_t *out, ptrdiff_t ldo, const int16_t *in, int h, int w, int c, int k,
+                         int stride, int pad, int oy0, int oy1) {
+    if (h + 2 * pad < k || w + 2 * pad < k || c <= 0 || k <= 0 || stride <= 0) return;
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    if (oy0 < 0) oy0 = 0;
+    if (oy1 > oh) oy1 = oh;
+    if (oy0 >= oy1) return;
     const size_t row_bytes = (size_t)c * sizeof(int16_t);
-#pragma omp parallel for schedule(static) if ((int64_t)oh * ow * k * k * c >= S2C_OMP_MIN_WORK)
-    for (int oy = 0; oy < oh; oy++) {
+#pragma omp parallel for schedule(static) if ((int64_t)(oy1 - oy0) * ow * k * k * c >= S2C_OMP_MIN_WORK)
+    for (int oy = oy0; oy < oy1; oy++) {
         for (int ox = 0; ox < ow; ox++) {
-            int16_t *o = out + ((ptrdiff_t)oy * ow + ox) * ldo;
+            int16_t *o = out + ((ptrdiff_t)(oy - oy0) * ow + ox) * ldo;
             for (int ky = 0; ky < k; ky++) {
                 const int y = oy * stride + ky - pad;
                 for (int kx = 0; kx < k; kx++, o += c) {

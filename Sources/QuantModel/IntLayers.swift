@@ -65,35 +65,45 @@ public struct IntConv: Sendable {
         let ow = (x.w + 2 * pad - k) / stride + 1
         let kk = k * k * cin
         var out = IntTensor(h: oh, w: ow, c: cout)
-        var cols: [Int16]
+        guard oh > 0 && ow > 0 else { return out }
         if k == 1 && stride == 1 && pad == 0 {
-            cols = x.data
+            x.data.withUnsafeBufferPointer { a in gemm(&out, 0, a.baseAddress!, rows: oh * ow, kk, kn) }
         } else {
-            cols = [Int16](repeating: 0, count: oh * ow * kk)
-            cols.withUnsafeMutableBufferPointer { c in
-                x.data.withUnsafeBufferPointer { s in
-                    s2c_im2col_s16(c.baseAddress, kk, s.baseAddress, Int32(x.h), Int32(x.w), Int32(cin),
-                                   Int32(k), Int32(stride), Int32(pad))
+            // Patch matrix in bands of output rows: at most kn.bandPixels output pixels at a time.
+            let bandRows = max(1, min(oh, kn.bandPixels / ow))
+            var cols = [Int16](repeating: 0, count: bandRows * ow * kk)
+            var oy0 = 0
+            while oy0 < oh {
+                let oy1 = min(oh, oy0 + bandRows)
+                cols.withUnsafeMutableBufferPointer { c in
+                    x.data.withUnsafeBufferPointer { s in
+                        s2c_im2col_rows_s16(c.baseAddress, kk, s.baseAddress, Int32(x.h), Int32(x.w), Int32(cin),
+                                            Int32(k), Int32(stride), Int32(pad), Int32(oy0), Int32(oy1))
+                    }
                 }
+                cols.withUnsafeBufferPointer { a in gemm(&out, oy0 * ow, a.baseAddress!, rows: (oy1 - oy0) * ow, kk, kn) }
+                oy0 = oy1
             }
         }
+        observe?(name, out)
+        return out
+    }
+
+    /// Output rows [row0, row0 + rows) from `rows` patch rows of kk values at `a`.
+    func gemm(_ out: inout IntTensor, _ row0: Int, _ a: UnsafePointer<Int16>, rows: Int, _ kk: Int, _ kn: Kernels) {
         out.data.withUnsafeMutableBufferPointer { o in
-            cols.withUnsafeBufferPointer { a in
-                w.withUnsafeBufferPointer { wp in
-                    rq.bias.withUnsafeBufferPointer { b in
-                        rq.mult.withUnsafeBufferPointer { m in
-                            rq.shift.withUnsafeBufferPointer { s in
-                                kn.gemm.gemm_s16(o.baseAddress, cout, a.baseAddress, kk, wp.baseAddress, kk,
-                                                 b.baseAddress, m.baseAddress, s.baseAddress,
-                                                 Int32(oh * ow), Int32(cout), Int32(kk), lo, hi)
-                            }
+            w.withUnsafeBufferPointer { wp in
+                rq.bias.withUnsafeBufferPointer { b in
+                    rq.mult.withUnsafeBufferPointer { m in
+                        rq.shift.withUnsafeBufferPointer { s in
+                            kn.gemm.gemm_s16(o.baseAddress! + row0 * cout, cout, a, kk, wp.baseAddress, kk,
+                                             b.baseAddress, m.baseAddress, s.baseAddress,
+                                             Int32(rows), Int32(cout), Int32(kk), lo, hi)
                         }
                     }
                 }
             }
         }
-        observe?(name, out)
-        return out
     }
 }
 
@@ -389,8 +399,24 @@ public struct IntBlock: Sendable {
             }
             observe?(name + ".mid", x)
         }
-        let y = add2(x, ffn(norm2(x, kn, observe), kn, observe), kn)
-        observe?(name, y)
+        if let observe {
+            let y = add2(x, ffn(norm2(x, kn, observe), kn, observe), kn)
+            observe(name, y)
+            return y
+        }
+        // The FFN half is per pixel: run it on bands of pixels (same values, bounded memory:
+        // fc1's output is 2 x expansion x c wide).
+        let n = x.h * x.w
+        if n <= kn.bandPixels { return add2(x, ffn(norm2(x, kn), kn), kn) }
+        var y = IntTensor(h: x.h, w: x.w, c: x.c)
+        var p0 = 0
+        while p0 < n {
+            let p1 = min(n, p0 + kn.bandPixels)
+            let band = IntTensor(h: 1, w: p1 - p0, c: x.c, data: Array(x.data[(p0 * x.c)..<(p1 * x.c)]))
+            let yb = add2(band, ffn(norm2(band, kn), kn), kn)
+            y.data.replaceSubrange((p0 * x.c)..<(p1 * x.c), with: yb.data)
+            p0 = p1
+        }
         return y
     }
 }

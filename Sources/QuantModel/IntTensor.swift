@@ -52,6 +52,12 @@ public struct Kernels: @unchecked Sendable {
     public var gemm = S2CGemmDSP()
     public var ops = S2COpsDSP()
     public var elt = S2CEltDSP()
+    /// Working-set bound: per-pixel work (a block's LayerNorm + FFN half) runs on bands of at
+    /// most this many pixels, and a k x k convolution's patch matrix holds at most this many
+    /// output pixels at a time (at least one output row). The output never depends on it (the
+    /// banded ops are per pixel or per output row); it only caps peak memory. Tests shrink it
+    /// to exercise the band edges.
+    public var bandPixels = 16384
 
     /// Best variants the flags allow (pass `s2c_cpu_flags()`; 0 forces the C references).
     public init(flags: UInt32) {

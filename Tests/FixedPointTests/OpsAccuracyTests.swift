@@ -221,6 +221,31 @@ func expLUT() -> [UInt16] {
         }
     }
 
+    /// Any band [oy0, oy1) of output rows equals those rows of the whole patch matrix and
+    /// writes nothing else (ranges are clamped to [0, oh); empty ranges write nothing).
+    @Test(arguments: [(5, 2, 2), (3, 1, 1), (3, 2, 1), (2, 2, 0)])
+    func im2colRowBandsEqualWholeRows(_ kp: (Int, Int, Int)) {
+        let (k, stride, pad) = kp
+        var rng = TestRNG(salt: "im2col-rows-\(k)-\(stride)-\(pad)")
+        for _ in 0..<20 {
+            let h = rng.int(max(1, k - 2 * pad), 13), w = rng.int(max(1, k - 2 * pad), 13), c = rng.int(1, 9)
+            let x = int16s(h * w * c, .random, &rng)
+            let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
+            let ldo = k * k * c
+            var whole = [Int16](repeating: 0, count: oh * ow * ldo)
+            s2c_im2col_s16(&whole, ldo, x, Int32(h), Int32(w), Int32(c), Int32(k), Int32(stride), Int32(pad))
+            let oy0 = rng.int(-2, oh + 1), oy1 = rng.int(-1, oh + 2)
+            let lo = min(oh, max(0, oy0)), hi = min(oh, oy1)
+            var band = [Int16](repeating: 0x5a5a, count: (oh + 1) * ow * ldo)
+            s2c_im2col_rows_s16(&band, ldo, x, Int32(h), Int32(w), Int32(c), Int32(k), Int32(stride), Int32(pad),
+                                Int32(oy0), Int32(oy1))
+            let n = max(0, hi - lo) * ow * ldo
+            #expect(Array(band[0..<n]) == Array(whole[(lo * ow * ldo)..<(lo * ow * ldo + n)]),
+                    "rows [\(oy0), \(oy1)) of k=\(k) s=\(stride) p=\(pad) \(h)x\(w)x\(c)")
+            #expect(band[n...].allSatisfy { $0 == 0x5a5a }, "wrote past the band")
+        }
+    }
+
     @Test func im2colNoOutputWhenKernelLargerThanPaddedInput() {
         var out = [Int16](repeating: 0x5a5a, count: 64)
         s2c_im2col_s16(&out, 25, [1, 2, 3, 4], 2, 2, 1, 5, 1, 1)  // h + 2p = 4 < k = 5

@@ -28,6 +28,12 @@ uint32_t s2c_isqrt64(uint64_t v);
 void s2c_im2col_s16(int16_t *out, ptrdiff_t ldo, const int16_t *in, int h, int w, int c,
                     int k, int stride, int pad);
 
+/** im2col of output rows [oy0, oy1) only (clamped to [0, oh)): out row r = (oy - oy0) * ow + ox,
+ *  each row identical to the one s2c_im2col_s16 writes for (oy, ox). Lets a convolution run in
+ *  bands of output rows with a bounded patch buffer. */
+void s2c_im2col_rows_s16(int16_t *out, ptrdiff_t ldo, const int16_t *in, int h, int w, int c,
+                         int k, int stride, int pad, int oy0, int oy1);
+
 /** PixelShuffle(2) on HWC: in (h, w, 4c) -> out (2h, 2w, c),
  *  out[(2y + i), (2x + j), ch] = in[y, x, 4 ch + 2 i + j] (PyTorch's channel order). */
 void s2c_pixel_shuffle_s16(int16_t *out, const int16_t *in, int h, int w, int c);
