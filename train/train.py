@@ -16,8 +16,14 @@ import random
 import sys
 import time
 
-import numpy as np
-import torch
+# Short OpenMP spin-waits, set before torch loads libgomp: this machine shares its 2 cores with
+# builds, and with libgomp's default (300000 spins) a step took 2.5-5x its idle time while one or
+# two other processes were busy, vs 1.8-2.5x with 1000, which costs ~4% on an idle CPU
+# (train/RESULTS.md, Training speed on CPU). Set GOMP_SPINCOUNT in the environment to override.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s2c.checkpoint import atomic_save, join  # noqa: E402
@@ -48,6 +54,10 @@ def parse_args(argv=None):
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--bf16", action="store_true", help="run g_a and g_s under bfloat16 autocast "
                    "(about 1.3x faster on CPUs with AVX512-BF16; entropy model stays float32)")
+    p.add_argument("--fast", action=argparse.BooleanOptionalAction, default=None,
+                   help="same maths, faster code paths: channels_last, explicit-matmul attention, "
+                   "checkerboard-split parameter aggregation, float32 depthwise convs under --bf16, "
+                   "fused Adam (default: on for --device cpu; train/RESULTS.md, Training speed on CPU)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--save-minutes", type=float, default=10.0)
@@ -71,6 +81,18 @@ def set_rng_state(s, sampler):
     sampler.gen.set_state(s["data"])
 
 
+def conform_optimizer_state(opt, fused):
+    """After load_state_dict: the checkpoint may come from a run with the other memory layout
+    (--fast or not) and its param_groups carry that run's 'fused' flag. Give every state tensor
+    its parameter's layout (fused Adam silently assumes they match) and restore our flag."""
+    for group in opt.param_groups:
+        group["fused"] = fused
+        for p in group["params"]:
+            for k, v in opt.state.get(p, {}).items():
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    opt.state[p][k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
+
+
 class Trainer:
     def __init__(self, args, log=print):
         self.args = args
@@ -84,9 +106,12 @@ class Trainer:
         torch.manual_seed(args.seed)
         self.model = HybridModel(self.cfg).to(self.device)
         self.model.bf16_transforms = args.bf16
+        self.fast = self.device.type == "cpu" if args.fast is None else args.fast
+        if self.fast:
+            self.model.use_fast_cpu_paths()
         main = [p for n, p in self.model.named_parameters() if not n.endswith("quantiles")]
         aux = [p for n, p in self.model.named_parameters() if n.endswith("quantiles")]
-        self.opt = torch.optim.Adam(main, lr=args.lr)
+        self.opt = torch.optim.Adam(main, lr=args.lr, fused=self.fast or None)
         self.aux_opt = torch.optim.Adam(aux, lr=args.aux_lr)
         self.sampler = CropSampler(args.data, min_side=max(args.crop, args.crop_large))
         self.sampler.gen.manual_seed(args.seed)
@@ -112,6 +137,8 @@ class Trainer:
         self.model.load_state_dict(s["model"])
         self.opt.load_state_dict(s["opt"])
         self.aux_opt.load_state_dict(s["aux_opt"])
+        for opt in (self.opt, self.aux_opt):
+            conform_optimizer_state(opt, fused=(self.fast or None) if opt is self.opt else None)
         self.step, self.samples = s["step"], s["samples"]
         set_rng_state(s["rng"], self.sampler)
 
@@ -171,6 +198,8 @@ def main(argv=None):
             log("new run from random initialisation")
     log(f"config {args.config}: {sum(p.numel() for p in tr.model.parameters())} parameters, "
         f"{len(tr.sampler)} training images, device {args.device}, threads {torch.get_num_threads()}, "
+        f"{'bf16 transforms, ' if args.bf16 else ''}{'fast paths, ' if tr.fast else ''}"
+        f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}, "
         f"batch {args.batch}, crop {args.crop} (then {args.crop_large} from step {args.large_after})")
     t0 = time.time()
     last_save = time.time()

@@ -36,6 +36,12 @@ def ste_round(x):
     return (torch.round(x) - x).detach() + x
 
 
+def uniform_noise(like: torch.Tensor) -> torch.Tensor:
+    """U(-0.5, 0.5) noise shaped like `like`, drawn in NCHW order whatever its memory layout, so
+    a channels_last model sees the same noise as a contiguous one for the same RNG state."""
+    return torch.empty_like(like, memory_format=torch.contiguous_format).uniform_(-0.5, 0.5)
+
+
 def gaussian_likelihood(v: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """P(v) for an integer-centred residual v under N(0, sigma), bin width 1."""
     # Phi(x) = 0.5 erfc(-x / sqrt 2); upper - lower computed on the lower tail for accuracy.
@@ -107,6 +113,6 @@ class EntropyBottleneck(nn.Module):
     def quantize(self, z: torch.Tensor, training: bool) -> torch.Tensor:
         """Training: additive uniform noise. Otherwise round(z - median) + median."""
         if training:
-            return z + torch.empty_like(z).uniform_(-0.5, 0.5)
+            return z + uniform_noise(z)
         med = self.medians().view(1, -1, 1, 1)
         return torch.round(z - med) + med

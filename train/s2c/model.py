@@ -14,8 +14,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import ModelConfig
-from .entropy import EntropyBottleneck, gaussian_likelihood, lower_bound, ste_round
-from .layers import CheckerboardConv, S2CBlock, Up, down, stage
+from .entropy import EntropyBottleneck, gaussian_likelihood, lower_bound, ste_round, uniform_noise
+from .layers import CheckerboardConv, S2CBlock, SepConv, Up, WindowAttention, down, stage
 
 
 def anchor_mask(h: int, w: int, device=None) -> torch.Tensor:
@@ -23,6 +23,22 @@ def anchor_mask(h: int, w: int, device=None) -> torch.Tensor:
     r = torch.arange(h, device=device).view(h, 1)
     c = torch.arange(w, device=device).view(1, w)
     return ((r + c) % 2 == 0).float().view(1, 1, h, w)
+
+
+def checkerboard_split(t: torch.Tensor):
+    """(B, C, H, W), H and W even -> (anchors, non-anchors), each (2B, C, H/2, W/2): the pixels
+    of even rows stacked on the batch axis above those of odd rows."""
+    a = torch.cat([t[:, :, 0::2, 0::2], t[:, :, 1::2, 1::2]], 0)
+    n = torch.cat([t[:, :, 0::2, 1::2], t[:, :, 1::2, 0::2]], 0)
+    return a, n
+
+
+def checkerboard_merge(a: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    """Inverse of checkerboard_split."""
+    b = a.shape[0] // 2
+    even = torch.stack([a[:b], n[:b]], -1).flatten(-2)    # row 2i: anchor, non-anchor, ...
+    odd = torch.stack([n[b:], a[b:]], -1).flatten(-2)     # row 2i+1: non-anchor, anchor, ...
+    return torch.stack([even, odd], -2).flatten(-3, -2)
 
 
 class ChannelContext(nn.Module):
@@ -117,6 +133,8 @@ class HybridModel(nn.Module):
         group k (spatial, non-anchor pass only): exactly what a decoder has at that point."""
         g = self.cfg.groups
         b, _, h, w = y.shape
+        if self.split_checkerboard and self.training and trace is None and h % 2 == 0 and w % 2 == 0:
+            return self._entropy_y_split(y, psi, noise)
         am = anchor_mask(h, w, y.device)
         y_hats: List[torch.Tensor] = []
         liks: List[torch.Tensor] = []
@@ -140,17 +158,72 @@ class HybridModel(nn.Module):
                 trace["g0_anchor_mean"] = m_a * am
             sigma = lower_bound(scale, self.cfg.scale_min)
             if noise:
-                v = yk + torch.empty_like(yk).uniform_(-0.5, 0.5) - mean
+                v = yk + uniform_noise(yk) - mean
             else:
                 v = torch.round(yk - mean)
             liks.append(gaussian_likelihood(v, sigma))
             y_hats.append(ste_round(yk - mean) + mean)
         return torch.cat(y_hats, 1), torch.cat(liks, 1)
 
+    def _entropy_y_split(self, y: torch.Tensor, psi: torch.Tensor, noise: bool):
+        """entropy_y for training, same values and gradients with half the parameter-aggregation
+        work. The aggregation nets are per pixel (1x1 convs, LayerNorm, Gated-FFN), and the dense
+        version keeps their anchor-pass output only at anchors and their non-anchor-pass output
+        only at non-anchors; here each pass runs on just those pixels."""
+        g = self.cfg.groups
+        psi_a, psi_n = checkerboard_split(psi)
+        y_hats: List[torch.Tensor] = []
+        liks: List[torch.Tensor] = []
+        start = 0
+        for k, gk in enumerate(g):
+            yk = y[:, start:start + gk]
+            start += gk
+            cc_a = cc_n = None
+            if k:
+                cc_a, cc_n = checkerboard_split(self.cc[k](torch.cat(y_hats, 1)))
+            ya, _ = checkerboard_split(yk)
+            zeros = torch.zeros_like(psi_a[:, :1]).expand(-1, 2 * gk, -1, -1)
+            s_a, m_a = self.group_params(k, zeros, cc_a, psi_a)
+            ya_hat = ste_round(ya - m_a) + m_a
+            sc = self.sc[k](checkerboard_merge(ya_hat, torch.zeros_like(ya_hat)))
+            _, sc_n = checkerboard_split(sc)
+            s_n, m_n = self.group_params(k, sc_n, cc_n, psi_n)
+            scale = checkerboard_merge(s_a, s_n)
+            mean = checkerboard_merge(m_a, m_n)
+            sigma = lower_bound(scale, self.cfg.scale_min)
+            if noise:
+                v = yk + uniform_noise(yk) - mean
+            else:
+                v = torch.round(yk - mean)
+            liks.append(gaussian_likelihood(v, sigma))
+            y_hats.append(ste_round(yk - mean) + mean)
+        return torch.cat(y_hats, 1), torch.cat(liks, 1)
+
+    # -- speed ----------------------------------------------------------------------------------
+    channels_last = False
+    split_checkerboard = False
+
+    def use_fast_cpu_paths(self, enabled: bool = True) -> "HybridModel":
+        """Same function, faster on CPU (train/RESULTS.md, "Training speed on CPU"): NHWC
+        (channels_last) activations and weights, explicit-matmul window attention, the
+        depthwise convs in float32 under bfloat16 autocast, and the parameter aggregation of each
+        checkerboard pass on its own half of the pixels (training). Create optimizers after calling
+        this (parameters change layout)."""
+        self.channels_last = enabled
+        self.split_checkerboard = enabled
+        for mod in self.modules():
+            if isinstance(mod, WindowAttention):
+                mod.explicit_softmax = enabled
+            if isinstance(mod, SepConv):
+                mod.dw_float32 = enabled
+        return self.to(memory_format=torch.channels_last if enabled else torch.contiguous_format)
+
     # -- whole model --------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, q: torch.Tensor, trace: Dict = None):
         """x: (B, 3, H, W) in [0, 1], H and W multiples of 64. q: (B,) qualities.
         Training mode uses noise for the rate terms and STE rounding for what the decoder sees."""
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         with self.transform_autocast(x):
             y = self.g_a(x)
         return self.code(y.float(), q, trace)
