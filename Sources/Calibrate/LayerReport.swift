@@ -83,9 +83,21 @@ public func layerSQNR(model: FloatModel, file: ModelFile, scales: [String: Doubl
     })
 }
 
+/// Decoder side that takes the float model's symbols (CHW order), so the integer networks see
+/// y_hat' = float symbol + integer mean: the report then measures their quantization, not the
+/// few symbols that round the other way (symbol agreement is measured by compareDecoder).
+struct ForcedCoder: SymbolCoder {
+    let symbols: [Int32]
+    let plane: Int
+
+    mutating func symbol(channel: Int, position: Int, mean: Int32, table: Int) -> Int32 {
+        symbols[channel * plane + position]
+    }
+}
+
 /// The entropy side of the decoder: h_s on the sample's z_hat and the SCCTX networks (context
 /// cc.k, spatial sc.k, parameters pa.k, anchors pass first) on its y', integer against float.
-/// Both sides see their own upstream values (integer psi and y_hat' for the integer networks).
+/// The integer networks decode the float model's symbols (ForcedCoder) with their own means.
 public func entropyLayerSQNR(model: FloatModel, file: ModelFile, scales: [String: Double],
                              sample s: SynthesisSample) -> [(name: String, sqnr: Double)] {
     guard let cfg = try? IntConfig(file), let hs = try? IntHyperSynthesis(file, cfg),
@@ -99,8 +111,9 @@ public func entropyLayerSQNR(model: FloatModel, file: ModelFile, scales: [String
     let kn = Kernels.best()
     return compareObserved(scales: scales, int: { obs in
         let psi = hs(symbols: zs, kn, observe: obs)
-        var enc = RecordingCoder(y: fixedPointLatent(s.yGained, fracBits: cfg.yFracBits), frac: cfg.yFracBits)
-        _ = em.run(psi: psi, coder: &enc, kn, observe: obs)
+        let floatSym = zip(s.entropy.yHat.data, s.entropy.mean.data).map { Int32(($0 - $1).rounded()) }
+        var dec = ForcedCoder(symbols: floatSym, plane: s.entropy.yHat.plane)
+        _ = em.run(psi: psi, coder: &dec, kn, observe: obs)
     }, float: { obs in
         let psi = model.hyperSynthesis(s.zHat, observe: obs)
         _ = model.entropyModel(yGained: s.yGained, psi: psi, observe: obs)
