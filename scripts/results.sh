@@ -9,8 +9,10 @@
 # 3. float model on Kodak (train/evaluate.py: bpp from likelihoods);
 # 4. integer codec on Kodak (s2c-int eval: real file sizes, decoder checked against the encoder);
 # 5. JPEG reference (cjpeg) and the Markdown tables with BD-rates (train/results.py).
-# Environment: KODAK (default ../shared/data/kodak), MAX_IMAGES (default all), QUALITIES
-# (default 1..7), THREADS (default all cores). Takes about an hour on 2 cores for the full set.
+# Environment: KODAK (default ../shared/data/kodak), MAX_IMAGES (Kodak images evaluated, default
+# all 24), CALIB_IMAGES (Kodak images calibrated on, default all), HELD_OUT (BSDS images for the
+# out-of-sample check, default 8), QUALITIES (default 1..7), THREADS (default all cores).
+# Takes about an hour on 2 idle cores for the full set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results}
@@ -39,13 +41,16 @@ fi
 
 if [ ! -f "$M" ] || [ "$W" -nt "$M" ] || [ -n "${S2C_RECALIBRATE:-}" ]; then
     echo "== calibrate (Kodak, 256x256 centre crops)" >&2
-    "$BIN/s2c-calibrate" calibrate --weights "$W" --images "$KODAK" --crop 256 -o "$M" | tee "$OUT/calibrate.txt"
+    CALIB_ARG=()
+    [ -n "${CALIB_IMAGES:-}" ] && CALIB_ARG=(--max-images "$CALIB_IMAGES")
+    "$BIN/s2c-calibrate" calibrate --weights "$W" --images "$KODAK" --crop 256 "${CALIB_ARG[@]}" -o "$M" \
+        | tee "$OUT/calibrate.txt"
 fi
 
-echo "== out-of-sample fidelity (8 BSDS500 test photographs)" >&2
+echo "== out-of-sample fidelity (${HELD_OUT:-8} BSDS500 test photographs)" >&2
 HELD="$OUT/heldout"
 rm -rf "$HELD" && mkdir -p "$HELD"
-for f in $(ls "$BSDS"/*.jpg | sort | head -n 8); do
+for f in $(ls "$BSDS"/*.jpg | sort | head -n "${HELD_OUT:-8}"); do
     "$PY" -c "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2])" \
         "$f" "$HELD/$(basename "${f%.jpg}").png"
 done

@@ -47,6 +47,13 @@ private struct CLIMissing: Error, CustomStringConvertible {
     #expect(r.err.contains("ETA"))
     let file = try ModelFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: out))))
     #expect(try file.string("model") == "hybrid-nano")
+    // Same inputs, byte-identical model file.
+    let out2 = out + ".again"
+    defer { try? FileManager.default.removeItem(atPath: out2) }
+    let again = try run(["calibrate", "--weights", weights, "--images", dir, "--max-images", "1", "--crop", "64", "-o", out2])
+    #expect(again.status == 0)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: out2)) == Data(contentsOf: URL(fileURLWithPath: out)),
+            "two calibrations of the same inputs differ")
     // Out-of-sample comparison of the model just written, on the same folder at another crop.
     let cmp = try run(["compare", "--weights", weights, "--int-model", out, "--images", dir, "--max-images", "1",
                        "--crop", "128"])
