@@ -29,9 +29,11 @@ public struct DecodedImage: Equatable, Sendable {
 
 /// The integer codec bound to one model file.
 public struct IntCodec: Sendable {
-    /// Largest image (in padded pixels) the codec runs: the whole-image activations peak at a
-    /// few hundred bytes per pixel (no tiling yet), so 2^23 (e.g. 3840x2160) keeps a decode
-    /// within a few GB. Checked before anything is allocated.
+    /// Largest image (in padded pixels) the codec runs: the whole-image activations peak at
+    /// about 400 bytes per pixel (measured: 225 MB for a 768x512 decode with the 69 MB hybrid-t
+    /// model; per-pixel work and patch matrices already run in bands, but the transforms still
+    /// hold whole-image tensors), so 2^23 (e.g. 3840x2160) keeps a decode within ~3.5 GB.
+    /// Checked before anything is allocated.
     public static let maxPixels = 1 << 23
 
     public let fingerprint: UInt64
