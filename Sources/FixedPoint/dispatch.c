@@ -38,7 +38,6 @@ void s2c_ops_dsp_init(S2COpsDSP *c, uint32_t flags) {
     if (!(flags & S2C_CPU_AVX2)) return;
     c->dwconv_s16 = s2c_dwconv_s16_avx2;
     c->layernorm_s16 = s2c_layernorm_s16_avx2;
-    c->lut16_s16 = s2c_lut16_s16_avx2;
     c->gated_s16 = s2c_gated_s16_avx2;
     c->rescale_s16 = s2c_rescale_s16_avx2;
     c->window_attn_s16 = s2c_window_attn_s16_avx2;

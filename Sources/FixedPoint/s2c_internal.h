@@ -111,7 +111,6 @@ void s2c_dwconv_s16_avx2(int16_t *out, const int16_t *in, int h, int w, int c, c
                          const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi);
 void s2c_layernorm_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
                             uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi);
-void s2c_lut16_s16_avx2(int16_t *out, const int16_t *in, ptrdiff_t n, const int16_t *lut);
 void s2c_gated_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
                         const int16_t *lut, int32_t mult, int shift, int lo, int hi);
 void s2c_rescale_s16_avx2(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
