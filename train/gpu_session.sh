@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# gpu_session.sh: training on a lent GPU machine (the `device` tool) within its limits: at most
+# 64 MiB travels there (repo + carried folders), at most 8 files / 16 MiB each / 64 MiB come back
+# per command, 10 minutes per command, ~30 minutes per session, the machine stays warm (and keeps
+# /tmp) only while calls follow each other. The 684 MB CPU checkpoint cannot travel, so a GPU
+# session trains a fresh run there and brings its float weights (f16, ~114 MB) back in parts.
+#
+#   here:    bash train/gpu_session.sh pack            # training photos -> .gpudata/ (carried)
+#   device:  bash train/gpu_session.sh train 8         # 8 minutes; repeat: it resumes /tmp/s2c-run
+#   device:  bash train/gpu_session.sh fetch 0         # export f16, parts 0-3 (+ manifest) -> $OUT
+#   device:  bash train/gpu_session.sh fetch 1         # parts 4-7 -> $OUT
+#   here:    bash train/gpu_session.sh unpack DIR...   # the files_at folders -> Weights/, checked
+#
+# Device calls: carry [".gpudata"], e.g. run(command="bash train/gpu_session.sh train 8",
+# carry=[".gpudata"], timeout_s=600). BATCH (default 16) and CROP (default 256) override the
+# batch and crop (CONFIG and DEVICE exist for testing it here). Then evaluate (train/evaluate.py) and keep the better weights: continue on CPU
+# with `train/train.py --config hybrid-t --init Weights/hybrid-t.safetensors --out <new run dir>`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN=${RUN:-/tmp/s2c-run}
+W=/tmp/s2c-weights/hybrid-t.safetensors
+PART_MIB=15
+PY=${PYTHON:-python3}
+
+case "${1:-}" in
+pack)
+    rm -rf .gpudata && mkdir -p .gpudata
+    cp -r ../shared/data/train/. .gpudata/
+    grep -qx '/.gpudata/' .git/info/exclude 2>/dev/null || echo '/.gpudata/' >> .git/info/exclude
+    echo "gpu_session: .gpudata $(du -sm .gpudata | cut -f1) MiB; repo files that travel:" \
+         "$(git ls-files -co --exclude-standard -z | du -cm --files0-from=- | tail -1 | cut -f1) MiB (limit 64 MiB together)"
+    ;;
+train)
+    minutes=${2:?minutes}
+    [ -d .gpudata ] || { echo "gpu_session: .gpudata missing (carry it)" >&2; exit 1; }
+    "$PY" -c "import torch, numpy, PIL; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+    mkdir -p "$RUN"
+    PYTHONUNBUFFERED=1 "$PY" train/train.py --config "${CONFIG:-hybrid-t}" --device "${DEVICE:-cuda}" --bf16 \
+        --batch "${BATCH:-16}" --crop "${CROP:-256}" --data .gpudata --out "$RUN" --minutes "$minutes" \
+        --save-minutes 2 --log-every 50
+    if [ -n "${OUT:-}" ]; then cp "$RUN/log.txt" "$OUT/train-log.txt"; fi
+    ;;
+fetch)
+    k=${2:?part group 0, 1, ...}
+    : "${OUT:?OUT is set by the device tool}"
+    if [ ! -f "$W.parts.json" ]; then
+        mkdir -p "$(dirname "$W")"
+        "$PY" train/export.py weights --checkpoint "$RUN/checkpoint.pt" -o "$W" --dtype f16
+        "$PY" train/ckpt.py split "$W" --part-mib "$PART_MIB"
+    fi
+    for i in 0 1 2 3; do
+        p=$(printf "%s.part%03d" "$W" $((4 * k + i)))
+        [ -f "$p" ] && cp "$p" "$OUT/"
+    done
+    if [ "$k" = 0 ]; then cp "$W.parts.json" "${W%.safetensors}.json" "$RUN/log.txt" "$OUT/"; fi
+    ls -l "$OUT"
+    ;;
+unpack)
+    shift
+    [ $# -ge 1 ] || { echo "usage: gpu_session.sh unpack DIR..." >&2; exit 2; }
+    mkdir -p Weights/gpu
+    for d in "$@"; do find "$d" -maxdepth 1 -type f -exec cp {} Weights/gpu/ \;; done
+    "$PY" train/ckpt.py join Weights/gpu/hybrid-t.safetensors
+    echo "gpu_session: Weights/gpu/hybrid-t.safetensors checked against its SHA-256 manifest;" \
+         "evaluate it, then move it (and hybrid-t.json) to Weights/ if it is better"
+    ;;
+*)
+    sed -n 2,18p "$0"
+    exit 2
+    ;;
+esac
