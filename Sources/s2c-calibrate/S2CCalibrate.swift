@@ -161,7 +161,12 @@ extension S2CCalibrate {
         func run() throws {
             ProcessMemory.keepFreedMemory()
             let fm = try FloatModel(path: try resolveWeights(weights, default: "Weights/\(model).safetensors"))
-            let ipath = try resolveWeights(intModel, default: "Weights/\(model).s2cq")
+            // An explicit --int-model must exist; otherwise Weights/<name>.s2cq here or in the repo.
+            let relative = "Weights/\(model).s2cq"
+            let found = intModel.map { FileManager.default.fileExists(atPath: $0) ? $0 : nil } ?? RepoFiles.find(relative)
+            guard let ipath = found else {
+                throw ValidationError("integer model \(intModel ?? relative) not found; make one with s2c-calibrate calibrate")
+            }
             let file = try ModelFile(bytes: try FileIO.readAll(path: ipath, maxBytes: 1 << 30))
             let tensors = try loadImages(images, maxImages: maxImages, crop: crop)
             let qualities = Array(1...fm.config.qualities)

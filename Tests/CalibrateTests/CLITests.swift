@@ -67,7 +67,7 @@ private struct CLIMissing: Error, CustomStringConvertible {
         #expect(dbs.count == 3 && dbs.allSatisfy { $0 > 25 }, "\(row)")
     }
     let noModel = try run(["compare", "--weights", weights, "--int-model", "/nonexistent/m.s2cq", "--images", dir])
-    #expect(noModel.status != 0 && noModel.err.contains("not found"))
+    #expect(noModel.status != 0 && noModel.err.contains("not found; make one with s2c-calibrate calibrate"))
     let missing = try run(["calibrate", "--images", dir, "--weights", "/nonexistent/w.safetensors"])
     #expect(missing.status != 0 && missing.err.contains("not found"))
 }
