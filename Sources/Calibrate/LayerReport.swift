@@ -8,7 +8,7 @@ import QuantModel
 public struct LayerSQNR: Sendable {
     /// Observer name (PyTorch module path, or `<name>.gelu`, `.gate`, `.attn`, `.mid`).
     public var name: String
-    /// Bits of the activation tensor (every activation is int16).
+    /// Bits of the activation tensor (16, or 8 where the calibrator chose int8 GEMM inputs).
     public var activationBits: Int
     /// Bits of the layer's weights when it is a convolution (int8), nil otherwise.
     public var weightBits: Int?
@@ -139,10 +139,11 @@ public func layerWeightBits(_ file: ModelFile, _ name: String) -> Int? {
     (try? file.info(name + ".w", .i8)) != nil ? 8 : nil
 }
 
-/// The report rows of g_s: layerSQNR with the bits of each tensor.
+/// The report rows of g_s: layerSQNR with the bits of each tensor (`int8`: the tensors held in
+/// int8, LayerQuantizer.int8Tensors).
 public func layerReport(model: FloatModel, file: ModelFile, scales: [String: Double],
-                        sample: SynthesisSample) -> [LayerSQNR] {
-    rows(file, layerSQNR(model: model, file: file, scales: scales, sample: sample))
+                        sample: SynthesisSample, int8: Set<String> = []) -> [LayerSQNR] {
+    rows(file, layerSQNR(model: model, file: file, scales: scales, sample: sample), int8: int8)
 }
 
 /// The report rows of h_s and the SCCTX networks.
@@ -157,6 +158,7 @@ public func analysisLayerReport(model: FloatModel, file: ModelFile, scales: [Str
     rows(file, analysisLayerSQNR(model: model, file: file, scales: scales, image: image))
 }
 
-func rows(_ file: ModelFile, _ r: [(name: String, sqnr: Double)]) -> [LayerSQNR] {
-    r.map { LayerSQNR(name: $0.name, activationBits: 16, weightBits: layerWeightBits(file, $0.name), sqnr: $0.sqnr) }
+func rows(_ file: ModelFile, _ r: [(name: String, sqnr: Double)], int8: Set<String> = []) -> [LayerSQNR] {
+    r.map { LayerSQNR(name: $0.name, activationBits: int8.contains($0.name) ? 8 : 16,
+                      weightBits: layerWeightBits(file, $0.name), sqnr: $0.sqnr) }
 }

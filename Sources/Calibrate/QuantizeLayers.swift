@@ -71,6 +71,11 @@ public struct LayerQuantizer {
     public var tensorScales: [String: Double] = [:]
     /// Clip = headroom x the calibration maximum (unseen images may go further).
     public var headroom = 1.5
+    /// Convolutions whose input is int8 (their producer clamps to +-127 at the MSE-optimal 8-bit
+    /// clip of its calibration histogram; the convolution runs gemm_s8). Empty: all int16.
+    public var int8Inputs: Set<String> = []
+    /// The activation tensors (observer names) held in int8 as a result.
+    public var int8Tensors: Set<String> = []
     static let full = 32767
     /// Weight clipping: MSE-optimal per channel (nano, 2 Kodak crops: +0.5 dB on y', +0.15 dB on
     /// g_s's output against all-max clipping).
@@ -85,6 +90,20 @@ public struct LayerQuantizer {
     /// Real scale for tensor `name` held in [-qmax, qmax].
     func scale(_ name: String, _ qmax: Int) throws -> Double {
         try stats.maxAbs(name) * headroom / Double(qmax)
+    }
+
+    /// Real scale of int8 tensor `name`: its MSE-optimal 8-bit clip / 127.
+    mutating func scale8(_ name: String) throws -> Double {
+        guard let r = stats.ranges[name], r.count > 0 else { throw CalibrationError.noStatistics(name) }
+        int8Tensors.insert(name)
+        return max(r.bestClip(bits: 8), 1e-6) / 127
+    }
+
+    /// Clamp bound and scale of tensor `name`, produced for convolution `consumer`.
+    mutating func producer(_ name: String, for consumer: Conv2d) throws -> (qmax: Int, scale: Double) {
+        if int8Inputs.contains(consumer.name) { return (127, try scale8(name)) }
+        let q = Self.inputQmax(consumer)
+        return (q, try scale(name, q))
     }
 
     // MARK: - Weights
@@ -148,7 +167,11 @@ public struct LayerQuantizer {
         writer.add(c.name + ".bias", shape: [c.cout], int32: bias)
         writer.add(c.name + ".mult", shape: [c.cout], int32: mult)
         writer.add(c.name + ".shift", shape: [c.cout], int32: shift)
-        writer.add(c.name + ".conv", shape: [4], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax)])
+        if int8Inputs.contains(c.name) {
+            writer.add(c.name + ".conv", shape: [5], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax), 8])
+        } else {
+            writer.add(c.name + ".conv", shape: [4], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax)])
+        }
         if clipped > 0 { report.append(LayerReport(name: c.name, detail: "\(clipped) biases clipped to 2^30")) }
     }
 
@@ -194,30 +217,27 @@ public struct LayerQuantizer {
     }
 
     /// An S2C block whose input has scale sIn; returns the output scale (clamped to qmaxOut).
-    mutating func block(_ blk: S2CBlock, sIn: Double, qmaxOut: Int) throws -> Double {
+    mutating func block(_ blk: S2CBlock, sIn: Double, qmaxOut: Int, int8Out: Bool = false) throws -> Double {
         let n = blk.name
         var sX = sIn
         if let n1 = blk.norm1 {
             let sp: Double
             switch blk.spatial {
             case .conv(let op):
-                let qIn = Self.inputQmax(op.pw1)
-                let sN = try scale(n1.name, qIn)
+                let (qIn, sN) = try producer(n1.name, for: op.pw1)
                 try layerNorm(n1, sIn: sX, sOut: sN, qmax: qIn)
                 let sPw1 = try scale(op.pw1.name, Self.full)
                 try conv(op.pw1, sIn: sN, sOut: Array(repeating: sPw1, count: op.pw1.cout), qmax: Self.full)
                 let sG = try scale(op.name + ".gelu", Self.full)
                 tensorScales[op.name + ".gelu"] = sG
                 writer.add(op.name + ".gelu.lut", shape: [65536], int16: Self.lut(sIn: sPw1, sOut: sG, Self.gelu))
-                let qDw = Self.inputQmax(op.pw2)
-                let sDw = try scale(op.dw.name, qDw)
+                let (qDw, sDw) = try producer(op.dw.name, for: op.pw2)
                 try conv(op.dw, sIn: sG, sOut: Array(repeating: sDw, count: op.dw.cout), qmax: qDw)
                 sp = try scale(op.pw2.name, Self.full)
                 try conv(op.pw2, sIn: sDw, sOut: Array(repeating: sp, count: op.pw2.cout), qmax: Self.full)
                 tensorScales[op.name] = sp
             case .attn(let op):
-                let qIn = Self.inputQmax(op.qkv)
-                let sN = try scale(n1.name, qIn)
+                let (qIn, sN) = try producer(n1.name, for: op.qkv)
                 try layerNorm(n1, sIn: sX, sOut: sN, qmax: qIn)
                 let sQ = try scale(op.qkv.name + ".q", Self.qkQmax)
                 let sK = try scale(op.qkv.name + ".k", Self.qkQmax)
@@ -248,8 +268,7 @@ public struct LayerQuantizer {
             add(n + ".add1", sa: sX, sb: sp, sOut: sMid, qmax: Self.full)
             sX = sMid
         }
-        let qFc1 = Self.inputQmax(blk.ffn.fc1)
-        let sN2 = try scale(blk.norm2.name, qFc1)
+        let (qFc1, sN2) = try producer(blk.norm2.name, for: blk.ffn.fc1)
         try layerNorm(blk.norm2, sIn: sX, sOut: sN2, qmax: qFc1)
         let f = blk.ffn
         let half = f.fc1.cout / 2
@@ -261,8 +280,7 @@ public struct LayerQuantizer {
         // GELU(a) into its own int16 scale, then the product with b requantized to the gate scale.
         let gMax = max(Self.gelu(sA * 32767), 0.17)
         let sGelu = gMax / 32767
-        let qFc2 = Self.inputQmax(f.fc2)
-        let sH = try scale(f.name + ".gate", qFc2)
+        let (qFc2, sH) = try producer(f.name + ".gate", for: f.fc2)
         tensorScales[f.name + ".gate"] = sH
         writer.add(f.name + ".gate.lut", shape: [65536], int16: Self.lut(sIn: sA, sOut: sGelu, Self.gelu))
         let m = FixedMultiplier(sGelu * sB / sH)
@@ -270,7 +288,7 @@ public struct LayerQuantizer {
         let sF = try scale(f.fc2.name, Self.full)
         try conv(f.fc2, sIn: sH, sOut: Array(repeating: sF, count: f.fc2.cout), qmax: Self.full)
         tensorScales[f.name] = sF
-        let sOut = try scale(n, qmaxOut)
+        let sOut = int8Out ? try scale8(n) : try scale(n, qmaxOut)
         tensorScales[n] = sOut
         add(n + ".add2", sa: sX, sb: sF, sOut: sOut, qmax: qmaxOut)
         return sOut
@@ -292,7 +310,15 @@ public struct LayerQuantizer {
                            lastScales: [Double]? = nil) throws -> Double {
         var s = sIn
         for (i, l) in layers.enumerated() {
-            let qOut = i + 1 < layers.count ? Self.inputQmax(layers[i + 1]) : lastQmax
+            var next: Conv2d?
+            if i + 1 < layers.count {
+                switch layers[i + 1] {
+                case .conv(let c), .up(_, let c): next = c
+                case .block: next = nil
+                }
+            }
+            let int8Next = next.map { int8Inputs.contains($0.name) } ?? false
+            let qOut = int8Next ? 127 : i + 1 < layers.count ? Self.inputQmax(layers[i + 1]) : lastQmax
             switch l {
             case .conv(let c):
                 if i == layers.count - 1, let ls = lastScales {
@@ -300,16 +326,16 @@ public struct LayerQuantizer {
                     s = ls[0]
                     continue
                 }
-                let so = try scale(c.name, qOut)
+                let so = int8Next ? try scale8(c.name) : try scale(c.name, qOut)
                 try conv(c, sIn: s, sOut: Array(repeating: so, count: c.cout), qmax: qOut)
                 s = so
             case .up(let name, let c):
-                let so = try scale(name, qOut)
+                let so = int8Next ? try scale8(name) : try scale(name, qOut)
                 try conv(c, sIn: s, sOut: Array(repeating: so, count: c.cout), qmax: qOut)
                 tensorScales[name] = so
                 s = so
             case .block(let b):
-                s = try block(b, sIn: s, qmaxOut: qOut)
+                s = try block(b, sIn: s, qmaxOut: qOut, int8Out: int8Next)
             }
         }
         return s

@@ -32,12 +32,15 @@ public struct ChannelRequant: Sendable {
     }
 }
 
-/// Convolution k x k (any stride and padding) as im2col + int16 x int8 GEMM.
-/// Tensors: `N.w` int8 [cout, k, k, cin] (patch order ky, kx, ci), `N.bias/mult/shift` int32
-/// [cout], `N.conv` int32 [stride, pad, lo, hi].
+/// Convolution k x k (any stride and padding) as im2col + int16 x int8 GEMM (or int8 x int8
+/// when the input is int8). Tensors: `N.w` int8 [cout, k, k, cin] (patch order ky, kx, ci),
+/// `N.bias/mult/shift` int32 [cout], `N.conv` int32 [stride, pad, lo, hi] or
+/// [stride, pad, lo, hi, input bits] (8 or 16; 16 when absent).
 public struct IntConv: Sendable {
     public let name: String
     public let cin: Int, cout: Int, k: Int, stride: Int, pad: Int
+    /// Bits of the input: 8 runs gemm_s8 on the input narrowed to int8 (its producer clamps to +-127).
+    public let inputBits: Int
     let lo: Int32, hi: Int32
     let w: [Int8]
     let rq: ChannelRequant
@@ -51,12 +54,16 @@ public struct IntConv: Sendable {
         cin = info.shape[3]
         w = try f.int8(name + ".w")
         rq = try ChannelRequant(f, name, cout)
-        let p = try params(f, name + ".conv", 4)
+        let p = try f.int32(name + ".conv")
+        guard p.count == 4 || p.count == 5 else { throw .malformed("'\(name).conv' has \(p.count) values, expected 4 or 5") }
         stride = Int(p[0])
         pad = Int(p[1])
         lo = p[2]
         hi = p[3]
-        guard stride >= 1, pad >= 0, pad < k, lo <= hi, lo >= -32768, hi <= 32767 else { throw .malformed("'\(name).conv' is invalid") }
+        inputBits = p.count == 5 ? Int(p[4]) : 16
+        guard stride >= 1, pad >= 0, pad < k, lo <= hi, lo >= -32768, hi <= 32767, inputBits == 8 || inputBits == 16 else {
+            throw .malformed("'\(name).conv' is invalid")
+        }
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
@@ -91,14 +98,30 @@ public struct IntConv: Sendable {
 
     /// Output rows [row0, row0 + rows) from `rows` patch rows of kk values at `a`.
     func gemm(_ out: inout IntTensor, _ row0: Int, _ a: UnsafePointer<Int16>, rows: Int, _ kk: Int, _ kn: Kernels) {
+        // int8 input: the patch rows narrowed (saturating; the producer already clamps to +-127).
+        var a8: [Int8] = []
+        if inputBits == 8 {
+            a8 = [Int8](repeating: 0, count: rows * kk)
+            a8.withUnsafeMutableBufferPointer { d in
+                for i in 0..<(rows * kk) { d[i] = Int8(clamping: a[i]) }
+            }
+        }
         out.data.withUnsafeMutableBufferPointer { o in
             w.withUnsafeBufferPointer { wp in
                 rq.bias.withUnsafeBufferPointer { b in
                     rq.mult.withUnsafeBufferPointer { m in
                         rq.shift.withUnsafeBufferPointer { s in
-                            kn.gemm.gemm_s16(o.baseAddress! + row0 * cout, cout, a, kk, wp.baseAddress, kk,
-                                             b.baseAddress, m.baseAddress, s.baseAddress,
-                                             Int32(rows), Int32(cout), Int32(kk), lo, hi)
+                            if inputBits == 8 {
+                                a8.withUnsafeBufferPointer { ap in
+                                    kn.gemm.gemm_s8(o.baseAddress! + row0 * cout, cout, ap.baseAddress, kk, wp.baseAddress, kk,
+                                                    b.baseAddress, m.baseAddress, s.baseAddress,
+                                                    Int32(rows), Int32(cout), Int32(kk), lo, hi)
+                                }
+                            } else {
+                                kn.gemm.gemm_s16(o.baseAddress! + row0 * cout, cout, a, kk, wp.baseAddress, kk,
+                                                 b.baseAddress, m.baseAddress, s.baseAddress,
+                                                 Int32(rows), Int32(cout), Int32(kk), lo, hi)
+                            }
                         }
                     }
                 }

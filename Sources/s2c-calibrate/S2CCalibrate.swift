@@ -90,8 +90,14 @@ extension S2CCalibrate {
         @Option(help: ArgumentHelp("Centre-crop each image to at most n x n, n a positive multiple of 64.",
                                    valueName: "n"))
         var crop: Int?
+        @Option(name: .customLong("int8-budget"),
+                help: ArgumentHelp("Let g_s GEMMs take int8 inputs (faster) where it costs least, while the integer "
+                                   + "g_s loses at most this many dB of PSNR against float (measured); default: "
+                                   + "int16 everywhere.", valueName: "dB"))
+        var int8Budget: Double?
 
         func validate() throws {
+            if let b = int8Budget, !(0...10).contains(b) { throw ValidationError("--int8-budget must be in 0...10 dB, got \(b)") }
             guard !model.isEmpty, model.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
                 throw ValidationError("--model must be a config name such as hybrid-t, got '\(model)'")
             }
@@ -113,6 +119,21 @@ extension S2CCalibrate {
                 log(String(format: "  observed %d/%d  elapsed %.0fs  ETA %.0fs", done, total, el, eta))
             }
             var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
+            if let budget = int8Budget {
+                // Sensitivity on the first image at the lowest, middle and highest quality.
+                let picks = Set([1, (fm.config.qualities + 1) / 2, fm.config.qualities])
+                let sel = Array(samples.prefix(qualities.count)).filter { picks.contains($0.quality) }
+                let choice = try chooseInt8Inputs(fm, stats: stats, samples: sel, budgetDB: budget) { done, total in
+                    if done % 10 == 0 || done == total { log("  int8 sensitivity \(done)/\(total)") }
+                }
+                q.int8Inputs = Set(choice.chosen)
+                print(String(format: "int8 GEMM inputs: %d of %d g_s candidates within %.2f dB (g_s vs float %.2f -> %.2f dB)",
+                             choice.chosen.count, choice.cost.count, budget, choice.basePSNR, choice.chosenPSNR))
+                for c in choice.cost.sorted(by: { $0.mse < $1.mse }) {
+                    print("  " + c.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                          + String(format: " +%.4f MSE", c.mse) + (q.int8Inputs.contains(c.name) ? "  int8" : ""))
+                }
+            }
             try quantizeCodec(fm, &q)
             let bytes = q.writer.serialize()
             let file = try ModelFile(bytes: bytes)
@@ -120,7 +141,7 @@ extension S2CCalibrate {
             try AtomicFile.write(bytes, to: out)
             for r in q.report { log("  note \(r.name): \(r.detail)") }
             try printFidelity(fm, file, tensors, samples, title: "on the calibration images (in-sample)")
-            printLayerReports(fm, file, q.tensorScales, samples, image: tensors[0])
+            printLayerReports(fm, file, q.tensorScales, samples, image: tensors[0], int8: q.int8Tensors)
             print("wrote \(out) (\(bytes.count) bytes, fingerprint \(String(file.fingerprint, radix: 16)))")
         }
     }
@@ -351,10 +372,10 @@ func printFidelity(_ fm: FloatModel, _ file: ModelFile, _ images: [FloatTensor],
 /// the first calibration image at the middle quality, g_a on the first image); the 5 worst
 /// layers of each part are marked.
 func printLayerReports(_ fm: FloatModel, _ file: ModelFile, _ scales: [String: Double],
-                       _ samples: [SynthesisSample], image: FloatTensor) {
+                       _ samples: [SynthesisSample], image: FloatTensor, int8: Set<String> = []) {
     let mid = (fm.config.qualities + 1) / 2
     guard let s = samples.first(where: { $0.quality == mid }) else { return }
-    printLayerTable("g_s (synthesis)", layerReport(model: fm, file: file, scales: scales, sample: s), quality: mid)
+    printLayerTable("g_s (synthesis)", layerReport(model: fm, file: file, scales: scales, sample: s, int8: int8), quality: mid)
     printLayerTable("h_s and SCCTX (entropy parameters; SCCTX networks as first run: anchor pass)",
                     entropyLayerReport(model: fm, file: file, scales: scales, sample: s), quality: mid)
     printLayerTable("g_a (analysis)", analysisLayerReport(model: fm, file: file, scales: scales, image: image), quality: nil)
