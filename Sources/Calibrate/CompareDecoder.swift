@@ -52,6 +52,22 @@ public func codeLength(_ set: CDFTableSet, _ t: Int, _ s: Int32) -> Double {
     return -log2(f / 65536) + (abs(s) > tail ? 32 : 0)
 }
 
+extension SynthesisSample {
+    /// The float model's z symbols round(z_hat - median) as the integer h_s's input (HWC).
+    func zSymbols(_ medians: [Float]) -> IntTensor {
+        var zs = IntTensor(h: zHat.height, w: zHat.width, c: zHat.channels)
+        for c in 0..<zs.c {
+            for p in 0..<zHat.plane {
+                zs.data[p * zs.c + c] = Int16((zHat.data[c * zHat.plane + p] - medians[c]).rounded())
+            }
+        }
+        return zs
+    }
+
+    /// The float model's y symbols round(y_hat - mean), CHW.
+    var ySymbols: [Int32] { zip(entropy.yHat.data, entropy.mean.data).map { Int32(($0 - $1).rounded()) } }
+}
+
 /// One sample's comparison of the integer decoder with the float model.
 public struct DecoderComparison {
     public var quality: Int
@@ -79,19 +95,13 @@ public func compareDecoder(_ file: ModelFile, _ samples: [SynthesisSample], _ mo
     let scales = GaussianTables.scales()
     let mids = (0..<scales.count - 1).map { (scales[$0] * scales[$0 + 1]).squareRoot() }
     return samples.map { s in
-        var zs = IntTensor(h: s.zHat.height, w: s.zHat.width, c: s.zHat.channels)
-        for c in 0..<zs.c {
-            for p in 0..<s.zHat.plane {
-                zs.data[p * zs.c + c] = Int16((s.zHat.data[c * s.zHat.plane + p] - model.prior.medians[c]).rounded())
-            }
-        }
-        let psi = hs(symbols: zs, kn)
+        let psi = hs(symbols: s.zSymbols(model.prior.medians), kn)
         var enc = RecordingCoder(y: fixedPointLatent(s.yGained, fracBits: cfg.yFracBits), frac: cfg.yFracBits)
         let yEnc = em.run(psi: psi, coder: &enc, kn)
         var dec = ReplayCoder(symbols: enc.symbols, tables: enc.tables)
         let yDec = em.run(psi: psi, coder: &dec, kn)
         // The coder sees group, pass, position (raster), channel in group: map back to CHW.
-        let floatSym = zip(s.entropy.yHat.data, s.entropy.mean.data).map { Int32(($0 - $1).rounded()) }
+        let floatSym = s.ySymbols
         var intBits = 0.0, refBits = 0.0, same = 0, i = 0, start = 0
         let w = psi.w, n = psi.h * psi.w
         for gk in cfg.groups {

@@ -102,17 +102,11 @@ public func entropyLayerSQNR(model: FloatModel, file: ModelFile, scales: [String
                              sample s: SynthesisSample) -> [(name: String, sqnr: Double)] {
     guard let cfg = try? IntConfig(file), let hs = try? IntHyperSynthesis(file, cfg),
           let em = try? IntEntropyModel(file, cfg) else { return [] }
-    var zs = IntTensor(h: s.zHat.height, w: s.zHat.width, c: s.zHat.channels)
-    for c in 0..<zs.c {
-        for p in 0..<s.zHat.plane {
-            zs.data[p * zs.c + c] = Int16((s.zHat.data[c * s.zHat.plane + p] - model.prior.medians[c]).rounded())
-        }
-    }
+    let zs = s.zSymbols(model.prior.medians)
     let kn = Kernels.best()
     return compareObserved(scales: scales, int: { obs in
         let psi = hs(symbols: zs, kn, observe: obs)
-        let floatSym = zip(s.entropy.yHat.data, s.entropy.mean.data).map { Int32(($0 - $1).rounded()) }
-        var dec = ForcedCoder(symbols: floatSym, plane: s.entropy.yHat.plane)
+        var dec = ForcedCoder(symbols: s.ySymbols, plane: s.entropy.yHat.plane)
         _ = em.run(psi: psi, coder: &dec, kn, observe: obs)
     }, float: { obs in
         let psi = model.hyperSynthesis(s.zHat, observe: obs)
