@@ -21,6 +21,7 @@ PY
 "$bin/s2c-int" encode $src -o $dir/kodim23-70x50-q1.s2c --model $dir/nano.s2cq --quality 1
 "$bin/s2c-int" encode $src -o $dir/kodim23-70x50-q4.5.s2c --model $dir/nano.s2cq --quality 4.5
 "$bin/s2c-int" encode $src -o $dir/kodim23-70x50-q7.s2c --model $dir/nano.s2cq --quality 7
+"$bin/s2c-int" encode $src -o $dir/kodim23-70x50-q3-tiles64.s2c --model $dir/nano.s2cq --quality 3 --tile 64
 "$bin/s2c-int" encode $dir/src-1x1.png -o $dir/one-pixel-q3.s2c --model $dir/nano.s2cq --quality 3
 "$bin/s2c-int" encode $dir/src-gray-33x17.png -o $dir/gray-33x17-q6.s2c --model $dir/nano.s2cq --quality 6
 rm -f $dir/src-1x1.png $dir/src-gray-33x17.png

@@ -28,13 +28,21 @@ public struct DecodedImage: Equatable, Sendable {
 }
 
 /// The integer codec bound to one model file.
+///
+/// Images are coded in independent tiles (docs/bitstream.md): each tile is padded to multiples of
+/// 64 and runs through the whole network alone, so memory is bounded by the tile size, not the
+/// image size. An image that fits one tile is coded exactly as a version-1 stream.
 public struct IntCodec: Sendable {
-    /// Largest image (in padded pixels) the codec runs: the whole-image activations peak at
-    /// about 400 bytes per pixel (measured: 225 MB for a 768x512 decode with the 69 MB hybrid-t
-    /// model; per-pixel work and patch matrices already run in bands, but the transforms still
-    /// hold whole-image tensors), so 2^23 (e.g. 3840x2160) keeps a decode within ~3.5 GB.
-    /// Checked before anything is allocated.
+    /// Largest tile (in padded pixels) the codec runs: the whole-tile activations peak at about
+    /// 400 bytes per pixel (measured: 225 MB for a 768x512 decode with the 69 MB hybrid-t model;
+    /// per-pixel work and patch matrices run in bands, but the transforms hold whole-tile
+    /// tensors), so 2^23 keeps a tile within ~3.5 GB. Checked before anything is allocated.
     public static let maxPixels = 1 << 23
+    /// Default largest tile side of the encoder: tiles of at most 1024 x 1024 decode within about
+    /// 0.5 GB with hybrid-t; images up to 1024 on each side are one tile.
+    public static let defaultMaxTile = 1024
+    /// Largest tile side an encoder may ask for: the largest multiple of 64 whose square fits maxPixels.
+    public static let maxTileLimit = 2880
 
     public let fingerprint: UInt64
     public let config: IntConfig
@@ -56,33 +64,67 @@ public struct IntCodec: Sendable {
         guard zTables.count == config.hyper else { throw .malformed("z CDF tables do not match the hyper-latent width") }
     }
 
-    /// The quality-independent first half of encoding: the padded image through g_a.
+    /// The tile grid the encoder uses for a width x height image with tiles of at most maxTile
+    /// (a multiple of 64) on a side: as few tiles as possible, of equal size rounded up to a
+    /// multiple of 64 (the last column and row take the rest). nil: one tile.
+    public static func tileSize(width: Int, height: Int, maxTile: Int) -> (width: Int, height: Int)? {
+        func side(_ n: Int) -> Int {
+            let count = (n + maxTile - 1) / maxTile
+            return ((n + count - 1) / count + 63) / 64 * 64
+        }
+        if width <= maxTile && height <= maxTile { return nil }
+        return (side(width), side(height))
+    }
+
+    /// The quality-independent first half of encoding: each padded tile through g_a.
     /// `encode(_:quality256:_:)` codes it at any quality, so one analysis serves many rates.
     public struct Analysed: Sendable {
-        public let width: Int, height: Int, paddedWidth: Int
+        public let width: Int, height: Int
         public let color: ColorFormat
-        let y: IntTensor
+        /// Tile size (nil: one tile) and each tile's g_a output, raster order.
+        public let tileWidth: Int?, tileHeight: Int?
+        let tiles: [IntTensor]
     }
 
-    /// Runs g_a on interleaved RGB (gray images: R = G = B, color .gray).
+    /// Runs g_a on interleaved RGB (gray images: R = G = B, color .gray), tile by tile, with tiles
+    /// of at most maxTile pixels on a side (a multiple of 64 in 64...maxTileLimit).
     public func analyse(rgb: [UInt8], width: Int, height: Int, color: ColorFormat,
-                        _ kn: Kernels) throws(CodecError) -> Analysed {
+                        maxTile: Int = IntCodec.defaultMaxTile, _ kn: Kernels) throws(CodecError) -> Analysed {
         guard width >= 1, height >= 1, width <= Bitstream.maxSide, height <= Bitstream.maxSide,
-              rgb.count == 3 * width * height else {
+              width * height <= Bitstream.maxPixels, rgb.count == 3 * width * height else {
             throw .badImage("image of \(width)x\(height) with \(rgb.count) bytes cannot be coded")
         }
-        try IntCodec.checkSize(width: width, height: height)
-        let (px, pw, ph) = IntAnalysis.padReplicate(rgb: rgb, width: width, height: height, multiple: 64)
-        return Analysed(width: width, height: height, paddedWidth: pw, color: color,
-                        y: analysis.y(pixels: px, h: ph, w: pw, kn))
+        guard maxTile >= 64, maxTile <= IntCodec.maxTileLimit, maxTile % 64 == 0 else {
+            throw .badImage("tile size \(maxTile) is invalid (a multiple of 64 in 64...\(IntCodec.maxTileLimit))")
+        }
+        let tile = IntCodec.tileSize(width: width, height: height, maxTile: maxTile)
+        let grid: BitstreamHeader
+        do {
+            grid = try BitstreamHeader(fingerprint: fingerprint, width: width, height: height, color: color,
+                                       quality256: Bitstream.qualityRange.lowerBound, zLength: 0, yLength: 0,
+                                       tileWidth: tile?.width, tileHeight: tile?.height)
+        } catch {
+            throw .bitstream(error)
+        }
+        var tiles: [IntTensor] = []
+        for i in 0..<grid.tileCount {
+            let r = grid.tile(i)
+            try IntCodec.checkSize(width: r.width, height: r.height)
+            let sub = grid.tileCount == 1 ? rgb : IntCodec.cut(rgb, width: width, r.x, r.y, r.width, r.height)
+            let (px, pw, ph) = IntAnalysis.padReplicate(rgb: sub, width: r.width, height: r.height, multiple: 64)
+            tiles.append(analysis.y(pixels: px, h: ph, w: pw, kn))
+        }
+        return Analysed(width: width, height: height, color: color, tileWidth: tile?.width, tileHeight: tile?.height,
+                        tiles: tiles)
     }
 
-    /// Encodes interleaved RGB (gray images: R = G = B, color .gray) at a quality in 1/256 steps.
+    /// Encodes interleaved RGB (gray images: R = G = B, color .gray) at a quality in 1/256 steps,
+    /// in tiles of at most maxTile pixels on a side.
     /// Returns the bitstream and the reconstruction the decoder will produce (same layout as decode).
     public func encode(rgb: [UInt8], width: Int, height: Int, color: ColorFormat, quality256: Int,
-                       _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
+                       maxTile: Int = IntCodec.defaultMaxTile, _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
         guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
-        return try encode(try analyse(rgb: rgb, width: width, height: height, color: color, kn),
+        return try encode(try analyse(rgb: rgb, width: width, height: height, color: color, maxTile: maxTile, kn),
                           quality256: quality256, kn)
     }
 
@@ -90,25 +132,40 @@ public struct IntCodec: Sendable {
     public func encode(_ a: Analysed, quality256: Int, _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
         guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
         let row = config.qualityIndex(quality256: quality256)
-        let yg = analysis.gained(a.y, quality: row, kn)
-        let zs = analysis.zSymbols(yGained: yg, kn)
-        var zw = RansSymbolWriter(tables: zTables)
-        for i in 0..<zs.data.count { zw.put(Int32(zs.data[i]), table: i % zs.c) }
-        let psi = hyper(symbols: zs, kn)
-        var coder = YEncoderCoder(y: yg, frac: config.yFracBits, tables: entropy.tables)
-        let yHat = entropy.run(psi: psi, coder: &coder, kn)
-        let rec = synthesis(yHat, quality: row, kn)
-        let bs: Bitstream
+        var streams: [TileStreams] = []
+        var out = DecodedImage(width: a.width, height: a.height, color: a.color,
+                               pixels: [UInt8](repeating: 0, count: (a.color == .gray ? 1 : 3) * a.width * a.height))
+        let grid: BitstreamHeader
         do {
-            bs = try Bitstream(fingerprint: fingerprint, width: a.width, height: a.height, color: a.color,
-                               quality256: quality256, zStream: zw.finish(), yStream: coder.writer.finish())
+            grid = try BitstreamHeader(fingerprint: fingerprint, width: a.width, height: a.height, color: a.color,
+                                       quality256: quality256, zLength: 0, yLength: 0,
+                                       tileWidth: a.tileWidth, tileHeight: a.tileHeight)
         } catch {
             throw .bitstream(error)
         }
-        return (bs, IntCodec.crop(rec, paddedWidth: a.paddedWidth, width: a.width, height: a.height, color: a.color))
+        for (i, y) in a.tiles.enumerated() {
+            let yg = analysis.gained(y, quality: row, kn)
+            let zs = analysis.zSymbols(yGained: yg, kn)
+            var zw = RansSymbolWriter(tables: zTables)
+            for i in 0..<zs.data.count { zw.put(Int32(zs.data[i]), table: i % zs.c) }
+            let psi = hyper(symbols: zs, kn)
+            var coder = YEncoderCoder(y: yg, frac: config.yFracBits, tables: entropy.tables)
+            let yHat = entropy.run(psi: psi, coder: &coder, kn)
+            let rec = synthesis(yHat, quality: row, kn)
+            streams.append(TileStreams(z: zw.finish(), y: coder.writer.finish()))
+            IntCodec.paste(rec, paddedWidth: 16 * y.w, into: &out, grid.tile(i))
+        }
+        let bs: Bitstream
+        do {
+            bs = try Bitstream(fingerprint: fingerprint, width: a.width, height: a.height, color: a.color,
+                               quality256: quality256, tileWidth: a.tileWidth, tileHeight: a.tileHeight, tiles: streams)
+        } catch {
+            throw .bitstream(error)
+        }
+        return (bs, out)
     }
 
-    /// Decodes a parsed bitstream made with this model.
+    /// Decodes a parsed bitstream made with this model, tile by tile.
     public func decode(_ bs: Bitstream, _ kn: Kernels) throws(CodecError) -> DecodedImage {
         let h = bs.header
         do {
@@ -116,55 +173,74 @@ public struct IntCodec: Sendable {
         } catch {
             throw .bitstream(error)
         }
-        try IntCodec.checkSize(width: h.width, height: h.height)
-        let ph = (h.height + 63) / 64 * 64, pw = (h.width + 63) / 64 * 64
+        for i in 0..<h.tileCount {
+            let r = h.tile(i)
+            try IntCodec.checkSize(width: r.width, height: r.height)
+        }
         let row = config.qualityIndex(quality256: h.quality256)
         let hyperC = config.hyper
-        let (zs, zClean) = RansSymbolReader.withReader(bs.zStream, tables: zTables) { r -> IntTensor in
-            var t = IntTensor(h: ph / 64, w: pw / 64, c: hyperC)
-            for i in 0..<t.data.count { t.data[i] = Int16(clamping: r.get(table: i % hyperC)) }
-            return t
-        }
-        guard zClean else { throw .corrupt("the hyper-latent (z) stream does not decode cleanly") }
-        let psi = hyper(symbols: zs, kn)
         let em = entropy
-        let (yHat, yClean) = RansSymbolReader.withReader(bs.yStream, tables: entropy.tables) { r -> IntTensor in
-            var coder = YDecoderCoder(reader: r)
-            let y = em.run(psi: psi, coder: &coder, kn)
-            r = coder.reader
-            return y
+        var out = DecodedImage(width: h.width, height: h.height, color: h.color,
+                               pixels: [UInt8](repeating: 0, count: (h.color == .gray ? 1 : 3) * h.pixelCount))
+        for i in 0..<h.tileCount {
+            let r = h.tile(i)
+            let place = h.tileCount == 1 ? "" : " of tile \(i) (x \(r.x), y \(r.y))"
+            let ph = (r.height + 63) / 64 * 64, pw = (r.width + 63) / 64 * 64
+            let (zs, zClean) = RansSymbolReader.withReader(bs.tiles[i].z, tables: zTables) { r -> IntTensor in
+                var t = IntTensor(h: ph / 64, w: pw / 64, c: hyperC)
+                for i in 0..<t.data.count { t.data[i] = Int16(clamping: r.get(table: i % hyperC)) }
+                return t
+            }
+            guard zClean else { throw .corrupt("the hyper-latent (z) stream\(place) does not decode cleanly") }
+            let psi = hyper(symbols: zs, kn)
+            let (yHat, yClean) = RansSymbolReader.withReader(bs.tiles[i].y, tables: entropy.tables) { r -> IntTensor in
+                var coder = YDecoderCoder(reader: r)
+                let y = em.run(psi: psi, coder: &coder, kn)
+                r = coder.reader
+                return y
+            }
+            guard yClean else { throw .corrupt("the latent (y) stream\(place) does not decode cleanly") }
+            let rec = synthesis(yHat, quality: row, kn)
+            IntCodec.paste(rec, paddedWidth: pw, into: &out, r)
         }
-        guard yClean else { throw .corrupt("the latent (y) stream does not decode cleanly") }
-        let rec = synthesis(yHat, quality: row, kn)
-        return IntCodec.crop(rec, paddedWidth: pw, width: h.width, height: h.height, color: h.color)
+        return out
     }
 
-    /// Refuses images whose padded size exceeds maxPixels.
+    /// Refuses tiles whose padded size exceeds maxPixels.
     static func checkSize(width: Int, height: Int) throws(CodecError) {
         let padded = (width + 63) / 64 * 64 * ((height + 63) / 64 * 64)
         guard padded <= maxPixels else {
-            throw .badImage("\(width)x\(height) is larger than this codec handles (at most \(maxPixels) pixels after "
-                            + "padding to multiples of 64; tiled coding is not implemented yet)")
+            throw .badImage("a tile of \(width)x\(height) is larger than this codec handles (at most \(maxPixels) "
+                            + "pixels after padding to multiples of 64)")
         }
     }
 
-    /// Top-left width x height of a padded RGB image; gray keeps one channel: round((R+G+B)/3).
-    static func crop(_ rgb: [UInt8], paddedWidth pw: Int, width: Int, height: Int, color: ColorFormat) -> DecodedImage {
-        let ch = color == .gray ? 1 : 3
-        var out = [UInt8](repeating: 0, count: ch * width * height)
-        for y in 0..<height {
-            for x in 0..<width {
-                let s = 3 * (y * pw + x)
-                if ch == 1 {
-                    out[y * width + x] = UInt8((Int(rgb[s]) + Int(rgb[s + 1]) + Int(rgb[s + 2]) + 1) / 3)
+    /// The w x h rectangle at (x, y) of an interleaved RGB image of the given width.
+    public static func cut(_ rgb: [UInt8], width: Int, _ x: Int, _ y: Int, _ w: Int, _ h: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 3 * w * h)
+        for r in 0..<h {
+            let s = 3 * ((y + r) * width + x), d = 3 * r * w
+            for i in 0..<3 * w { out[d + i] = rgb[s + i] }
+        }
+        return out
+    }
+
+    /// Copies the top-left r.width x r.height of a padded RGB tile to rectangle r of `out`; gray
+    /// keeps one channel: round((R+G+B)/3).
+    static func paste(_ rgb: [UInt8], paddedWidth pw: Int, into out: inout DecodedImage,
+                      _ r: (x: Int, y: Int, width: Int, height: Int)) {
+        let gray = out.color == .gray
+        for y in 0..<r.height {
+            for x in 0..<r.width {
+                let s = 3 * (y * pw + x), o = (r.y + y) * out.width + r.x + x
+                if gray {
+                    out.pixels[o] = UInt8((Int(rgb[s]) + Int(rgb[s + 1]) + Int(rgb[s + 2]) + 1) / 3)
                 } else {
-                    let d = 3 * (y * width + x)
-                    out[d] = rgb[s]
-                    out[d + 1] = rgb[s + 1]
-                    out[d + 2] = rgb[s + 2]
+                    out.pixels[3 * o] = rgb[s]
+                    out.pixels[3 * o + 1] = rgb[s + 1]
+                    out.pixels[3 * o + 2] = rgb[s + 2]
                 }
             }
         }
-        return DecodedImage(width: width, height: height, color: color, pixels: out)
     }
 }

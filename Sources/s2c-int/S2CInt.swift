@@ -109,6 +109,7 @@ extension S2CInt {
         var output: String
         @Option(help: ArgumentHelp("Quality in 1...7 (fractional values in steps of 1/8), higher is better and larger.", valueName: "q"))
         var quality: Double = 4
+        @OptionGroup var tiling: TileOptions
         @OptionGroup var runtime: RuntimeOptions
 
         func validate() throws {
@@ -124,12 +125,15 @@ extension S2CInt {
             let (codec, kn) = try runtime.load()
             let q256 = Int((quality * 256).rounded())
             let (bs, _) = try codec.encode(rgb: img.pixels, width: img.width, height: img.height,
-                                           color: img.isGrayscale ? .gray : .rgb, quality256: q256, kn)
+                                           color: img.isGrayscale ? .gray : .rgb, quality256: q256,
+                                           maxTile: tiling.tile, kn)
             let bytes = bs.serialize()
             try AtomicFile.write(bytes, to: output, notOver: input)
             if output != "-" {
-                FileHandle.standardError.write(Data(String(format: "%@: %dx%d, quality %@, %d bytes, %.4f bpp\n",
-                    output, img.width, img.height, bs.header.qualityText, bytes.count,
+                let h = bs.header
+                let tiles = h.tileCount == 1 ? "" : ", \(h.tileColumns)x\(h.tileRows) tiles of \(h.tileWidth)x\(h.tileHeight)"
+                FileHandle.standardError.write(Data(String(format: "%@: %dx%d%@, quality %@, %d bytes, %.4f bpp\n",
+                    output, img.width, img.height, tiles, h.qualityText, bytes.count,
                     8 * Double(bytes.count) / Double(img.width * img.height)).utf8))
             }
         }
@@ -191,6 +195,7 @@ extension S2CInt {
         @Option(help: ArgumentHelp("Comma-separated qualities in 1...7.", valueName: "list"))
         var quality: String = "1,2,3,4,5,6,7"
         @Flag(help: "Print results as JSON instead of a table.") var json = false
+        @OptionGroup var tiling: TileOptions
         @OptionGroup var runtime: RuntimeOptions
 
         func validate() throws {
@@ -212,7 +217,7 @@ extension S2CInt {
                 let img = try PNGIO.read(path: (images as NSString).appendingPathComponent(f))
                 let t0 = Date()
                 let analysed = try codec.analyse(rgb: img.pixels, width: img.width, height: img.height,
-                                                 color: img.isGrayscale ? .gray : .rgb, kn)
+                                                 color: img.isGrayscale ? .gray : .rgb, maxTile: tiling.tile, kn)
                 let analysisSeconds = Date().timeIntervalSince(t0)
                 for q in qualities {
                     rows.append(try evaluate(codec, kn, img, analysed, analysisSeconds: analysisSeconds, name: f, quality: q))
@@ -222,6 +227,22 @@ extension S2CInt {
                 }
             }
             print(json ? evalJSON(rows) : evalTable(rows, qualities), terminator: "")
+        }
+    }
+}
+
+/// The encoder's tile size (encode, eval).
+struct TileOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Largest tile side in pixels (a multiple of 64 in 64...\(IntCodec.maxTileLimit)). Larger images are coded as a grid "
+            + "of independent tiles: the decoder's memory grows with the tile, not the image (about 0.5 GB at 1024 with "
+            + "hybrid-t). Larger tiles code tile borders less often (slightly fewer bits).",
+        valueName: "pixels"))
+    var tile: Int = IntCodec.defaultMaxTile
+
+    func validate() throws {
+        guard tile >= 64, tile <= IntCodec.maxTileLimit, tile % 64 == 0 else {
+            throw ValidationError("--tile must be a multiple of 64 in 64...\(IntCodec.maxTileLimit), got \(tile)")
         }
     }
 }

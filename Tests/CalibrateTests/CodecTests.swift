@@ -77,18 +77,79 @@ func codecRoundTripIsBitExact(_ size: (Int, Int, Int)) throws {
     #expect(throws: CodecError.self) { try codec.decode(wrong, Kernels.best()) }
 }
 
-@Test func oversizedImagesAreRefusedBeforeAllocating() throws {
+@Test func oversizedTilesAreRefusedBeforeAllocating() throws {
     let (codec, _) = try nanoIntCodec()
-    // A valid container announcing 4096x4096 (2^24 pixels): refused by size, not by running out of memory.
+    // A valid container announcing one 4096x4096 tile (2^24 pixels): refused by size, not by running out of memory.
     let bs = try Bitstream(fingerprint: codec.fingerprint, width: 4096, height: 4096, color: .rgb, quality256: 1024,
                            zStream: [0, 0, 128, 0], yStream: [0, 0, 128, 0])
     #expect(throws: CodecError.self) { try codec.decode(bs, Kernels.best()) }
-    // 3000x3000 pads to 3008x3008 > 2^23: refused by size before g_a runs.
-    let big = [UInt8](repeating: 128, count: 3 * 3000 * 3000)
+    // The same with 4096 x 4096 tiles of an 8192 x 4096 image (version 2).
+    let tiled = try Bitstream(fingerprint: codec.fingerprint, width: 8192, height: 4096, color: .rgb, quality256: 1024,
+                              tileWidth: 4096, tileHeight: 4096,
+                              tiles: [TileStreams](repeating: TileStreams(z: [0, 0, 128, 0], y: [0, 0, 128, 0]), count: 2))
     do {
-        _ = try codec.encode(rgb: big, width: 3000, height: 3000, color: .rgb, quality256: 1024, Kernels.best())
-        Issue.record("a 3000x3000 image was accepted")
+        _ = try codec.decode(tiled, Kernels.best())
+        Issue.record("a stream with 4096x4096 tiles was decoded")
     } catch {
         #expect(error.message.contains("larger than this codec handles"))
+    }
+    // The encoder refuses tile sizes outside 64...maxTileLimit or not multiples of 64, before g_a runs.
+    let img = [UInt8](repeating: 128, count: 3 * 8 * 8)
+    for t in [0, 100, 2944, 4096] {
+        #expect(throws: CodecError.self) {
+            try codec.encode(rgb: img, width: 8, height: 8, color: .rgb, quality256: 1024, maxTile: t, Kernels.best())
+        }
+    }
+}
+
+@Test func encoderTileGrid() {
+    // As few tiles as the limit allows, of equal size rounded up to multiples of 64.
+    #expect(IntCodec.tileSize(width: 768, height: 512, maxTile: 1024) == nil)
+    #expect(IntCodec.tileSize(width: 1024, height: 1024, maxTile: 1024) == nil)
+    #expect(IntCodec.tileSize(width: 1920, height: 1080, maxTile: 1024)! == (960, 576))
+    #expect(IntCodec.tileSize(width: 3840, height: 2160, maxTile: 1024)! == (960, 768))
+    #expect(IntCodec.tileSize(width: 1025, height: 10, maxTile: 1024)! == (576, 64))
+    #expect(IntCodec.tileSize(width: 768, height: 512, maxTile: 320)! == (256, 256))
+    #expect(IntCodec.maxTileLimit * IntCodec.maxTileLimit <= IntCodec.maxPixels)
+    #expect((IntCodec.maxTileLimit + 64) * (IntCodec.maxTileLimit + 64) > IntCodec.maxPixels)
+}
+
+@Test(arguments: [ColorFormat.rgb, .gray])
+func tilesAreCodedIndependentlyAndBitExact(_ color: ColorFormat) throws {
+    let (codec, nano) = try nanoIntCodec()
+    let (w, h) = (150, 77)
+    var rgb = testImage(nano, width: w, height: h)
+    if color == .gray { for i in stride(from: 0, to: rgb.count, by: 3) { rgb[i + 1] = rgb[i]; rgb[i + 2] = rgb[i] } }
+    let (bs, rec) = try codec.encode(rgb: rgb, width: w, height: h, color: color, quality256: 1300, maxTile: 64, Kernels.best())
+    #expect(bs.header.version == 2 && bs.header.tileCount == 6)      // 3 x 2 tiles of 64 x 64
+    let parsed = try Bitstream(bytes: bs.serialize())
+    let dec = try codec.decode(parsed, Kernels.best())
+    #expect(dec == rec)
+    s2c_set_threads(3)
+    #expect(try codec.decode(parsed, Kernels(flags: 0)) == rec)
+    s2c_set_threads(0)
+    // Each tile is exactly the one-tile coding of its rectangle: same streams, same pixels.
+    let ch = color == .gray ? 1 : 3
+    for i in 0..<bs.header.tileCount {
+        let r = bs.header.tile(i)
+        let sub = IntCodec.cut(rgb, width: w, r.x, r.y, r.width, r.height)
+        let (alone, aloneRec) = try codec.encode(rgb: sub, width: r.width, height: r.height, color: color,
+                                                 quality256: 1300, Kernels.best())
+        #expect(alone.header.version == 1 && alone.tiles[0] == bs.tiles[i], "tile \(i)")
+        for y in 0..<r.height {
+            let row = Array(rec.pixels[ch * ((r.y + y) * w + r.x)..<ch * ((r.y + y) * w + r.x + r.width)])
+            #expect(row == Array(aloneRec.pixels[ch * y * r.width..<ch * (y + 1) * r.width]), "tile \(i) row \(y)")
+        }
+    }
+    // A damaged tile is refused with its position, or decodes without crashing.
+    var tiles = bs.tiles
+    tiles[4] = TileStreams(z: tiles[4].z, y: Array(tiles[4].y.prefix(tiles[4].y.count / 2)))
+    let forged = try Bitstream(fingerprint: codec.fingerprint, width: w, height: h, color: color, quality256: 1300,
+                               tileWidth: 64, tileHeight: 64, tiles: tiles)
+    do {
+        _ = try codec.decode(forged, Kernels.best())
+        Issue.record("a halved y stream of tile 4 was decoded")
+    } catch {
+        #expect(error.message.contains("tile 4"))
     }
 }

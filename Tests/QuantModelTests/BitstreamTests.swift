@@ -180,7 +180,7 @@ func setLE(_ b: inout [UInt8], at p: Int, _ v: UInt64, _ n: Int) {
     refused(.badMagic) { $0[0] = 0x53 }
     refused(.badMagic) { $0[3] = 0x51 }
     refused(.unsupportedVersion(0)) { $0[4] = 0 }
-    refused(.unsupportedVersion(2)) { $0[4] = 2 }
+    refused(.unsupportedVersion(3)) { $0[4] = 3 }
     refused(.unknownColorFormat(2)) { $0[5] = 2 }
     refused(.unknownColorFormat(255)) { $0[5] = 255 }
     refused(.badQuality(0)) { setLE(&$0, at: 6, 0, 2) }
@@ -287,8 +287,135 @@ func setLE(_ b: inout [UInt8], at p: Int, _ v: UInt64, _ n: Int) {
 
         """)
     #expect(s.header.infoJSON(fileSize: n) == """
-        {"version": 1, "width": 13, "height": 7, "color": "gray", "quality": 4.5, "quality256": 1152, \
+        {"version": 1, "width": 13, "height": 7, "color": "gray", "tiles": 1, "tile_width": 13, "tile_height": 7, \
+        "quality": 4.5, "quality256": 1152, \
         "fingerprint": "0xfeedface00000001", "z_bytes": 5, "y_bytes": 7, "file_bytes": 48, "bpp": 4.2198}
 
         """)
+}
+
+// MARK: - Version 2: tiled streams
+
+/// 130 x 77 gray at Q 4.5 in 64 x 64 tiles: 3 x 2 tiles, tile i has i + 1 z bytes and 2 i + 1 y bytes.
+func sampleTiledStream() throws -> Bitstream {
+    let tiles = (0..<6).map { i in
+        TileStreams(z: [UInt8](repeating: UInt8(16 * i + 1), count: i + 1), y: [UInt8](repeating: UInt8(16 * i + 2), count: 2 * i + 1))
+    }
+    return try Bitstream(fingerprint: 0x0123_4567_89ab_cdef, width: 130, height: 77, color: .gray, quality256: 1152,
+                         tileWidth: 64, tileHeight: 64, tiles: tiles)
+}
+
+/// `bytes` (version 2) with `edit` applied and both the header CRC and the tile table CRC recomputed.
+func withTiledHeader(_ bytes: [UInt8], tiles: Int, _ edit: (inout [UInt8]) -> Void) -> [UInt8] {
+    var b = bytes
+    edit(&b)
+    setLE(&b, at: 32, UInt64(crc32(b, 0..<32)), 4)
+    setLE(&b, at: 36 + 8 * tiles, UInt64(crc32(b, 36..<36 + 8 * tiles)), 4)
+    return b
+}
+
+@Test func tiledLayout() throws {
+    let s = try sampleTiledStream()
+    let b = s.serialize()
+    #expect(s.header.version == 2 && s.header.tileColumns == 3 && s.header.tileRows == 2 && s.header.tileCount == 6)
+    #expect(Array(b[0..<8]) == [0x89, 0x53, 0x32, 0x43, 0x02, 0x01, 0x80, 0x04])  // magic, v2, gray, 1152
+    #expect(getLE(b, 16, 2) == 130 && getLE(b, 18, 2) == 77)
+    #expect(getLE(b, 20, 4) == 21 && getLE(b, 24, 4) == 36)                      // z 1+...+6, y 1+3+...+11
+    #expect(getLE(b, 28, 2) == 64 && getLE(b, 30, 2) == 64)                      // tile size
+    #expect(UInt32(getLE(b, 32, 4)) == crc32(b, 0..<32))                          // header CRC
+    for i in 0..<6 {                                                              // tile table
+        #expect(getLE(b, 36 + 8 * i, 4) == UInt64(i + 1) && getLE(b, 40 + 8 * i, 4) == UInt64(2 * i + 1))
+    }
+    #expect(UInt32(getLE(b, 84, 4)) == crc32(b, 36..<84))                         // tile table CRC
+    #expect(Array(b[88..<92]) == [1, 2, 17, 17])                                  // tile 0: z [1], y [2]; tile 1 z...
+    #expect(b.count == 36 + 6 * 8 + 4 + 21 + 36 + 4 && b.count == s.header.totalSize)
+    #expect(UInt32(getLE(b, b.count - 4, 4)) == crc32(b, 88..<b.count - 4))       // payload CRC
+    // Tile rectangles: 64-pixel tiles, the last column 2 wide and the last row 13 high.
+    #expect(s.header.tile(0) == (0, 0, 64, 64))
+    #expect(s.header.tile(2) == (128, 0, 2, 64))
+    #expect(s.header.tile(5) == (128, 64, 2, 13))
+    let back = try Bitstream(bytes: b)
+    #expect(back == s && back.serialize() == b)
+    #expect(try Bitstream.peekHeader(Array(b[0..<36])) == s.header)
+    #expect(s.header.infoText(fileSize: b.count).contains("tiles:    3 x 2 of 64 x 64\n"))
+}
+
+@Test func oneTileIsAlwaysVersion1() throws {
+    // A grid that covers the image with one tile is written as version 1, byte for byte.
+    let one = try Bitstream(fingerprint: 0x0123_4567_89ab_cdef, width: 768, height: 512, color: .rgb, quality256: 1152,
+                            tileWidth: 1024, tileHeight: 512, tiles: [TileStreams(z: [1, 2, 3, 4, 5], y: [10, 20, 30, 40, 50, 60, 70])])
+    #expect(one.serialize() == (try sampleStream().serialize()))
+    #expect(one.header.version == 1 && one.header.tileCount == 1 && one.header.tile(0) == (0, 0, 768, 512))
+}
+
+@Test func tiledRoundTripRandom() throws {
+    var rng = XorShift(s: 0x5EED_0003)
+    for _ in 0..<30 {
+        let w = 1 + Int(rng.next() % 3000), h = 1 + Int(rng.next() % 3000)
+        let tw = 64 * (1 + Int(rng.next() % 20)), th = 64 * (1 + Int(rng.next() % 20))
+        let cols = (w + tw - 1) / tw, rows = (h + th - 1) / th
+        let tiles = (0..<cols * rows).map { _ in TileStreams(z: rng.bytes(Int(rng.next() % 5)), y: rng.bytes(Int(rng.next() % 40))) }
+        let s = try Bitstream(fingerprint: rng.next(), width: w, height: h, color: .rgb, quality256: 256,
+                              tileWidth: tw, tileHeight: th, tiles: tiles)
+        #expect(s.header.version == (cols * rows == 1 ? 1 : 2))
+        let b = s.serialize()
+        #expect(b.count == s.header.totalSize)
+        #expect(try Bitstream(bytes: b) == s)
+        // The tiles cover the image exactly once.
+        var covered = 0
+        for i in 0..<s.header.tileCount {
+            let r = s.header.tile(i)
+            #expect(r.width >= 1 && r.height >= 1 && r.x + r.width <= w && r.y + r.height <= h)
+            covered += r.width * r.height
+        }
+        #expect(covered == w * h)
+    }
+}
+
+@Test func tiledRefusals() throws {
+    let s = try sampleTiledStream()
+    let good = s.serialize()
+    // Every truncation, every bit flip.
+    for n in 0..<good.count {
+        let e: BitstreamError = n == 0 ? .empty : n < 36 ? .truncatedHeader(n) : .truncated(expected: good.count, found: n)
+        #expect(throws: e) { try Bitstream(bytes: Array(good[0..<n])) }
+    }
+    for i in 0..<good.count * 8 {
+        var bad = good
+        bad[i / 8] ^= UInt8(1 << (i % 8))
+        #expect(throws: BitstreamError.self, "flip of bit \(i % 8) in byte \(i / 8)") { try Bitstream(bytes: bad) }
+    }
+    var bad = good
+    bad[50] ^= 1
+    #expect(throws: BitstreamError.tileTableChecksumMismatch) { try Bitstream(bytes: bad) }
+    // Semantic checks behind valid CRCs.
+    func refused(_ e: BitstreamError, _ edit: (inout [UInt8]) -> Void) {
+        #expect(throws: e) { try Bitstream(bytes: withTiledHeader(good, tiles: 6, edit)) }
+    }
+    refused(.badTileSize(width: 100, height: 64)) { setLE(&$0, at: 28, 100, 2) }
+    refused(.badTileSize(width: 0, height: 64)) { setLE(&$0, at: 28, 0, 2) }
+    refused(.badTileSize(width: 64, height: 32)) { setLE(&$0, at: 30, 32, 2) }
+    refused(.badTileSize(width: 192, height: 128)) { setLE(&$0, at: 28, 192, 2); setLE(&$0, at: 30, 128, 2) }  // one tile
+    // Lengths in the table that do not add up to the header's, with every CRC valid.
+    refused(.tileTableMismatch) { setLE(&$0, at: 36, 5, 4) }  // z: 5 + 2 + ... + 6 != 21
+    // A boundary moved between two tiles' z streams keeps the sums: the container accepts it
+    // (the codec's decoders must refuse or decode garbage).
+    let moved = try Bitstream(bytes: withTiledHeader(good, tiles: 6) { setLE(&$0, at: 36, 2, 4); setLE(&$0, at: 44, 1, 4); setLE(&$0, at: 40, 0, 4); setLE(&$0, at: 48, 4, 4) })
+    #expect(moved.tiles[0].z.count == 2 && moved.tiles[1].z.count == 1)
+    // The writer refuses a grid it cannot write and a tile list of the wrong length.
+    #expect(throws: BitstreamError.badTileSize(width: 96, height: 64)) {
+        try Bitstream(fingerprint: 0, width: 130, height: 77, color: .rgb, quality256: 256, tileWidth: 96, tileHeight: 64,
+                      tiles: [TileStreams](repeating: TileStreams(z: [], y: []), count: 4))
+    }
+    #expect(throws: BitstreamError.tileTableMismatch) {
+        try Bitstream(fingerprint: 0, width: 130, height: 77, color: .rgb, quality256: 256, tileWidth: 64, tileHeight: 64,
+                      tiles: [TileStreams](repeating: TileStreams(z: [], y: []), count: 5))
+    }
+}
+
+@Test func largestTileTableFitsTheReadCap() throws {
+    // 65535 x 4096 in 64 x 64 tiles: 1024 x 64 = 65536 tiles, within Bitstream.maxTiles.
+    let h = try BitstreamHeader(fingerprint: 0, width: 65_535, height: 4096, color: .rgb, quality256: 256,
+                                zLength: Bitstream.maxStreamBytes, yLength: Bitstream.maxStreamBytes, tileWidth: 64, tileHeight: 64)
+    #expect(h.tileCount == 65_536 && h.tileCount <= Bitstream.maxTiles && h.totalSize <= Bitstream.maxSize)
 }
