@@ -49,6 +49,21 @@ private func tmp(_ name: String) -> String {
     #expect(piped.status == 0 && piped.out == filePNG)
 }
 
+@Test func tiledEncodeThroughTheCLI() throws {
+    let s2c = tmp("t.s2c"), out = tmp("t.png")
+    defer { for f in [s2c, out] { try? FileManager.default.removeItem(atPath: f) } }
+    let e = try s2cInt(["encode", png, "-o", s2c, "--model", model, "--tile", "64"])
+    #expect(e.status == 0 && e.err.contains("2x1 tiles of 64x64"), "\(e.err)")
+    let info = String(decoding: try s2cInt(["info", "--json", s2c]).out, as: UTF8.self)
+    #expect(info.contains("\"version\": 2") && info.contains("\"tiles\": 2"), "\(info)")
+    #expect(try s2cInt(["decode", s2c, "-o", out, "--model", model]).status == 0)
+    for t in ["100", "0", "4096", "-64"] {
+        let r = try s2cInt(["encode", png, "-o", tmp("never.s2c"), "--model", model, "--tile", t])
+        #expect(r.status != 0 && r.err.contains("--tile"), "--tile \(t): \(r.err)")
+        #expect(!FileManager.default.fileExists(atPath: tmp("never.s2c")))
+    }
+}
+
 @Test func badBitstreamsFailCleanlyWithoutOutput() throws {
     let good = tmp("good.s2c"), bad = tmp("bad.s2c"), out = tmp("never.png")
     defer { for f in [good, bad, out] { try? FileManager.default.removeItem(atPath: f) } }
