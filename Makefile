@@ -19,7 +19,7 @@ PIP_STAMP := .build/.pip-requirements.stamp
 help:
 	@echo "make setup   install missing apt packages and train/requirements.txt (pinned, CPU torch)"
 	@echo "make build   swift build -c release"
-	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM C kernels and Embedded Swift checks"
+	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM C kernels and Embedded Swift checks (nano and the shipped hybrid-t)"
 	@echo "make demo    setup, release build, scripts/demo.sh"
 
 setup:
@@ -66,6 +66,7 @@ test: setup
 	    echo "test: no scripts/check-aarch64.sh yet; skipping the ARM check"; \
 	fi
 	bash scripts/check-embedded.sh
+	bash scripts/check-embedded.sh Weights/hybrid-t.s2cq Tests/Conformance/hybrid-t/*.s2c
 
 # The demo runs whatever end-to-end job exists today; see scripts/demo.sh.
 demo: setup build

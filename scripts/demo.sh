@@ -2,11 +2,11 @@
 # Demo (`make demo` builds and calls this): encode and decode a Kodak image with the integer
 # codec, then report bits per pixel and PSNR.
 #
-# The product model is Weights/hybrid-t.s2cq (S2C-Hybrid-T, calibrated from our trained float
-# weights). Until trained weights good enough to ship exist (see train/RESULTS.md), it is not
-# in the repository; the demo then runs the very same codec with the committed test model
-# Tests/Conformance/nano.s2cq (an untrained tiny network: its pictures are noise, the pipeline
-# is real) and says so.
+# The product model is Weights/hybrid-t.s2cq (S2C-Hybrid-T, calibrated from our own float
+# weights, train/RESULTS.md: still early in training, so its quality is far from the paper's).
+# If it is missing (a checkout without it), the demo runs the very same codec with the committed
+# test model Tests/Conformance/nano.s2cq (an untrained tiny network: its pictures are noise,
+# the pipeline is real) and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,7 @@ IMAGE=${1:-../shared/data/kodak/kodim23.png}
 BIN=$(swift build -c release --show-bin-path)
 MODEL=Weights/hybrid-t.s2cq
 if [ ! -f "$MODEL" ]; then
-    echo "demo: $MODEL is not shipped yet (training is still in progress, see train/RESULTS.md)."
+    echo "demo: $MODEL is missing from this checkout."
     echo "demo: running the codec with the untrained test model Tests/Conformance/nano.s2cq instead:"
     echo "      the numbers below show the pipeline working, not compression quality."
     MODEL=Tests/Conformance/nano.s2cq

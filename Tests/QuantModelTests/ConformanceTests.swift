@@ -53,14 +53,16 @@ func sha256Hex(_ message: [UInt8]) -> String {
     #expect(sha256Hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 }
 
-@Test func conformanceBitstreamsDecodeToExpectedPixels() throws {
-    let files = try FileManager.default.contentsOfDirectory(atPath: conformanceDir.path).filter { $0.hasSuffix(".s2c") }.sorted()
-    #expect(files.count >= 5, "Tests/Conformance has \(files.count) bitstreams")
-    let model = try ModelFile(bytes: Array(try Data(contentsOf: conformanceDir.appendingPathComponent("nano.s2cq"))))
+/// Decodes every .s2c in `dir` with `model` (C reference, best kernels, 1-3 threads, memory bands)
+/// and compares the pixels' SHA-256 with `dir/expected.txt` (GENERATE_EXPECTED=1 rewrites it).
+func checkConformance(dir: URL, model modelURL: URL, minimumFiles: Int, bands: [Int]) throws {
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".s2c") }.sorted()
+    #expect(files.count >= minimumFiles, "\(dir.path) has \(files.count) bitstreams")
+    let model = try ModelFile(bytes: Array(try Data(contentsOf: modelURL)))
     let codec = try IntCodec(model: model)
     var lines: [String] = []
     for f in files {
-        let bs = try Bitstream(bytes: Array(try Data(contentsOf: conformanceDir.appendingPathComponent(f))))
+        let bs = try Bitstream(bytes: Array(try Data(contentsOf: dir.appendingPathComponent(f))))
         let ref = try codec.decode(bs, Kernels(flags: 0))
         for threads in [1, 2, 3] {
             s2c_set_threads(Int32(threads))
@@ -68,8 +70,8 @@ func sha256Hex(_ message: [UInt8]) -> String {
             #expect(try codec.decode(bs, Kernels(flags: 0)) == ref, "\(f): C reference, \(threads) threads")
         }
         // Memory bands (per-pixel FFN halves, patch matrices by output rows) never change a pixel:
-        // bands of 1, 7 and 100 pixels cut every tensor of these small images many times.
-        for band in [1, 7, 100] {
+        // small bands cut every tensor of these small images many times.
+        for band in bands {
             var kn = Kernels.best()
             kn.bandPixels = band
             #expect(try codec.decode(bs, kn) == ref, "\(f): bands of \(band) pixels")
@@ -77,12 +79,27 @@ func sha256Hex(_ message: [UInt8]) -> String {
         s2c_set_threads(0)
         lines.append("\(f) \(ref.width)x\(ref.height) \(ref.color.name) \(sha256Hex(ref.pixels))")
     }
-    let expectedURL = conformanceDir.appendingPathComponent("expected.txt")
+    let expectedURL = dir.appendingPathComponent("expected.txt")
     let got = lines.joined(separator: "\n") + "\n"
     if ProcessInfo.processInfo.environment["GENERATE_EXPECTED"] == "1" {
         try got.write(to: expectedURL, atomically: true, encoding: .utf8)
         return
     }
     let want = try String(contentsOf: expectedURL, encoding: .utf8)
-    #expect(got == want, "decoded pixels differ from Tests/Conformance/expected.txt:\n\(got)")
+    #expect(got == want, "decoded pixels differ from \(expectedURL.path):\n\(got)")
+}
+
+@Test func conformanceBitstreamsDecodeToExpectedPixels() throws {
+    try checkConformance(dir: conformanceDir, model: conformanceDir.appendingPathComponent("nano.s2cq"),
+                         minimumFiles: 6, bands: [1, 7, 100])
+}
+
+/// The shipped model (Weights/hybrid-t.s2cq) on a few small images: the real network end to end.
+/// Its bitstreams are tied to the model's fingerprint: new weights mean regenerating them
+/// (scripts/make-conformance.sh).
+@Test func shippedModelConformance() throws {
+    let model = repoRoot.appendingPathComponent("Weights/hybrid-t.s2cq")
+    try #require(FileManager.default.fileExists(atPath: model.path), "Weights/hybrid-t.s2cq is missing")
+    try checkConformance(dir: conformanceDir.appendingPathComponent("hybrid-t"), model: model, minimumFiles: 3,
+                         bands: [7, 1000])
 }
