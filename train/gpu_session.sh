@@ -10,6 +10,13 @@
 #   device:  bash train/gpu_session.sh fetch 0         # export f16, parts 0-3 (+ manifest) -> $OUT
 #   device:  bash train/gpu_session.sh fetch 1         # parts 4-7 -> $OUT
 #   here:    bash train/gpu_session.sh unpack DIR...   # the files_at folders -> Weights/, checked
+#   here:    bash train/gpu_session.sh restore         # put the shipped weights back in git's index
+#
+# The shipped weights (Weights/hybrid-t.safetensors + .s2cq, ~180 MB) are tracked, and tracked
+# files always travel, which would exceed the 64 MiB: `pack` takes them out of git's index (the
+# files stay on disk; .git/info/exclude ignores them) and `restore` puts them back. Commit
+# nothing between the two (a commit would delete the weights); `git status` shows them as deleted
+# until `restore`.
 #
 # Device calls: carry [".gpudata"], e.g. run(command="bash train/gpu_session.sh train 8",
 # carry=[".gpudata"], timeout_s=600). BATCH (default 16) and CROP (default 256) override the
@@ -21,9 +28,14 @@ RUN=${RUN:-/tmp/s2c-run}
 W=/tmp/s2c-weights/hybrid-t.safetensors
 PART_MIB=15
 PY=${PYTHON:-python3}
+SHIPPED="Weights/hybrid-t.safetensors Weights/hybrid-t.s2cq"
 
 case "${1:-}" in
 pack)
+    for f in $SHIPPED; do
+        if git ls-files --error-unmatch "$f" >/dev/null 2>&1; then git rm --cached -q "$f"; fi
+        grep -qx "$f" .git/info/exclude 2>/dev/null || echo "$f" >> .git/info/exclude
+    done
     rm -rf .gpudata && mkdir -p .gpudata
     cp -r ../shared/data/train/. .gpudata/
     grep -qx '/.gpudata/' .git/info/exclude 2>/dev/null || echo '/.gpudata/' >> .git/info/exclude
@@ -55,6 +67,12 @@ fetch)
     if [ "$k" = 0 ]; then cp "$W.parts.json" "${W%.safetensors}.json" "$RUN/log.txt" "$OUT/"; fi
     ls -l "$OUT"
     ;;
+restore)
+    git reset -q -- $SHIPPED
+    for f in $SHIPPED; do sed -i "\\#^$f\$#d" .git/info/exclude; done
+    git status --short -- Weights
+    echo "gpu_session: shipped weights are tracked again"
+    ;;
 unpack)
     shift
     [ $# -ge 1 ] || { echo "usage: gpu_session.sh unpack DIR..." >&2; exit 2; }
@@ -65,7 +83,7 @@ unpack)
          "evaluate it, then move it (and hybrid-t.json) to Weights/ if it is better"
     ;;
 *)
-    sed -n 2,18p "$0"
+    sed -n 2,26p "$0"
     exit 2
     ;;
 esac
