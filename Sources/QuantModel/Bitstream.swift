@@ -359,13 +359,9 @@ public struct Bitstream: Equatable, Sendable {
         guard UInt32(getLE(bytes, crcAt, 4)) == crc32(bytes, 0..<crcAt) else { throw .headerChecksumMismatch }
         guard let color = ColorFormat(rawValue: bytes[5]) else { throw .unknownColorFormat(bytes[5]) }
         let w = Int(getLE(bytes, 16, 2)), h = Int(getLE(bytes, 18, 2))
-        var tw: Int? = nil, th: Int? = nil
-        if tiled {
-            tw = Int(getLE(bytes, 28, 2))
-            th = Int(getLE(bytes, 30, 2))
-            // A version-2 header must describe at least 2 tiles (one tile is written as version 1).
-            if tw! >= w && th! >= h { throw .badTileSize(width: tw!, height: th!) }
-        }
+        let tw = tiled ? Int(getLE(bytes, 28, 2)) : w, th = tiled ? Int(getLE(bytes, 30, 2)) : h
+        // A version-2 header must describe at least 2 tiles (one tile is written as version 1).
+        if tiled && tw >= w && th >= h { throw .badTileSize(width: tw, height: th) }
         return try BitstreamHeader(fingerprint: getLE(bytes, 8, 8), width: w, height: h,
                                    color: color, quality256: Int(getLE(bytes, 6, 2)),
                                    zLength: Int(getLE(bytes, 20, 4)), yLength: Int(getLE(bytes, 24, 4)),

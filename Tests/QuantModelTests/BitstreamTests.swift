@@ -137,13 +137,18 @@ func setLE(_ b: inout [UInt8], at p: Int, _ v: UInt64, _ n: Int) {
     #expect(throws: BitstreamError.trailingBytes(expected: 48, found: 96)) { try Bitstream(bytes: good + good) }
 }
 
-@Test func bitstreamEveryBitFlipIsRefused() throws {
-    let good = try sampleStream().serialize()
+/// Every single-bit flip of a valid bitstream is refused.
+func expectEveryBitFlipRefused(_ good: [UInt8]) {
     for i in 0..<good.count * 8 {
         var bad = good
         bad[i / 8] ^= UInt8(1 << (i % 8))
         #expect(throws: BitstreamError.self, "flip of bit \(i % 8) in byte \(i / 8)") { try Bitstream(bytes: bad) }
     }
+}
+
+@Test func bitstreamEveryBitFlipIsRefused() throws {
+    let good = try sampleStream().serialize()
+    expectEveryBitFlipRefused(good)
     // A flip in the payload or its CRC is a payload CRC mismatch; in header fields, a header one.
     var bad = good
     bad[40] ^= 0x10
@@ -380,11 +385,7 @@ func withTiledHeader(_ bytes: [UInt8], tiles: Int, _ edit: (inout [UInt8]) -> Vo
         let e: BitstreamError = n == 0 ? .empty : n < 36 ? .truncatedHeader(n) : .truncated(expected: good.count, found: n)
         #expect(throws: e) { try Bitstream(bytes: Array(good[0..<n])) }
     }
-    for i in 0..<good.count * 8 {
-        var bad = good
-        bad[i / 8] ^= UInt8(1 << (i % 8))
-        #expect(throws: BitstreamError.self, "flip of bit \(i % 8) in byte \(i / 8)") { try Bitstream(bytes: bad) }
-    }
+    expectEveryBitFlipRefused(good)
     var bad = good
     bad[50] ^= 1
     #expect(throws: BitstreamError.tileTableChecksumMismatch) { try Bitstream(bytes: bad) }
