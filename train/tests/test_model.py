@@ -135,8 +135,12 @@ def test_checkpoint_split_join(tmp_path):
     os.remove(p)
     join(p)
     assert open(p, "rb").read() == data
+    # Flip a byte (XOR, so the part always changes; writing a fixed byte over random data was a
+    # no-op one time in 256 and failed CI).
     with open(parts[1], "r+b") as f:
-        f.write(b"X")
+        b = f.read(1)
+        f.seek(0)
+        f.write(bytes([b[0] ^ 0xFF]))
     with pytest.raises(SystemExit):
         join(p)
 
