@@ -55,8 +55,10 @@ func codecRoundTripIsBitExact(_ size: (Int, Int, Int)) throws {
     let rgb = testImage(nano, width: 64, height: 64)
     let (bs, _) = try codec.encode(rgb: rgb, width: 64, height: 64, color: .rgb, quality256: 1792, Kernels.best())
     // Streams that pass the container's CRC (rebuilt) but are not what the encoder wrote.
+    // A fixed seed: the refusal count is a property of these 40 corruptions, not of the run
+    // (with the system generator it was a coin toss near the threshold of some runs).
     var refused = 0
-    var rng = SystemRandomNumberGenerator()
+    var rng = SeededRNG(seed: 0x5eed_c0de)
     for trial in 0..<40 {
         var z = bs.zStream, y = bs.yStream
         if trial % 2 == 0, !y.isEmpty { y[Int.random(in: 0..<y.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng) }
