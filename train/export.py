@@ -2,6 +2,7 @@
 """Export float weights, or the golden vectors the Swift float runtime is tested against.
 
   python train/export.py weights --checkpoint train/runs/hybrid-t/checkpoint.pt -o Weights/hybrid-t.safetensors
+  python train/export.py weights --ema ...     # the moving average of the weights (train.py --ema)
   python train/export.py golden  -o Tests/CalibrateTests/Fixtures     # hybrid-nano, fixed seed
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s2c.config import get_config  # noqa: E402
+from s2c.ema import ema_state_into_model  # noqa: E402
 from s2c.export import load_safetensors_into, save_weights  # noqa: E402
 from s2c.model import HybridModel  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
@@ -31,9 +33,16 @@ def export_weights(args):
     s = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     model = HybridModel(get_config(s["config"]))
     model.load_state_dict(s["model"])
+    meta = {"step": str(s["step"]), "samples": str(s["samples"])}
+    if args.ema:
+        if not s.get("ema"):
+            raise SystemExit(f"{args.checkpoint} has no EMA (trained without --ema, or before it existed)")
+        ema_state_into_model(model, s["ema"])
+        meta.update(ema_decay=str(s["ema"]["decay"]), ema_updates=str(s["ema"]["updates"]))
     dtype = torch.float16 if args.dtype == "f16" else torch.float32
-    save_weights(model, args.out, dtype, {"step": str(s["step"]), "samples": str(s["samples"])})
-    print(f"wrote {args.out} ({s['config']}, step {s['step']}, {s['samples']} samples, {args.dtype})")
+    save_weights(model, args.out, dtype, meta)
+    what = f"EMA of {s['ema']['updates']} updates" if args.ema else "weights"
+    print(f"wrote {args.out} ({s['config']}, step {s['step']}, {s['samples']} samples, {what}, {args.dtype})")
 
 
 def golden_model() -> HybridModel:
@@ -88,6 +97,7 @@ def main():
     w.add_argument("--checkpoint", default=os.path.join(REPO, "train", "runs", "hybrid-t", "checkpoint.pt"))
     w.add_argument("-o", "--out", default=os.path.join(REPO, "Weights", "hybrid-t.safetensors"))
     w.add_argument("--dtype", choices=["f16", "f32"], default="f32")
+    w.add_argument("--ema", action="store_true", help="export the checkpoint's moving average of the weights")
     g = sub.add_parser("golden", help="hybrid-nano golden vectors for the Swift tests")
     g.add_argument("-o", "--out", default=os.path.join(REPO, "Tests", "CalibrateTests", "Fixtures"))
     a = p.parse_args()

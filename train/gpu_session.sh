@@ -20,7 +20,8 @@
 #
 # Device calls: carry [".gpudata"], e.g. run(command="bash train/gpu_session.sh train 8",
 # carry=[".gpudata"], timeout_s=600). BATCH (default 16) and CROP (default 256) override the
-# batch and crop (CONFIG and DEVICE exist for testing it here). Then evaluate (train/evaluate.py) and keep the better weights: continue on CPU
+# batch and crop (CONFIG and DEVICE exist for testing it here); EMA=1 on the first fetch brings the
+# moving average of the weights (train.py --ema) instead of the weights. Then evaluate (train/evaluate.py) and keep the better weights: continue on CPU
 # with `train/train.py --config hybrid-t --init Weights/hybrid-t.safetensors --out <new run dir>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +58,7 @@ fetch)
     : "${OUT:?OUT is set by the device tool}"
     if [ ! -f "$W.parts.json" ]; then
         mkdir -p "$(dirname "$W")"
-        "$PY" train/export.py weights --checkpoint "$RUN/checkpoint.pt" -o "$W" --dtype f16
+        "$PY" train/export.py weights --checkpoint "$RUN/checkpoint.pt" -o "$W" --dtype f16 ${EMA:+--ema}
         "$PY" train/ckpt.py split "$W" --part-mib "$PART_MIB"
     fi
     for i in 0 1 2 3; do

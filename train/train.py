@@ -5,7 +5,9 @@
   python train/train.py --config hybrid-t --device cuda --batch 8 --crop 256
 
 Loss = bpp + lambda_q * 255^2 * MSE, q drawn uniformly from the 7 levels for every sample;
-aux loss (factorized-prior quantiles) with its own optimizer; gradient clipping.
+aux loss (factorized-prior quantiles) with its own optimizer; gradient clipping. The checkpoint
+also keeps an exponential moving average of the weights (--ema; export.py weights --ema).
+`kill PID` (SIGTERM) or SIGINT stops after the step in progress and saves the checkpoint.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import argparse
 import math
 import os
 import random
+import signal
 import sys
 import time
 
@@ -29,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s2c.checkpoint import atomic_save, join  # noqa: E402
 from s2c.config import get_config  # noqa: E402
 from s2c.data import CropSampler  # noqa: E402
+from s2c.ema import EMA  # noqa: E402
 from s2c.export import load_safetensors_into  # noqa: E402
 from s2c.model import HybridModel, bits_per_pixel  # noqa: E402
 
@@ -58,6 +62,9 @@ def parse_args(argv=None):
                    help="same maths, faster code paths: channels_last, explicit-matmul attention, "
                    "checkerboard-split parameter aggregation, float32 depthwise convs under --bf16, "
                    "fused Adam (default: on for --device cpu; train/RESULTS.md, Training speed on CPU)")
+    p.add_argument("--ema", type=float, default=0.999,
+                   help="decay of the exponential moving average of the weights kept in the checkpoint "
+                   "(export.py weights --ema writes it; 0: none)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--save-minutes", type=float, default=10.0)
@@ -115,6 +122,7 @@ class Trainer:
         self.aux_opt = torch.optim.Adam(aux, lr=args.aux_lr)
         self.sampler = CropSampler(args.data, min_side=max(args.crop, args.crop_large))
         self.sampler.gen.manual_seed(args.seed)
+        self.ema = EMA(self.model, args.ema) if args.ema else None
         self.step = 0
         self.samples = 0
         self.lambdas = torch.tensor(self.cfg.lambdas, device=self.device)
@@ -123,7 +131,7 @@ class Trainer:
     def state(self):
         return {"config": self.cfg.name, "model": self.model.state_dict(), "opt": self.opt.state_dict(),
                 "aux_opt": self.aux_opt.state_dict(), "step": self.step, "samples": self.samples,
-                "rng": rng_state(self.sampler)}
+                "rng": rng_state(self.sampler), "ema": self.ema.state_dict() if self.ema else None}
 
     def save(self, path):
         atomic_save(self.state(), path)
@@ -141,6 +149,12 @@ class Trainer:
             conform_optimizer_state(opt, fused=(self.fast or None) if opt is self.opt else None)
         self.step, self.samples = s["step"], s["samples"]
         set_rng_state(s["rng"], self.sampler)
+        if self.ema is not None:
+            if s.get("ema"):
+                self.ema.load_state_dict(s["ema"])
+            else:               # a checkpoint from before --ema: the average starts here
+                self.ema = EMA(self.model, self.args.ema)
+                self.log(f"checkpoint has no EMA: averaging from step {self.step}")
 
     # -- one optimisation step -----------------------------------------------------------------
     def train_step(self):
@@ -165,6 +179,8 @@ class Trainer:
         self.aux_opt.zero_grad(set_to_none=True)
         aux.backward()
         self.aux_opt.step()
+        if self.ema is not None:
+            self.ema.update()
         self.step += 1
         self.samples += a.batch
         psnr = (10 * torch.log10(1 / mse.clamp(min=1e-10))).mean()
@@ -193,6 +209,8 @@ def main(argv=None):
         init = args.init or os.path.join(REPO, "Weights", f"{args.config}.safetensors")
         if os.path.exists(init):
             load_safetensors_into(tr.model, init)
+            if tr.ema is not None:
+                tr.ema = EMA(tr.model, args.ema)       # average from the loaded weights
             log(f"new run from weights {init}")
         else:
             log("new run from random initialisation")
@@ -200,31 +218,39 @@ def main(argv=None):
         f"{len(tr.sampler)} training images, device {args.device}, threads {torch.get_num_threads()}, "
         f"{'bf16 transforms, ' if args.bf16 else ''}{'fast paths, ' if tr.fast else ''}"
         f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}, "
-        f"batch {args.batch}, crop {args.crop} (then {args.crop_large} from step {args.large_after})")
+        f"batch {args.batch}, crop {args.crop} (then {args.crop_large} from step {args.large_after}), "
+        f"EMA {args.ema if args.ema else 'off'}")
+    # SIGTERM (plain `kill`) and SIGINT stop the run after the step in progress, which then saves
+    # its checkpoint (a signal in the middle of a step would save a half-updated model). A job
+    # started with `&` from a script inherits SIGINT as ignored, so both handlers are set here.
+    stop = []
+    def request_stop(signum, frame):
+        stop.append(signum)             # only this: the handler may interrupt a print or a write
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     t0 = time.time()
     last_save = time.time()
     window = []
-    try:
-        while tr.step < args.steps:
-            if args.minutes and time.time() - t0 > args.minutes * 60:
-                break
-            ts = time.time()
-            m = tr.train_step()
-            if not math.isfinite(m["loss"]):
-                raise SystemExit(f"loss is {m['loss']} at step {tr.step}; not saving. Resume from the last checkpoint with a lower --lr.")
-            window.append((time.time() - ts, m))
-            if tr.step % args.log_every == 0:
-                secs = sum(w[0] for w in window)
-                avg = {k: sum(w[1][k] for w in window) / len(window) for k in ("loss", "bpp", "psnr", "aux")}
-                log(f"step {tr.step} samples {tr.samples} | {args.batch * len(window) / secs:.2f} samples/s | "
-                    f"loss {avg['loss']:.4f} bpp {avg['bpp']:.4f} psnr {avg['psnr']:.2f} aux {avg['aux']:.1f} "
-                    f"| lr {m['lr']:.2e} crop {m['crop']}")
-                window = []
-            if time.time() - last_save > args.save_minutes * 60:
-                tr.save(ckpt)
-                last_save = time.time()
-    except KeyboardInterrupt:
-        log("interrupted")
+    while tr.step < args.steps and not stop:
+        if args.minutes and time.time() - t0 > args.minutes * 60:
+            break
+        ts = time.time()
+        m = tr.train_step()
+        if not math.isfinite(m["loss"]):
+            raise SystemExit(f"loss is {m['loss']} at step {tr.step}; not saving. Resume from the last checkpoint with a lower --lr.")
+        window.append((time.time() - ts, m))
+        if tr.step % args.log_every == 0:
+            secs = sum(w[0] for w in window)
+            avg = {k: sum(w[1][k] for w in window) / len(window) for k in ("loss", "bpp", "psnr", "aux")}
+            log(f"step {tr.step} samples {tr.samples} | {args.batch * len(window) / secs:.2f} samples/s | "
+                f"loss {avg['loss']:.4f} bpp {avg['bpp']:.4f} psnr {avg['psnr']:.2f} aux {avg['aux']:.1f} "
+                f"| lr {m['lr']:.2e} crop {m['crop']}")
+            window = []
+        if time.time() - last_save > args.save_minutes * 60:
+            tr.save(ckpt)
+            last_save = time.time()
+    if stop:
+        log(f"{signal.Signals(stop[0]).name}: stopped after step {tr.step}")
     tr.save(ckpt)
     log(f"saved {ckpt} at step {tr.step} ({tr.samples} samples seen)")
 

@@ -1,0 +1,126 @@
+"""The moving average of the weights (train.py --ema): its arithmetic, resume, and export."""
+import argparse
+import os
+import sys
+
+import pytest
+import torch
+
+from conftest import KODAK
+from s2c.config import get_config
+from s2c.ema import EMA
+from s2c.export import export_tensors
+from safetensors.torch import load_file
+from s2c.model import HybridModel
+
+torch.set_num_threads(1)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_ema_follows_its_formula():
+    torch.manual_seed(0)
+    m = HybridModel(get_config("hybrid-nano"))
+    ema = EMA(m, 0.9)
+    p = next(m.parameters())
+    expected = p.detach().clone().double()
+    for t in range(1, 30):
+        with torch.no_grad():
+            for q in m.parameters():
+                q.add_(torch.randn_like(q))
+        ema.update()
+        d = min(0.9, (1 + t) / (10 + t))
+        expected = d * expected + (1 - d) * p.detach().double()
+    assert ema.updates == 29
+    assert torch.allclose(ema.shadow[0].double(), expected, atol=1e-5)
+    # The average is not the weights: the test would pass trivially otherwise.
+    assert (ema.shadow[0] - p).abs().max() > 0.1
+    with pytest.raises(ValueError):
+        EMA(m, 1.0)
+
+
+def _args(tr_mod, *extra):
+    return tr_mod.parse_args(["--config", "hybrid-nano", "--data", KODAK, "--batch", "2", "--crop", "64",
+                              "--crop-large", "64", "--warmup", "1", "--threads", "1", *extra])
+
+
+@pytest.mark.skipif(not os.path.isdir(KODAK), reason="needs ../shared/data/kodak")
+def test_ema_resumes_and_exports(tmp_path):
+    import export as export_mod
+    import train as tr_mod
+    a = tr_mod.Trainer(_args(tr_mod, "--ema", "0.5"), log=lambda m: None)
+    a.train_step()
+    a.train_step()
+    ck = str(tmp_path / "ck.pt")
+    a.save(ck)
+    saved = [t.clone() for t in a.ema.shadow]
+    a.train_step()
+    b = tr_mod.Trainer(_args(tr_mod, "--ema", "0.5"), log=lambda m: None)
+    b.load(ck)
+    assert b.ema.updates == 2
+    for x, y in zip(saved, b.ema.shadow):
+        assert torch.equal(x, y)
+    b.train_step()
+    # The resumed step computes the same loss, but its gradients may differ in the last bits
+    # (oneDNN's sums depend on buffer alignment), so the next average is equal to rounding.
+    for x, y in zip(a.ema.shadow, b.ema.shadow):
+        assert torch.allclose(x, y, rtol=1e-5, atol=1e-7)
+    # export.py weights --ema writes the average, without it the weights themselves.
+    b.save(ck)
+    for use_ema in (True, False):
+        out = str(tmp_path / f"w{int(use_ema)}.safetensors")
+        export_mod.export_weights(argparse.Namespace(checkpoint=ck, out=out, dtype="f32", ema=use_ema))
+        ref = HybridModel(get_config("hybrid-nano"))
+        ref.load_state_dict(b.ema.model_state_dict(b.model) if use_ema else b.model.state_dict())
+        want, got = export_tensors(ref), load_file(out)
+        assert want.keys() == got.keys()
+        for n in want:
+            assert torch.equal(got[n], want[n]), n
+    name = b.ema.names[0]
+    assert not torch.equal(b.ema.shadow[0], dict(b.model.named_parameters())[name])
+
+
+@pytest.mark.skipif(not os.path.isdir(KODAK), reason="needs ../shared/data/kodak")
+def test_checkpoint_without_ema_starts_the_average_there(tmp_path):
+    import export as export_mod
+    import train as tr_mod
+    a = tr_mod.Trainer(_args(tr_mod, "--ema", "0"), log=lambda m: None)
+    assert a.ema is None
+    a.train_step()
+    ck = str(tmp_path / "ck.pt")
+    a.save(ck)
+    with pytest.raises(SystemExit):
+        export_mod.export_weights(argparse.Namespace(checkpoint=ck, out=str(tmp_path / "w.safetensors"),
+                                                     dtype="f32", ema=True))
+    b = tr_mod.Trainer(_args(tr_mod), log=lambda m: None)
+    b.load(ck)
+    assert b.ema.updates == 0
+    for n, t in zip(b.ema.names, b.ema.shadow):
+        assert torch.equal(t, dict(b.model.named_parameters())[n])
+
+
+@pytest.mark.skipif(not os.path.isdir(KODAK), reason="needs ../shared/data/kodak")
+def test_sigterm_saves_a_checkpoint(tmp_path):
+    """`kill PID` on a background run stops it after the step in progress and saves."""
+    import signal
+    import subprocess
+    import time
+    train_py = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "train.py")
+    out = tmp_path / "run"
+    # SIGINT ignored, as for a job started with `&` by a non-interactive shell.
+    p = subprocess.Popen([sys.executable, train_py, "--config", "hybrid-nano", "--data", KODAK, "--batch", "1",
+                          "--crop", "64", "--crop-large", "64", "--threads", "1", "--log-every", "1",
+                          "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.time() + 120
+        for line in p.stdout:
+            if " step 2 " in line or time.time() > deadline:
+                break
+        p.send_signal(signal.SIGINT)
+        rest = p.communicate(timeout=120)[0]
+    finally:
+        p.kill()
+    assert p.returncode == 0, rest
+    assert "SIGINT: stopped after step" in rest and "saved" in rest
+    s = torch.load(str(out / "checkpoint.pt"), map_location="cpu", weights_only=False)
+    assert s["step"] >= 2 and s["ema"]["updates"] == s["step"]
