@@ -14,13 +14,14 @@ REQUIREMENTS := train/requirements.txt
 # Touched after a successful pip install; pip runs again only when requirements.txt is newer.
 PIP_STAMP := .build/.pip-requirements.stamp
 
-.PHONY: help setup build test demo
+.PHONY: help setup build test demo board
 
 help:
 	@echo "make setup   install missing apt packages and train/requirements.txt (pinned, CPU torch)"
 	@echo "make build   swift build -c release"
-	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM C kernels and Embedded Swift checks (nano and the shipped hybrid-t)"
+	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM C kernels, Embedded Swift and board decoder checks (nano and the shipped hybrid-t)"
 	@echo "make demo    setup, release build, scripts/demo.sh"
+	@echo "make board   setup, s2c-dec (the decoder for boards) for aarch64 and this machine in out/board/"
 
 setup:
 	@if ! command -v dpkg-query >/dev/null; then \
@@ -67,6 +68,12 @@ test: setup
 	fi
 	bash scripts/check-embedded.sh
 	bash scripts/check-embedded.sh Weights/hybrid-t.s2cq Tests/Conformance/hybrid-t/*.s2c
+	bash scripts/check-board.sh
+
+# Static binaries of the board decoder (board/README.md).
+board: setup
+	bash board/build.sh aarch64 out/board/s2c-dec-aarch64
+	bash board/build.sh host out/board/s2c-dec-host
 
 # The demo runs whatever end-to-end job exists today; see scripts/demo.sh.
 demo: setup build

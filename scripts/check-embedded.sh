@@ -8,9 +8,6 @@
 # Embedded subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
-SWIFTC=${SWIFTC:-swiftc}
-EMB=$(dirname "$(command -v "$SWIFTC")")/../lib/swift/embedded
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
@@ -23,26 +20,15 @@ if [ ${#args[@]} -eq 0 ]; then
     args=(Tests/Conformance/nano.s2cq Tests/Conformance/*.s2c)
 fi
 
-cat > "$out/module.modulemap" <<MAP
-module FixedPoint {
-    header "$root/Sources/FixedPoint/include/s2c_fixedpoint.h"
-    export *
-}
-MAP
-flags=(-enable-experimental-feature Embedded -wmo -parse-as-library -O -module-name QuantModel -I "$out")
-srcs=(Sources/QuantModel/*.swift scripts/embedded/Harness.swift)
-csrc=(Sources/FixedPoint/*.c Sources/FixedPoint/arm/*.c Sources/FixedPoint/x86/*.c)
+# The same build as the board decoder (board/build.sh), with the check harness as the program.
+build() { QUIET=1 MAIN=scripts/embedded/main.c EXTRA_SWIFT=scripts/embedded/Harness.swift board/build.sh "$@"; }
 
 echo "== Embedded Swift decode path: aarch64 (qemu -cpu max) =="
-"$SWIFTC" -target aarch64-none-none-elf "${flags[@]}" -c "${srcs[@]}" -o "$out/qm-arm.o"
-aarch64-linux-gnu-gcc -O2 -fopenmp -std=gnu11 -I Sources/FixedPoint/include scripts/embedded/main.c "${csrc[@]}" \
-    "$out/qm-arm.o" "$EMB/aarch64-none-none-elf/libswiftUnicodeDataTables.a" -lm -o "$out/harness-arm"
-qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu "$out/harness-arm" "${args[@]}" | sed "s|$out/||" | tee "$out/arm.txt"
+build aarch64 "$out/harness-arm"
+qemu-aarch64 -cpu max "$out/harness-arm" "${args[@]}" | sed "s|$out/||" | tee "$out/arm.txt"
 
 echo "== Embedded Swift decode path: host =="
-"$SWIFTC" -target "$(uname -m)-unknown-linux-gnu" "${flags[@]}" -c "${srcs[@]}" -o "$out/qm-host.o"
-gcc -O2 -fopenmp -std=gnu11 -I Sources/FixedPoint/include scripts/embedded/main.c "${csrc[@]}" \
-    "$out/qm-host.o" "$EMB/$(uname -m)-unknown-linux-gnu/libswiftUnicodeDataTables.a" -lm -o "$out/harness-host"
+build host "$out/harness-host"
 "$out/harness-host" "${args[@]}" | sed "s|$out/||" | tee "$out/host.txt"
 S2C_CPU_MASK=0 "$out/harness-host" "${args[@]}" | sed "s|$out/||" > "$out/host-c.txt"
 

@@ -8,6 +8,11 @@
  * calling thread. Either way rows are independent, so the output never depends on it. */
 #define S2C_OMP_MIN_WORK ((int64_t)1 << 16)
 
+/* Fully unrolls the loop that follows (a constant trip count over register blocks). Clang unrolls
+ * such loops by itself; GCC at -O2 does not, and then keeps the accumulator arrays in memory,
+ * with a load and a store around every multiply-accumulate (docs/kernels.md, GCC builds). */
+#define S2C_UNROLL _Pragma("GCC unroll 16")
+
 /* Modular int32 add (two's complement wrap, no UB): the accumulator semantics of every variant. */
 static inline int32_t s2c_wrap_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 

@@ -46,16 +46,19 @@ public struct IntCodec: Sendable {
 
     public let fingerprint: UInt64
     public let config: IntConfig
-    let analysis: IntAnalysis
+    /// g_a and h_a: nil in a decode-only codec.
+    let analysis: IntAnalysis?
     let hyper: IntHyperSynthesis
     let entropy: IntEntropyModel
     let synthesis: IntSynthesis
     let zTables: CDFTableSet
 
-    public init(model f: ModelFile) throws(ModelFileError) {
+    /// Builds the integer networks of a model file. `decodeOnly` skips the encoder's g_a and h_a
+    /// (about a quarter of hybrid-t's weights): such a codec decodes and refuses to encode.
+    public init(model f: ModelFile, decodeOnly: Bool = false) throws(ModelFileError) {
         fingerprint = f.fingerprint
         config = try IntConfig(f)
-        analysis = try IntAnalysis(f, config)
+        analysis = decodeOnly ? nil : try IntAnalysis(f, config)
         hyper = try IntHyperSynthesis(f, config)
         entropy = try IntEntropyModel(f, config)
         synthesis = try IntSynthesis(f)
@@ -97,6 +100,7 @@ public struct IntCodec: Sendable {
         guard maxTile >= 64, maxTile <= IntCodec.maxTileLimit, maxTile % 64 == 0 else {
             throw .badImage("tile size \(maxTile) is invalid (a multiple of 64 in 64...\(IntCodec.maxTileLimit))")
         }
+        guard let analysis else { throw .badImage("this codec was loaded to decode only; it cannot encode") }
         let tile = IntCodec.tileSize(width: width, height: height, maxTile: maxTile)
         let grid: BitstreamHeader
         do {
@@ -131,6 +135,7 @@ public struct IntCodec: Sendable {
     /// Codes an analysed image at a quality in 1/256 steps (the second half of encoding).
     public func encode(_ a: Analysed, quality256: Int, _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
         guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
+        guard let analysis else { throw .badImage("this codec was loaded to decode only; it cannot encode") }
         let row = config.qualityIndex(quality256: quality256)
         var streams: [TileStreams] = []
         var out = DecodedImage(width: a.width, height: a.height, color: a.color,

@@ -63,15 +63,15 @@ struct RuntimeOptions: ParsableArguments {
     var cpu: String?
 
     /// Loads the model (see the root command's discussion for the search order) and applies
-    /// --threads and --cpu.
-    func load() throws -> (IntCodec, Kernels) {
+    /// --threads and --cpu. `decodeOnly` skips the encoder's networks (less memory).
+    func load(decodeOnly: Bool = false) throws -> (IntCodec, Kernels) {
         ProcessMemory.keepFreedMemory()
         if let threads { s2c_set_threads(Int32(threads)) }
         if let cpu, let m = parseMask(cpu) { s2c_set_cpu_mask(UInt32(truncatingIfNeeded: m)) }
         let path = try modelPath()
         let bytes = try FileIO.readAll(path: path, maxBytes: 1 << 30)
         do {
-            return (try IntCodec(model: try ModelFile(bytes: bytes)), Kernels.best())
+            return (try IntCodec(model: try ModelFile(bytes: bytes), decodeOnly: decodeOnly), Kernels.best())
         } catch {
             throw ModelError(description: "model '\(path)': \(error.message)")
         }
@@ -153,7 +153,7 @@ extension S2CInt {
         func run() throws {
             let bytes = try FileIO.readAll(path: input, maxBytes: Bitstream.maxSize)
             let bs = try parseBitstream(bytes, name: input)
-            let (codec, kn) = try runtime.load()
+            let (codec, kn) = try runtime.load(decodeOnly: true)
             let img: DecodedImage
             do {
                 img = try codec.decode(bs, kn)

@@ -41,6 +41,24 @@ func codecRoundTripIsBitExact(_ size: (Int, Int, Int)) throws {
     print("nano codec \(w)x\(h) q\(q256)/256: \(bytes.count) bytes, z \(bs.zStream.count) + y \(bs.yStream.count)")
 }
 
+@Test func decodeOnlyCodecDecodesTheSameAndRefusesToEncode() throws {
+    let (codec, nano) = try nanoIntCodec()
+    let decoder = try IntCodec(model: nano.file, decodeOnly: true)
+    #expect(decoder.fingerprint == codec.fingerprint)
+    let rgb = testImage(nano, width: 70, height: 50)
+    for tile in [1024, 64] {
+        let (bs, rec) = try codec.encode(rgb: rgb, width: 70, height: 50, color: .rgb, quality256: 900, maxTile: tile,
+                                         Kernels.best())
+        #expect(try decoder.decode(try Bitstream(bytes: bs.serialize()), Kernels.best()) == rec)
+    }
+    #expect(throws: CodecError.self) {
+        try decoder.encode(rgb: rgb, width: 70, height: 50, color: .rgb, quality256: 900, Kernels.best())
+    }
+    #expect(throws: CodecError.self) {
+        try decoder.analyse(rgb: rgb, width: 70, height: 50, color: .rgb, Kernels.best())
+    }
+}
+
 @Test func grayImagesComeBackGray() throws {
     let (codec, nano) = try nanoIntCodec()
     var rgb = testImage(nano, width: 40, height: 30)

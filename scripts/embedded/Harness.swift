@@ -67,7 +67,7 @@ public func decodeHash(_ model: UnsafePointer<UInt8>, _ modelCount: Int,
                        _ stream: UnsafePointer<UInt8>, _ streamCount: Int) -> UInt64 {
     let mb = Array(UnsafeBufferPointer(start: model, count: modelCount))
     let sb = Array(UnsafeBufferPointer(start: stream, count: streamCount))
-    guard let f = try? ModelFile(bytes: mb), let codec = try? IntCodec(model: f),
+    guard let f = try? ModelFile(bytes: mb), let codec = try? IntCodec(model: f, decodeOnly: true),
           let bs = try? Bitstream(bytes: sb), let img = try? codec.decode(bs, Kernels.best()) else { return 0 }
     return img.pixels.withUnsafeBufferPointer { fnv1a64($0) }
 }

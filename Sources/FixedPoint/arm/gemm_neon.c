@@ -20,15 +20,15 @@ static void row_block_s8(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t l
         s2c_neon_edges(a, lda, 1, w, ldw, i, m, j, n, ap_, wp, jq);
         const int8_t *ap[R] = {ap_[0], ap_[1], ap_[2], ap_[3]};
         int32x4_t acc[R][J];
-        for (int r = 0; r < R; r++)
-            for (int q = 0; q < J; q++) acc[r][q] = vdupq_n_s32(0);
+        S2C_UNROLL for (int r = 0; r < R; r++)
+            S2C_UNROLL for (int q = 0; q < J; q++) acc[r][q] = vdupq_n_s32(0);
         int t = 0;
         for (; t + 16 <= k; t += 16) {
             int8x16_t wv[J];
-            for (int q = 0; q < J; q++) wv[q] = vld1q_s8(wp[q] + t);
-            for (int r = 0; r < R; r++) {
+            S2C_UNROLL for (int q = 0; q < J; q++) wv[q] = vld1q_s8(wp[q] + t);
+            S2C_UNROLL for (int r = 0; r < R; r++) {
                 int8x16_t av = vld1q_s8(ap[r] + t);
-                for (int q = 0; q < J; q++) {
+                S2C_UNROLL for (int q = 0; q < J; q++) {
                     acc[r][q] = vpadalq_s16(acc[r][q], vmull_s8(vget_low_s8(av), vget_low_s8(wv[q])));
                     acc[r][q] = vpadalq_s16(acc[r][q], vmull_high_s8(av, wv[q]));
                 }
@@ -36,8 +36,8 @@ static void row_block_s8(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t l
         }
         uint32_t tail[R][J] = {{0}};
         for (; t < k; t++)
-            for (int r = 0; r < R; r++)
-                for (int q = 0; q < J; q++) tail[r][q] += (uint32_t)(ap[r][t] * wp[q][t]);
+            S2C_UNROLL for (int r = 0; r < R; r++)
+                S2C_UNROLL for (int q = 0; q < J; q++) tail[r][q] += (uint32_t)(ap[r][t] * wp[q][t]);
         s2c_neon_finish(c, ldc, acc, tail, bias, mult, shift, jq, i, m, j, n, lo, hi);
     }
 }
@@ -52,15 +52,15 @@ static void row_block_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t
         s2c_neon_edges(a, lda, 2, w, ldw, i, m, j, n, ap_, wp, jq);
         const int16_t *ap[R] = {ap_[0], ap_[1], ap_[2], ap_[3]};
         int32x4_t acc[R][J];
-        for (int r = 0; r < R; r++)
-            for (int q = 0; q < J; q++) acc[r][q] = vdupq_n_s32(0);
+        S2C_UNROLL for (int r = 0; r < R; r++)
+            S2C_UNROLL for (int q = 0; q < J; q++) acc[r][q] = vdupq_n_s32(0);
         int t = 0;
         for (; t + 8 <= k; t += 8) {
             int16x8_t wv[J];
-            for (int q = 0; q < J; q++) wv[q] = vmovl_s8(vld1_s8(wp[q] + t));
-            for (int r = 0; r < R; r++) {
+            S2C_UNROLL for (int q = 0; q < J; q++) wv[q] = vmovl_s8(vld1_s8(wp[q] + t));
+            S2C_UNROLL for (int r = 0; r < R; r++) {
                 int16x8_t av = vld1q_s16(ap[r] + t);
-                for (int q = 0; q < J; q++) {
+                S2C_UNROLL for (int q = 0; q < J; q++) {
                     acc[r][q] = vmlal_s16(acc[r][q], vget_low_s16(av), vget_low_s16(wv[q]));
                     acc[r][q] = vmlal_high_s16(acc[r][q], av, wv[q]);
                 }
@@ -68,8 +68,8 @@ static void row_block_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t
         }
         uint32_t tail[R][J] = {{0}};
         for (; t < k; t++)
-            for (int r = 0; r < R; r++)
-                for (int q = 0; q < J; q++) tail[r][q] += (uint32_t)(ap[r][t] * wp[q][t]);
+            S2C_UNROLL for (int r = 0; r < R; r++)
+                S2C_UNROLL for (int q = 0; q < J; q++) tail[r][q] += (uint32_t)(ap[r][t] * wp[q][t]);
         s2c_neon_finish(c, ldc, acc, tail, bias, mult, shift, jq, i, m, j, n, lo, hi);
     }
 }

@@ -20,21 +20,21 @@ static TGT void row_block(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t 
         s2c_neon_edges(a, lda, 1, w, ldw, i, m, j, n, ap_, wp, jq);
         const int8_t *ap[R] = {ap_[0], ap_[1], ap_[2], ap_[3]};
         int32x4_t acc[R][J];
-        for (int r = 0; r < R; r++)
-            for (int q = 0; q < J; q++) acc[r][q] = vdupq_n_s32(0);
+        S2C_UNROLL for (int r = 0; r < R; r++)
+            S2C_UNROLL for (int q = 0; q < J; q++) acc[r][q] = vdupq_n_s32(0);
         int t = 0;
         for (; t + 16 <= k; t += 16) {
             int8x16_t wv[J];
-            for (int q = 0; q < J; q++) wv[q] = vld1q_s8(wp[q] + t);
-            for (int r = 0; r < R; r++) {
+            S2C_UNROLL for (int q = 0; q < J; q++) wv[q] = vld1q_s8(wp[q] + t);
+            S2C_UNROLL for (int r = 0; r < R; r++) {
                 int8x16_t av = vld1q_s8(ap[r] + t);
-                for (int q = 0; q < J; q++) acc[r][q] = vdotq_s32(acc[r][q], av, wv[q]);
+                S2C_UNROLL for (int q = 0; q < J; q++) acc[r][q] = vdotq_s32(acc[r][q], av, wv[q]);
             }
         }
         uint32_t tail[R][J] = {{0}};
         for (; t < k; t++)
-            for (int r = 0; r < R; r++)
-                for (int q = 0; q < J; q++) tail[r][q] += (uint32_t)(ap[r][t] * wp[q][t]);
+            S2C_UNROLL for (int r = 0; r < R; r++)
+                S2C_UNROLL for (int q = 0; q < J; q++) tail[r][q] += (uint32_t)(ap[r][t] * wp[q][t]);
         s2c_neon_finish(c, ldc, acc, tail, bias, mult, shift, jq, i, m, j, n, lo, hi);
     }
 }

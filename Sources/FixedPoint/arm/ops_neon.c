@@ -226,20 +226,20 @@ static inline int32x4_t dot4_s16(const int16_t *a, const int16_t *const b[4], in
     int d = 0;
     for (; d + 8 <= n; d += 8) {
         const int16x8_t x = vld1q_s16(a + d);
-        for (int q = 0; q < 4; q++) {
+        S2C_UNROLL for (int q = 0; q < 4; q++) {
             const int16x8_t y = vld1q_s16(b[q] + d);
             acc[q] = vmlal_high_s16(vmlal_s16(acc[q], vget_low_s16(x), vget_low_s16(y)), x, y);
         }
     }
     for (; d + 4 <= n; d += 4) {
         const int16x4_t x = vld1_s16(a + d);
-        for (int q = 0; q < 4; q++) acc[q] = vmlal_s16(acc[q], x, vld1_s16(b[q] + d));
+        S2C_UNROLL for (int q = 0; q < 4; q++) acc[q] = vmlal_s16(acc[q], x, vld1_s16(b[q] + d));
     }
     int32x4_t s = s2c_neon_hsum4(acc[0], acc[1], acc[2], acc[3]);
     if (d < n) {
         uint32_t t[4] = {0, 0, 0, 0};
         for (; d < n; d++)
-            for (int q = 0; q < 4; q++) t[q] += (uint32_t)(a[d] * b[q][d]);
+            S2C_UNROLL for (int q = 0; q < 4; q++) t[q] += (uint32_t)(a[d] * b[q][d]);
         s = vaddq_s32(s, vreinterpretq_s32_u32(vld1q_u32(t)));
     }
     return s;

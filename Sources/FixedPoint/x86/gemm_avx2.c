@@ -36,34 +36,34 @@ INL void block(int16_t *c, ptrdiff_t ldc, const void *a, ptrdiff_t lda, int a16,
     const int16_t *ap16[R];
     const int8_t *wp[J];
     int jq[J];
-    for (int r = 0; r < R; r++) {
+    S2C_UNROLL for (int r = 0; r < R; r++) {
         int ri = i + r < m ? i + r : m - 1;
         ap8[r] = (const int8_t *)a + ri * lda;
         ap16[r] = (const int16_t *)a + ri * lda;
     }
-    for (int q = 0; q < J; q++) {
+    S2C_UNROLL for (int q = 0; q < J; q++) {
         jq[q] = j + q < n ? j + q : n - 1;
         wp[q] = w + jq[q] * ldw;
     }
     __m256i acc[R][J];
-    for (int r = 0; r < R; r++)
-        for (int q = 0; q < J; q++) acc[r][q] = _mm256_setzero_si256();
+    S2C_UNROLL for (int r = 0; r < R; r++)
+        S2C_UNROLL for (int q = 0; q < J; q++) acc[r][q] = _mm256_setzero_si256();
     int t = 0;
     for (; t + 16 <= k; t += 16) {
         __m256i wv[J];
-        for (int q = 0; q < J; q++)
+        S2C_UNROLL for (int q = 0; q < J; q++)
             wv[q] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wp[q] + t)));
-        for (int r = 0; r < R; r++) {
+        S2C_UNROLL for (int r = 0; r < R; r++) {
             __m256i av = a16 ? _mm256_loadu_si256((const __m256i *)(ap16[r] + t))
                              : _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(ap8[r] + t)));
-            for (int q = 0; q < J; q++)
+            S2C_UNROLL for (int q = 0; q < J; q++)
                 acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(av, wv[q]));
         }
     }
     uint32_t tail[R][J] = {{0}};
     for (; t < k; t++)
-        for (int r = 0; r < R; r++)
-            for (int q = 0; q < J; q++)
+        S2C_UNROLL for (int r = 0; r < R; r++)
+            S2C_UNROLL for (int q = 0; q < J; q++)
                 tail[r][q] += (uint32_t)((a16 ? ap16[r][t] : ap8[r][t]) * wp[q][t]);
 
     __m256i sum = _mm256_set_m128i(hsum4(acc[1][0], acc[1][1], acc[1][2], acc[1][3]),

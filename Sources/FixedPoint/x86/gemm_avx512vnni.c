@@ -69,8 +69,8 @@ INL void finish(int16_t *c, ptrdiff_t ldc, __m512i acc[R][J], const int32_t *add
 
 INL void edges(const void *a, ptrdiff_t lda, size_t esz, const int8_t *w, ptrdiff_t ldw,
                int i, int m, int j, int n, const char *ap[R], const int8_t *wp[J], int jq[J]) {
-    for (int r = 0; r < R; r++) ap[r] = (const char *)a + (size_t)((i + r < m ? i + r : m - 1) * lda) * esz;
-    for (int q = 0; q < J; q++) {
+    S2C_UNROLL for (int r = 0; r < R; r++) ap[r] = (const char *)a + (size_t)((i + r < m ? i + r : m - 1) * lda) * esz;
+    S2C_UNROLL for (int q = 0; q < J; q++) {
         jq[q] = j + q < n ? j + q : n - 1;
         wp[q] = w + jq[q] * ldw;
     }
@@ -81,11 +81,11 @@ INL void edges(const void *a, ptrdiff_t lda, size_t esz, const int8_t *w, ptrdif
 INL void step_s8(__m512i acc[R][J], const char *ap[R], const int8_t *wp[J], int t, __mmask64 km) {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     __m512i wv[J];
-    for (int q = 0; q < J; q++) wv[q] = _mm512_maskz_loadu_epi8(km, wp[q] + t);
-    for (int r = 0; r < R; r++) {
+    S2C_UNROLL for (int q = 0; q < J; q++) wv[q] = _mm512_maskz_loadu_epi8(km, wp[q] + t);
+    S2C_UNROLL for (int r = 0; r < R; r++) {
         /* masked-off lanes become 0x80 after the xor, but their weights are 0 */
         __m512i av = _mm512_xor_si512(_mm512_maskz_loadu_epi8(km, ap[r] + t), flip);
-        for (int q = 0; q < J; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, wv[q]);
+        S2C_UNROLL for (int q = 0; q < J; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, wv[q]);
     }
 }
 
@@ -99,8 +99,8 @@ static TGT void row_block_s8(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff
         int jq[J];
         edges(a, lda, 1, w, ldw, i, m, j, n, ap, wp, jq);
         __m512i acc[R][J];
-        for (int r = 0; r < R; r++)
-            for (int q = 0; q < J; q++) acc[r][q] = _mm512_setzero_si512();
+        S2C_UNROLL for (int r = 0; r < R; r++)
+            S2C_UNROLL for (int q = 0; q < J; q++) acc[r][q] = _mm512_setzero_si512();
         int t = 0;
         for (; t + 64 <= k; t += 64) step_s8(acc, ap, wp, t, ~(__mmask64)0);
         if (t < k) step_s8(acc, ap, wp, t, ((__mmask64)1 << (k - t)) - 1);
@@ -143,10 +143,10 @@ void s2c_gemm_s8_avx512vnni_dot(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrd
 
 INL void step_s16(__m512i acc[R][J], const char *ap[R], const int8_t *wp[J], int t, __mmask32 km) {
     __m512i wv[J];
-    for (int q = 0; q < J; q++) wv[q] = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(km, wp[q] + t));
-    for (int r = 0; r < R; r++) {
+    S2C_UNROLL for (int q = 0; q < J; q++) wv[q] = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(km, wp[q] + t));
+    S2C_UNROLL for (int r = 0; r < R; r++) {
         __m512i av = _mm512_maskz_loadu_epi16(km, (const int16_t *)ap[r] + t);
-        for (int q = 0; q < J; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], av, wv[q]);
+        S2C_UNROLL for (int q = 0; q < J; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], av, wv[q]);
     }
 }
 
@@ -160,8 +160,8 @@ static TGT void row_block_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdi
         int jq[J];
         edges(a, lda, 2, w, ldw, i, m, j, n, ap, wp, jq);
         __m512i acc[R][J];
-        for (int r = 0; r < R; r++)
-            for (int q = 0; q < J; q++) acc[r][q] = _mm512_setzero_si512();
+        S2C_UNROLL for (int r = 0; r < R; r++)
+            S2C_UNROLL for (int q = 0; q < J; q++) acc[r][q] = _mm512_setzero_si512();
         int t = 0;
         for (; t + 32 <= k; t += 32) step_s16(acc, ap, wp, t, ~(__mmask32)0);
         if (t < k) step_s16(acc, ap, wp, t, ((__mmask32)1 << (k - t)) - 1);

@@ -135,10 +135,10 @@ INL __m256i requant(__m512i acc, const __m512i *q, __m256i lo16, __m256i hi16) {
 INL void store(int16_t *c, ptrdiff_t ldc, __m512i acc[MAXR][MAXJ], const __m512i *cst, int R, int NJ,
                int i, int nr, int j0, int n, int lo, int hi) {
     const __m256i lo16 = _mm256_set1_epi16((int16_t)lo), hi16 = _mm256_set1_epi16((int16_t)hi);
-    for (int r = 0; r < R; r++) {
+    S2C_UNROLL for (int r = 0; r < R; r++) {
         if (r >= nr) break;
         int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
-        for (int q = 0; q < NJ; q++) {
+        S2C_UNROLL for (int q = 0; q < NJ; q++) {
             const __m256i y = requant(acc[r][q], cst + q * NQ, lo16, hi16);
             const int rem = n - j0 - q * VB;
             if (rem >= VB) _mm256_storeu_si256((__m256i *)(cr + q * VB), y);
@@ -218,35 +218,35 @@ INL __m512i pack_block(__m512i *panel, int ks, int nj, int q, const int8_t *w, p
 INL void kern_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel,
                   const __m512i *cst, int R, int NJ, int i, int nr, int m, int j0, int n, int k, int lo, int hi) {
     const int16_t *ap[MAXR];
-    for (int r = 0; r < R; r++) ap[r] = a + (ptrdiff_t)(i + (r < nr ? r : nr - 1)) * lda;
+    S2C_UNROLL for (int r = 0; r < R; r++) ap[r] = a + (ptrdiff_t)(i + (r < nr ? r : nr - 1)) * lda;
     __m512i acc[MAXR][MAXJ];
-    for (int q = 0; q < NJ; q++) {
+    S2C_UNROLL for (int q = 0; q < NJ; q++) {
         const __m512i b = _mm512_load_si512(cst + q * NQ + QBIAS);
-        for (int r = 0; r < R; r++) acc[r][q] = b;
+        S2C_UNROLL for (int r = 0; r < R; r++) acc[r][q] = b;
     }
     prefetch_out(c, ldc, NJ, i, nr, j0, n);
     const int kp = k / 2;
     const __m512i *wp = panel;
     for (int p = 0; p < kp; p++, wp += NJ) {
         if (p % PF == 0)  /* the next R rows (the last row of a where they pass m) */
-            for (int r = 0; r < R; r++)
+            S2C_UNROLL for (int r = 0; r < R; r++)
                 _mm_prefetch((const char *)(a + (ptrdiff_t)(i + R + r < m ? i + R + r : m - 1) * lda + 2 * p),
                              _MM_HINT_T0);
         __m512i wv[MAXJ];
-        for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
-        for (int r = 0; r < R; r++) {
+        S2C_UNROLL for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
+        S2C_UNROLL for (int r = 0; r < R; r++) {
             int32_t v;
             memcpy(&v, ap[r] + 2 * p, sizeof v);
             const __m512i av = _mm512_set1_epi32(v);
-            for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], wv[q], av);
+            S2C_UNROLL for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], wv[q], av);
         }
     }
     if (k & 1) {  /* last pair: (a[k-1], a[k-1]) x (w[k-1], 0) */
         __m512i wv[MAXJ];
-        for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
-        for (int r = 0; r < R; r++) {
+        S2C_UNROLL for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
+        S2C_UNROLL for (int r = 0; r < R; r++) {
             const __m512i av = _mm512_set1_epi16(ap[r][k - 1]);
-            for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], wv[q], av);
+            S2C_UNROLL for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], wv[q], av);
         }
     }
     store(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi);
@@ -316,37 +316,37 @@ INL void kern_s8(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, cons
                  const __m512i *cst, int R, int NJ, int i, int nr, int m, int j0, int n, int k, int lo, int hi) {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     const int8_t *ap[MAXR];
-    for (int r = 0; r < R; r++) ap[r] = a + (ptrdiff_t)(i + (r < nr ? r : nr - 1)) * lda;
+    S2C_UNROLL for (int r = 0; r < R; r++) ap[r] = a + (ptrdiff_t)(i + (r < nr ? r : nr - 1)) * lda;
     __m512i acc[MAXR][MAXJ];
-    for (int q = 0; q < NJ; q++) {
+    S2C_UNROLL for (int q = 0; q < NJ; q++) {
         const __m512i b = _mm512_load_si512(cst + q * NQ + QBIAS);
-        for (int r = 0; r < R; r++) acc[r][q] = b;
+        S2C_UNROLL for (int r = 0; r < R; r++) acc[r][q] = b;
     }
     prefetch_out(c, ldc, NJ, i, nr, j0, n);
     const int kq = k / 4, kt = k % 4;
     const __m512i *wp = panel;
     for (int p = 0; p < kq; p++, wp += NJ) {
         if (p % (2 * PF) == 0)
-            for (int r = 0; r < R; r++)
+            S2C_UNROLL for (int r = 0; r < R; r++)
                 _mm_prefetch((const char *)(a + (ptrdiff_t)(i + R + r < m ? i + R + r : m - 1) * lda + 4 * p),
                              _MM_HINT_T0);
         __m512i wv[MAXJ];
-        for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
-        for (int r = 0; r < R; r++) {
+        S2C_UNROLL for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
+        S2C_UNROLL for (int r = 0; r < R; r++) {
             int32_t v;
             memcpy(&v, ap[r] + 4 * p, sizeof v);
             const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(v), flip);
-            for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, wv[q]);
+            S2C_UNROLL for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, wv[q]);
         }
     }
     if (kt) {  /* last quad: the kt remaining bytes, padding weights 0 */
         __m512i wv[MAXJ];
-        for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
-        for (int r = 0; r < R; r++) {
+        S2C_UNROLL for (int q = 0; q < NJ; q++) wv[q] = _mm512_load_si512(wp + q);
+        S2C_UNROLL for (int r = 0; r < R; r++) {
             int32_t v = 0;
             memcpy(&v, ap[r] + 4 * kq, (size_t)kt);
             const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(v), flip);
-            for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, wv[q]);
+            S2C_UNROLL for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, wv[q]);
         }
     }
     store(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi);

@@ -73,7 +73,7 @@ static TGT void dw_row(int16_t *out, const int16_t *in, int h, int w, int c, con
             __m256i al = bl, ah = bh;
             for (int pr = 0; pr < pairs; pr++) {
                 __m256i v[2];
-                for (int q = 0; q < 2; q++) {
+                S2C_UNROLL for (int q = 0; q < 2; q++) {
                     const int t = 2 * pr + q, yy = y + t / k - p, xx = x + t % k - p;
                     v[q] = t < taps && yy >= 0 && yy < h && xx >= 0 && xx < w
                                ? _mm256_loadu_si256((const __m256i *)(in + ((ptrdiff_t)yy * w + xx) * c + cb))

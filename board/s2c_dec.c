@@ -1,0 +1,401 @@
+/* s2c_dec.c: s2c-dec, the decoder for boards: .s2c bitstream -> PNG or PNM.
+ *
+ * The decoding itself is the Embedded Swift build of Sources/QuantModel (board/BoardDecoder.swift)
+ * on the FixedPoint C kernels, so this program decodes exactly what `s2c-int decode` decodes, bit
+ * for bit, on any CPU, SIMD path and thread count. This file is the command line: arguments,
+ * files, the image writer, and messages. No floating point here either.
+ *
+ * Exit status: 0 decoded; 1 the input, the model or the output failed (message on stderr);
+ * 64 bad usage. Nothing is written when decoding fails: the image goes to a temporary file next
+ * to the output, renamed into place only once it is complete. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image_write.h"
+#include "s2c_fixedpoint.h"
+
+/* board/BoardDecoder.swift */
+long s2c_board_max_stream_bytes(void);
+int s2c_board_parse_stream(const uint8_t *data, long count, char *err, long cap);
+int s2c_board_stream_info(long *width, long *height, long *channels, long *tiles, uint64_t *fingerprint,
+                          char *quality, long cap);
+int s2c_board_load_model(long count, int (*fill)(uint8_t *dst, long n, void *ctx), void *ctx, char *err, long cap);
+uint64_t s2c_board_model_fingerprint(void);
+int s2c_board_decode(char *err, long cap);
+int s2c_board_with_pixels(int (*body)(const uint8_t *px, long n, void *ctx), void *ctx);
+void s2c_board_release(void);
+
+#define S2C_DEC_VERSION "1.0"
+#define DEFAULT_MODEL "hybrid-t.s2cq"
+#define MAX_MODEL_BYTES (1L << 30)
+enum { EXIT_USAGE = 64 };
+
+static const char *usage_text =
+    "usage: s2c-dec IN.s2c -o OUT.png [--model PATH] [--threads N] [--cpu MASK] [-q]\n";
+
+static const char *help_text =
+    "Decode an .s2c bitstream (made by `s2c-int encode`) into an image.\n"
+    "The output is bit-exact with `s2c-int decode` on every CPU, SIMD path and thread count.\n"
+    "\n"
+    "arguments:\n"
+    "  IN.s2c              input bitstream ('-' reads stdin)\n"
+    "  -o, --output PATH   output image: PNG, or PNM when PATH ends in .ppm, .pgm or .pnm (P6 for\n"
+    "                      colour, P5 for gray); '-' writes a PNG to stdout. Gray bitstreams\n"
+    "                      give gray images.\n"
+    "                      PNGs are written uncompressed (stored deflate): about 3 bytes a pixel.\n"
+    "options:\n"
+    "  --model PATH        integer model (.s2cq) the bitstream was made with; default: $S2C_MODEL,\n"
+    "                      else " DEFAULT_MODEL " next to this program, else Weights/" DEFAULT_MODEL "\n"
+    "                      in the current folder\n"
+    "  --threads N         worker threads, 1...1024 (default: one per core; output never depends on it)\n"
+    "  --cpu MASK          CPU feature mask, decimal or 0x-hex, forcing lower kernel paths\n"
+    "                      (0 = plain C; same as S2C_CPU_MASK)\n"
+    "  -q, --quiet         no progress lines on stderr\n"
+    "  -h, --help          this text\n"
+    "  --version           version, and the kernels this CPU runs\n";
+
+static int quiet;
+
+static void fail_usage(const char *fmt, const char *arg) {
+    fprintf(stderr, "s2c-dec: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%sRun 's2c-dec --help' for more.\n", usage_text);
+    exit(EXIT_USAGE);
+}
+
+static int parse_ulong(const char *s, unsigned long long *out) {
+    if (!s || !*s || *s == '-' || *s == '+') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);   /* decimal or 0x-hex (and, as strtoull, 0-octal) */
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Whole file (or stdin) into memory, refusing more than cap bytes before reading them. */
+static uint8_t *read_all(const char *path, long cap, long *count, const char *what) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    const char *name = strcmp(path, "-") ? path : "<stdin>";
+    if (!f) {
+        fprintf(stderr, "s2c-dec: cannot open %s '%s': %s\n", what, name, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "s2c-dec: %s '%s' is a folder\n", what, name);
+        if (f != stdin) fclose(f);
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > cap) {
+        fprintf(stderr, "s2c-dec: %s '%s' is %lld bytes, more than any valid one (%ld)\n", what, name,
+                (long long)st.st_size, cap);
+        if (f != stdin) fclose(f);
+        return NULL;
+    }
+    long size = 0, room = S_ISREG(st.st_mode) && st.st_size > 0 ? (long)st.st_size + 1 : 1 << 16;
+    uint8_t *buf = malloc((size_t)room);
+    while (buf) {
+        size_t got = fread(buf + size, 1, (size_t)(room - size), f);
+        size += (long)got;
+        if (size < room) break;
+        if (size > cap) break;
+        long grow = room > cap / 2 ? cap + 1 : room * 2;
+        uint8_t *more = realloc(buf, (size_t)grow);
+        if (!more) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = more;
+        room = grow;
+    }
+    int bad = buf == NULL || ferror(f);
+    if (f != stdin) fclose(f);
+    if (!buf) {
+        fprintf(stderr, "s2c-dec: out of memory reading %s '%s'\n", what, name);
+        return NULL;
+    }
+    if (bad) {
+        fprintf(stderr, "s2c-dec: cannot read %s '%s': %s\n", what, name, strerror(errno));
+        free(buf);
+        return NULL;
+    }
+    if (size > cap) {
+        fprintf(stderr, "s2c-dec: %s '%s' is more than %ld bytes, more than any valid one\n", what, name, cap);
+        free(buf);
+        return NULL;
+    }
+    *count = size;
+    return buf;
+}
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* --model, $S2C_MODEL, next to the executable, ./Weights/. Returns a malloc'd path or NULL. */
+static char *find_model(const char *given) {
+    if (given) return strdup(given);
+    const char *env = getenv("S2C_MODEL");
+    if (env && *env) return strdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash && (size_t)(slash - exe) + 1 + sizeof DEFAULT_MODEL <= sizeof exe) {
+            strcpy(slash + 1, DEFAULT_MODEL);
+            if (file_exists(exe)) return strdup(exe);
+        }
+    }
+    if (file_exists("Weights/" DEFAULT_MODEL)) return strdup("Weights/" DEFAULT_MODEL);
+    return NULL;
+}
+
+typedef struct {
+    FILE *f;
+    const char *path;
+} ModelReader;
+
+static int fill_model(uint8_t *dst, long n, void *ctx) {
+    ModelReader *r = ctx;
+    if (n > 0 && (!dst || fread(dst, 1, (size_t)n, r->f) != (size_t)n)) {
+        fprintf(stderr, "s2c-dec: cannot read model '%s': %s\n", r->path,
+                ferror(r->f) ? strerror(errno) : "file shrank while reading");
+        return 1;
+    }
+    return 0;
+}
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+typedef struct {
+    FILE *f;
+    int format;
+    long width, height, channels;
+} ImageJob;
+
+static int write_pixels(const uint8_t *px, long n, void *ctx) {
+    ImageJob *j = ctx;
+    if (n != j->width * j->height * j->channels) {
+        errno = EINVAL;
+        return 1;
+    }
+    return s2c_image_write(j->f, j->format, px, (uint32_t)j->width, (uint32_t)j->height, (int)j->channels) ? 1 : 0;
+}
+
+/* Writes the decoded image to path through path.tmp-XXXXXX and rename(2); "-" is stdout. */
+static int write_output(const char *path, const char *input, int format, long w, long h, long ch) {
+    ImageJob job = {NULL, format, w, h, ch};
+    if (!strcmp(path, "-")) {
+        job.f = stdout;
+        if (s2c_board_with_pixels(write_pixels, &job) || fflush(stdout)) {
+            fprintf(stderr, "s2c-dec: cannot write <stdout>: %s\n", strerror(errno));
+            return 1;
+        }
+        return 0;
+    }
+    struct stat so, si;
+    if (stat(path, &so) == 0) {
+        if (S_ISDIR(so.st_mode)) {
+            fprintf(stderr, "s2c-dec: output '%s' is a folder\n", path);
+            return 1;
+        }
+        if (strcmp(input, "-") && stat(input, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+            fprintf(stderr, "s2c-dec: output '%s' is the input file; choose another name\n", path);
+            return 1;
+        }
+    }
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp) return 1;
+    int fd = -1;
+    unsigned seed = (unsigned)getpid() ^ (unsigned)now_ms();
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        seed = seed * 1103515245u + 12345u;
+        snprintf(tmp, n, "%s.tmp-%06x", path, (seed >> 8) & 0xffffff);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        fprintf(stderr, "s2c-dec: cannot create a temporary file next to '%s': %s\n", path, strerror(errno));
+        free(tmp);
+        return 1;
+    }
+    job.f = fdopen(fd, "wb");
+    int bad = !job.f;
+    if (!bad) bad = s2c_board_with_pixels(write_pixels, &job) != 0 || fflush(job.f) != 0 || fsync(fd) != 0;
+    int err = errno;
+    if (job.f ? fclose(job.f) != 0 : close(fd) != 0) {
+        if (!bad) err = errno;
+        bad = 1;
+    }
+    if (!bad && rename(tmp, path) != 0) {
+        err = errno;
+        bad = 1;
+    }
+    if (bad) {
+        unlink(tmp);
+        fprintf(stderr, "s2c-dec: cannot write '%s': %s\n", path, strerror(err));
+    }
+    free(tmp);
+    return bad;
+}
+
+static const char *kernel_names(uint32_t flags) {
+    if (flags & S2C_CPU_DOTPROD) return "NEON + dotprod";
+    if (flags & S2C_CPU_NEON) return "NEON";
+    if (flags & S2C_CPU_AVX512VNNI) return "AVX-512 VNNI";
+    if (flags & S2C_CPU_AVX2) return "AVX2";
+    return "C reference";
+}
+
+int main(int argc, char **argv) {
+    const char *input = NULL, *output = NULL, *model_arg = NULL;
+    long threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        const char *eq = strchr(a, '=');
+        size_t key = eq && a[0] == '-' && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
+#define OPT(name) (strlen(name) == key && !strncmp(a, name, key))
+#define NEED_VALUE()                                                          \
+    do {                                                                      \
+        if (eq && key < strlen(a)) val = eq + 1;                              \
+        else if (i + 1 < argc) val = argv[++i];                               \
+        else fail_usage("option %s needs a value", a);                        \
+    } while (0)
+        if (OPT("-h") || OPT("--help")) {
+            printf("%s\n%s", usage_text, help_text);
+            return 0;
+        } else if (OPT("--version")) {
+            printf("s2c-dec %s (bitstream versions 1-2), kernels: %s\n", S2C_DEC_VERSION,
+                   kernel_names(s2c_cpu_flags()));
+            return 0;
+        } else if (OPT("-q") || OPT("--quiet")) {
+            quiet = 1;
+        } else if (OPT("-o") || OPT("--output")) {
+            NEED_VALUE();
+            if (output) fail_usage("output given twice ('%s')", val);
+            output = val;
+        } else if (OPT("--model")) {
+            NEED_VALUE();
+            model_arg = val;
+        } else if (OPT("--threads")) {
+            NEED_VALUE();
+            unsigned long long t;
+            if (parse_ulong(val, &t) || t < 1 || t > 1024) fail_usage("--threads must be in 1...1024, got '%s'", val);
+            threads = (long)t;
+        } else if (OPT("--cpu")) {
+            NEED_VALUE();
+            unsigned long long m;
+            if (parse_ulong(val, &m) || m > 0xffffffffull) fail_usage("--cpu expects a number such as 0x1f or 31, got '%s'", val);
+            s2c_set_cpu_mask((uint32_t)m);
+        } else if (a[0] == '-' && a[1] != 0) {
+            fail_usage("unknown option '%s'", a);
+        } else if (!input) {
+            input = a;
+        } else {
+            fail_usage("unexpected argument '%s' (one input at a time)", a);
+        }
+#undef OPT
+#undef NEED_VALUE
+    }
+    if (!input) fail_usage("%s", "missing input bitstream");
+    if (!output) fail_usage("%s", "missing -o OUT (an image path, or '-' for stdout)");
+    if (!*output) fail_usage("%s", "empty output name");
+    if (threads) s2c_set_threads((int)threads);
+    int format = ends_with(output, ".ppm") || ends_with(output, ".pgm") || ends_with(output, ".pnm")
+                     ? S2C_IMAGE_PNM : S2C_IMAGE_PNG;
+
+    /* 1. The bitstream: read, validate (CRCs), before the model costs anything. */
+    char err[512];
+    long n;
+    uint8_t *stream = read_all(input, s2c_board_max_stream_bytes(), &n, "input");
+    if (!stream) return 1;
+    const char *in_name = strcmp(input, "-") ? input : "<stdin>";
+    if (s2c_board_parse_stream(stream, n, err, sizeof err)) {
+        fprintf(stderr, "s2c-dec: %s: %s\n", in_name, err);
+        free(stream);
+        return 1;
+    }
+    free(stream);
+    long w, h, ch, tiles;
+    uint64_t fp;
+    char quality[32];
+    s2c_board_stream_info(&w, &h, &ch, &tiles, &fp, quality, sizeof quality);
+
+    /* 2. The model. */
+    char *model_path = find_model(model_arg);
+    if (!model_path) {
+        fprintf(stderr, "s2c-dec: no model: %s not found next to this program or in ./Weights/; "
+                        "pass --model or set S2C_MODEL\n", DEFAULT_MODEL);
+        return 1;
+    }
+    if (!quiet)
+        fprintf(stderr, "s2c-dec: %s: %ldx%ld %s, quality %s, %ld tile%s; model %s\n", in_name, w, h,
+                ch == 1 ? "gray" : "rgb", quality, tiles, tiles == 1 ? "" : "s", model_path);
+    long long t0 = now_ms();
+    ModelReader mr = {fopen(model_path, "rb"), model_path};
+    struct stat st;
+    if (!mr.f || fstat(fileno(mr.f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "s2c-dec: cannot open model '%s': %s\n", model_path,
+                mr.f ? (S_ISDIR(st.st_mode) ? "it is a folder" : strerror(errno)) : strerror(errno));
+        if (mr.f) fclose(mr.f);
+        return 1;
+    }
+    if (st.st_size > MAX_MODEL_BYTES) {
+        fprintf(stderr, "s2c-dec: model '%s' is %lld bytes, more than any valid one\n", model_path, (long long)st.st_size);
+        fclose(mr.f);
+        return 1;
+    }
+    int rc = s2c_board_load_model((long)st.st_size, fill_model, &mr, err, sizeof err);
+    fclose(mr.f);
+    if (rc) {
+        if (err[0]) fprintf(stderr, "s2c-dec: model '%s': %s\n", model_path, err);
+        return 1;
+    }
+    if (s2c_board_model_fingerprint() != fp) {
+        fprintf(stderr, "s2c-dec: %s was made with model %016" PRIx64 ", but '%s' is %016" PRIx64
+                        "; pass the model it was made with (--model)\n",
+                in_name, fp, model_path, s2c_board_model_fingerprint());
+        return 1;
+    }
+    long long t1 = now_ms();
+
+    /* 3. Decode, then write. */
+    if (s2c_board_decode(err, sizeof err)) {
+        fprintf(stderr, "s2c-dec: %s: %s\n", in_name, err);
+        return 1;
+    }
+    long long t2 = now_ms();
+    if (write_output(output, input, format, w, h, ch)) return 1;
+    s2c_board_release();
+    if (!quiet)
+        fprintf(stderr, "s2c-dec: %s: model %lld ms, decode %lld ms (%d threads, %s)\n",
+                strcmp(output, "-") ? output : "<stdout>", t1 - t0, t2 - t1, s2c_get_threads(),
+                kernel_names(s2c_cpu_flags()));
+    free(model_path);
+    return 0;
+}
