@@ -91,7 +91,7 @@ static uint8_t *read_all(const char *path, long cap, long *count, const char *wh
         fprintf(stderr, "s2c-dec: cannot open %s '%s': %s\n", what, name, strerror(errno));
         return NULL;
     }
-    struct stat st;
+    struct stat st = {0};
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         fprintf(stderr, "s2c-dec: %s '%s' is a folder\n", what, name);
         if (f != stdin) fclose(f);
@@ -141,7 +141,7 @@ static uint8_t *read_all(const char *path, long cap, long *count, const char *wh
 }
 
 static int file_exists(const char *p) {
-    struct stat st;
+    struct stat st = {0};
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -358,7 +358,7 @@ int main(int argc, char **argv) {
                 ch == 1 ? "gray" : "rgb", quality, tiles, tiles == 1 ? "" : "s", model_path);
     long long t0 = now_ms();
     ModelReader mr = {fopen(model_path, "rb"), model_path};
-    struct stat st;
+    struct stat st = {0};
     if (!mr.f || fstat(fileno(mr.f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fprintf(stderr, "s2c-dec: cannot open model '%s': %s\n", model_path,
                 mr.f ? (S_ISDIR(st.st_mode) ? "it is a folder" : strerror(errno)) : strerror(errno));
