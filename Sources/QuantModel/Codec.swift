@@ -134,12 +134,27 @@ public struct IntCodec: Sendable {
 
     /// Codes an analysed image at a quality in 1/256 steps (the second half of encoding).
     public func encode(_ a: Analysed, quality256: Int, _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
+        let (bs, rec) = try code(a, quality256: quality256, reconstruct: true, kn)
+        return (bs, rec!)
+    }
+
+    /// Encodes without computing the reconstruction (no g_s: about half the work of `encode`);
+    /// the bitstream is byte-identical to `encode`'s.
+    public func encodeStream(rgb: [UInt8], width: Int, height: Int, color: ColorFormat, quality256: Int,
+                             maxTile: Int = IntCodec.defaultMaxTile, _ kn: Kernels) throws(CodecError) -> Bitstream {
+        guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
+        let a = try analyse(rgb: rgb, width: width, height: height, color: color, maxTile: maxTile, kn)
+        return try code(a, quality256: quality256, reconstruct: false, kn).0
+    }
+
+    /// The second half of encoding; the reconstruction (g_s) only when asked for.
+    func code(_ a: Analysed, quality256: Int, reconstruct: Bool, _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage?) {
         guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
         guard let analysis else { throw .badImage("this codec was loaded to decode only; it cannot encode") }
         let row = config.qualityIndex(quality256: quality256)
         var streams: [TileStreams] = []
         var out = DecodedImage(width: a.width, height: a.height, color: a.color,
-                               pixels: [UInt8](repeating: 0, count: (a.color == .gray ? 1 : 3) * a.width * a.height))
+                               pixels: [UInt8](repeating: 0, count: reconstruct ? (a.color == .gray ? 1 : 3) * a.width * a.height : 0))
         let grid: BitstreamHeader
         do {
             grid = try BitstreamHeader(fingerprint: fingerprint, width: a.width, height: a.height, color: a.color,
@@ -156,9 +171,10 @@ public struct IntCodec: Sendable {
             let psi = hyper(symbols: zs, kn)
             var coder = YEncoderCoder(y: yg, frac: config.yFracBits, tables: entropy.tables)
             let yHat = entropy.run(psi: psi, coder: &coder, kn)
-            let rec = synthesis(yHat, quality: row, kn)
             streams.append(TileStreams(z: zw.finish(), y: coder.writer.finish()))
-            IntCodec.paste(rec, paddedWidth: 16 * y.w, into: &out, grid.tile(i))
+            if reconstruct {
+                IntCodec.paste(synthesis(yHat, quality: row, kn), paddedWidth: 16 * y.w, into: &out, grid.tile(i))
+            }
         }
         let bs: Bitstream
         do {
@@ -167,7 +183,7 @@ public struct IntCodec: Sendable {
         } catch {
             throw .bitstream(error)
         }
-        return (bs, out)
+        return (bs, reconstruct ? out : nil)
     }
 
     /// Decodes a parsed bitstream made with this model, tile by tile.

@@ -124,9 +124,9 @@ extension S2CInt {
                                        : PNGIO.read(path: input)
             let (codec, kn) = try runtime.load()
             let q256 = Int((quality * 256).rounded())
-            let (bs, _) = try codec.encode(rgb: img.pixels, width: img.width, height: img.height,
-                                           color: img.isGrayscale ? .gray : .rgb, quality256: q256,
-                                           maxTile: tiling.tile, kn)
+            let bs = try codec.encodeStream(rgb: img.pixels, width: img.width, height: img.height,
+                                            color: img.isGrayscale ? .gray : .rgb, quality256: q256,
+                                            maxTile: tiling.tile, kn)
             let bytes = bs.serialize()
             try AtomicFile.write(bytes, to: output, notOver: input)
             if output != "-" {

@@ -59,6 +59,25 @@ func codecRoundTripIsBitExact(_ size: (Int, Int, Int)) throws {
     }
 }
 
+@Test func encodeStreamWritesEncodesBytesWithoutReconstructing() throws {
+    let (codec, nano) = try nanoIntCodec()
+    let rgb = testImage(nano, width: 70, height: 50)
+    var gray = rgb
+    for i in stride(from: 0, to: gray.count, by: 3) { gray[i + 1] = gray[i]; gray[i + 2] = gray[i] }
+    for (px, color) in [(rgb, ColorFormat.rgb), (gray, .gray)] {
+        for (tile, q256) in [(1024, 256), (64, 1000), (1024, 1792)] {
+            let (bs, _) = try codec.encode(rgb: px, width: 70, height: 50, color: color, quality256: q256, maxTile: tile,
+                                           Kernels.best())
+            let only = try codec.encodeStream(rgb: px, width: 70, height: 50, color: color, quality256: q256,
+                                              maxTile: tile, Kernels.best())
+            #expect(only.serialize() == bs.serialize(), "\(color.name) tile \(tile) q \(q256)")
+        }
+    }
+    #expect(throws: CodecError.self) {
+        try codec.encodeStream(rgb: rgb, width: 70, height: 50, color: .rgb, quality256: 1793, Kernels.best())
+    }
+}
+
 @Test func grayImagesComeBackGray() throws {
     let (codec, nano) = try nanoIntCodec()
     var rgb = testImage(nano, width: 40, height: 30)
