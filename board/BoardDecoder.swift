@@ -119,3 +119,9 @@ public func boardRelease() {
     boardCodec = nil
     boardImage = nil
 }
+
+/// The release and format versions (S2CVersion.line) into `buf`, NUL-terminated.
+@_cdecl("s2c_board_version")
+public func boardVersion(_ buf: UnsafeMutablePointer<UInt8>?, _ cap: Int) {
+    _ = putMessage(S2CVersion.line, buf, cap)
+}

@@ -34,8 +34,8 @@ uint64_t s2c_board_model_fingerprint(void);
 int s2c_board_decode(char *err, long cap);
 int s2c_board_with_pixels(int (*body)(const uint8_t *px, long n, void *ctx), void *ctx);
 void s2c_board_release(void);
+void s2c_board_version(char *buf, long cap);
 
-#define S2C_DEC_VERSION "1.0"
 #define DEFAULT_MODEL "hybrid-t.s2cq"
 #define MAX_MODEL_BYTES (1L << 30)
 enum { EXIT_USAGE = 64 };
@@ -290,8 +290,9 @@ int main(int argc, char **argv) {
             printf("%s\n%s", usage_text, help_text);
             return 0;
         } else if (OPT("--version")) {
-            printf("s2c-dec %s (bitstream versions 1-2), kernels: %s\n", S2C_DEC_VERSION,
-                   kernel_names(s2c_cpu_flags()));
+            char version[128];
+            s2c_board_version(version, sizeof version);
+            printf("s2c-dec %s, kernels: %s\n", version, kernel_names(s2c_cpu_flags()));
             return 0;
         } else if (OPT("-q") || OPT("--quiet")) {
             quiet = 1;

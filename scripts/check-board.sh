@@ -115,7 +115,7 @@ cat "$s" | host -q - -o - --model "$m" > "$t/stdout.png"
 [ "$(png_sha "$t/stdout.png" rgb)" = "$(grep "^${s##*/} " Tests/Conformance/expected.txt | cut -d' ' -f4)" ] ||
     fail "stdin -> stdout decode differs"
 host --help | grep -q "usage: s2c-dec" || fail "--help"
-host --version | grep -q "s2c-dec" || fail "--version"
+host --version | grep -q "^s2c-dec [0-9.]* (bitstream versions 1-2, model file version 1), kernels: " || fail "--version"
 
 expect_exit 64 "missing -o" host "$s"
 expect_exit 64 "missing input" host -o "$t/work/x.png"

@@ -16,6 +16,7 @@ import QuantModel
             (Weights/hybrid-t.safetensors); calibrate writes the integer .s2cq model; compare \
             measures an integer model against its float model on other images.
             """,
+        version: S2CVersion.line,
         subcommands: [Calibrate.self, Compare.self, Roundtrip.self, BenchFloat.self],
         defaultSubcommand: Calibrate.self)
 }

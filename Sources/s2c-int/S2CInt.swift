@@ -22,6 +22,7 @@ import Glibc
             $S2C_MODEL, else Weights/hybrid-t.s2cq in the current folder, else in the repository \
             holding the executable.
             """,
+        version: S2CVersion.line,
         subcommands: [Encode.self, Decode.self, Info.self, Eval.self])
 }
 

@@ -106,3 +106,10 @@ private func tmp(_ name: String) -> String {
     let jm = try s2cInt(["encode", png, "-o", out, "--model", junkModel])
     #expect(jm.status != 0 && jm.err.contains("s2c model"))
 }
+
+@Test func versionNamesTheFormats() throws {
+    let v = try s2cInt(["--version"])
+    #expect(v.status == 0)
+    #expect(String(decoding: v.out, as: UTF8.self) == S2CVersion.line + "\n")
+    #expect(S2CVersion.line.contains("bitstream versions 1-2"))
+}
