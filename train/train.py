@@ -88,6 +88,18 @@ def set_rng_state(s, sampler):
     sampler.gen.set_state(s["data"])
 
 
+def per_quality(window, qualities):
+    """'q1 22.1/0.31 q2 ...': mean training PSNR / bpp of the window's samples of each quality
+    (whether distortion follows the rate across qualities, which a mean over qualities hides)."""
+    sums = {}
+    for _, m in window:
+        for q, p, b in zip(m["q"], m["psnr_each"], m["bpp_each"]):
+            n, sp, sb = sums.get(q, (0, 0.0, 0.0))
+            sums[q] = (n + 1, sp + p, sb + b)
+    return " ".join(f"q{q} {sums[q][1] / sums[q][0]:.1f}/{sums[q][2] / sums[q][0]:.2f}"
+                    for q in range(1, qualities + 1) if q in sums)
+
+
 def conform_optimizer_state(opt, fused):
     """After load_state_dict: the checkpoint may come from a run with the other memory layout
     (--fast or not) and its param_groups carry that run's 'fused' flag. Give every state tensor
@@ -183,8 +195,10 @@ class Trainer:
             self.ema.update()
         self.step += 1
         self.samples += a.batch
-        psnr = (10 * torch.log10(1 / mse.clamp(min=1e-10))).mean()
+        psnr_each = 10 * torch.log10(1 / mse.detach().clamp(min=1e-10))
+        psnr = psnr_each.mean()
         return {"loss": loss.item(), "bpp": bpp.mean().item(), "psnr": psnr.item(), "aux": aux.item(),
+                "q": q.tolist(), "psnr_each": psnr_each.tolist(), "bpp_each": bpp.detach().tolist(),
                 "gnorm": float(gnorm), "lr": lr, "crop": crop}
 
 
@@ -244,7 +258,7 @@ def main(argv=None):
             avg = {k: sum(w[1][k] for w in window) / len(window) for k in ("loss", "bpp", "psnr", "aux")}
             log(f"step {tr.step} samples {tr.samples} | {args.batch * len(window) / secs:.2f} samples/s | "
                 f"loss {avg['loss']:.4f} bpp {avg['bpp']:.4f} psnr {avg['psnr']:.2f} aux {avg['aux']:.1f} "
-                f"| lr {m['lr']:.2e} crop {m['crop']}")
+                f"| lr {m['lr']:.2e} crop {m['crop']} | {per_quality(window, tr.cfg.qualities)}")
             window = []
         if time.time() - last_save > args.save_minutes * 60:
             tr.save(ckpt)

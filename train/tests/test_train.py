@@ -1,4 +1,4 @@
-"""The moving average of the weights (train.py --ema): its arithmetic, resume, and export."""
+"""train.py beyond one step: the moving average of the weights (--ema: arithmetic, resume, export), stopping on a signal, the per-quality log."""
 import argparse
 import os
 import sys
@@ -124,3 +124,10 @@ def test_sigterm_saves_a_checkpoint(tmp_path):
     assert "SIGINT: stopped after step" in rest and "saved" in rest
     s = torch.load(str(out / "checkpoint.pt"), map_location="cpu", weights_only=False)
     assert s["step"] >= 2 and s["ema"]["updates"] == s["step"]
+
+
+def test_per_quality_log_groups_samples_by_quality():
+    import train as tr_mod
+    window = [(1.0, {"q": [1, 7], "psnr_each": [20.0, 30.0], "bpp_each": [0.1, 0.9]}),
+              (1.0, {"q": [1, 3], "psnr_each": [22.0, 25.0], "bpp_each": [0.3, 0.5]})]
+    assert tr_mod.per_quality(window, 7) == "q1 21.0/0.20 q3 25.0/0.50 q7 30.0/0.90"
