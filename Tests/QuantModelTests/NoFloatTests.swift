@@ -1,4 +1,4 @@
-// NoFloatTests.swift: the decode path (QuantModel's Swift and FixedPoint's C) must contain no
+// NoFloatTests.swift: the decode path (QuantModel's Swift, FixedPoint's C, the board decoder) must contain no
 // floating point. A source scan: it fails on any float type, literal or libm call.
 import Foundation
 import Testing
@@ -53,14 +53,14 @@ func findFloat(_ files: [URL], _ pattern: String) -> [String] {
 }
 
 @Test func quantModelSwiftHasNoFloatingPoint() {
-    let files = sources("Sources/QuantModel", ["swift"])
+    let files = sources("Sources/QuantModel", ["swift"]) + sources("board", ["swift"])
     #expect(!files.isEmpty)
     let hits = findFloat(files, #"\b(Float|Double|Float16|Float32|Float64|Float80|CGFloat|import Foundation)\b|\b\d+\.\d+\b|\b\d+e-?\d+\b"#)
     #expect(hits.isEmpty, "floating point in the decode path:\n\(hits.joined(separator: "\n"))")
 }
 
 @Test func fixedPointCHasNoFloatingPoint() {
-    let files = sources("Sources/FixedPoint", ["c", "h"])
+    let files = sources("Sources/FixedPoint", ["c", "h"]) + sources("board", ["c", "h"])
     #expect(!files.isEmpty)
     let hits = findFloat(files, #"\b(float|double|_Float16|__fp16|float32x4_t|float64x2_t|__m\d+[dh]?|__m512|__m256|__m128|math\.h|sqrtf?|expf?|logf?|powf?)\b|\b\d+\.\d*f?\b"#)
     #expect(hits.isEmpty, "floating point in the C kernels:\n\(hits.joined(separator: "\n"))")
