@@ -88,15 +88,18 @@ public func boardLoadModel(_ count: Int,
 public func boardModelFingerprint() -> UInt64 { boardCodec?.fingerprint ?? 0 }
 
 /// Decodes the kept bitstream with the loaded model and the best kernels of this CPU (under
-/// S2C_CPU_MASK / s2c_set_cpu_mask); drops the bitstream and keeps the image.
+/// S2C_CPU_MASK / s2c_set_cpu_mask); drops the bitstream and keeps the image. `progress` (may be
+/// NULL) is called after each tile with (tiles done, tile count, ctx).
 @_cdecl("s2c_board_decode")
-public func boardDecode(_ err: UnsafeMutablePointer<UInt8>?, _ errCap: Int) -> Int32 {
+public func boardDecode(_ progress: (@convention(c) (Int, Int, UnsafeMutableRawPointer?) -> Void)?,
+                        _ ctx: UnsafeMutableRawPointer?,
+                        _ err: UnsafeMutablePointer<UInt8>?, _ errCap: Int) -> Int32 {
     boardImage = nil
     guard let bs = boardStream else { return putMessage("no bitstream parsed", err, errCap) }
     guard let codec = boardCodec else { return putMessage("no model loaded", err, errCap) }
     boardStream = nil
     do {
-        boardImage = try codec.decode(bs, Kernels.best())
+        boardImage = try codec.decode(bs, Kernels.best(), progress: { done, total in progress?(done, total, ctx) })
         return 0
     } catch {
         return putMessage(error.message, err, errCap)

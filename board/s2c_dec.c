@@ -31,7 +31,7 @@ int s2c_board_stream_info(long *width, long *height, long *channels, long *tiles
                           char *quality, long cap);
 int s2c_board_load_model(long count, int (*fill)(uint8_t *dst, long n, void *ctx), void *ctx, char *err, long cap);
 uint64_t s2c_board_model_fingerprint(void);
-int s2c_board_decode(char *err, long cap);
+int s2c_board_decode(void (*progress)(long done, long total, void *ctx), void *ctx, char *err, long cap);
 int s2c_board_with_pixels(int (*body)(const uint8_t *px, long n, void *ctx), void *ctx);
 void s2c_board_release(void);
 void s2c_board_version(char *buf, long cap);
@@ -263,6 +263,15 @@ static int write_output(const char *path, const char *input, int format, long w,
     return bad;
 }
 
+/* One stderr line rewritten per tile, when stderr is a terminal and there is more than one tile. */
+static int progress_shown;
+static void show_progress(long done, long total, void *ctx) {
+    (void)ctx;
+    if (quiet || total < 2 || !isatty(2)) return;
+    fprintf(stderr, "\rdecoding %ld tiles: %ld%%", total, 100 * done / total);
+    progress_shown = 1;
+}
+
 static const char *kernel_names(uint32_t flags) {
     if (flags & S2C_CPU_DOTPROD) return "NEON + dotprod";
     if (flags & S2C_CPU_NEON) return "NEON";
@@ -386,7 +395,9 @@ int main(int argc, char **argv) {
     long long t1 = now_ms();
 
     /* 3. Decode, then write. */
-    if (s2c_board_decode(err, sizeof err)) {
+    int failed = s2c_board_decode(show_progress, NULL, err, sizeof err);
+    if (progress_shown) fprintf(stderr, "\r\033[K");
+    if (failed) {
         fprintf(stderr, "s2c-dec: %s: %s\n", in_name, err);
         return 1;
     }

@@ -91,8 +91,10 @@ public struct IntCodec: Sendable {
 
     /// Runs g_a on interleaved RGB (gray images: R = G = B, color .gray), tile by tile, with tiles
     /// of at most maxTile pixels on a side (a multiple of 64 in 64...maxTileLimit).
+    /// `progress(done, total)` is called after each tile (total: the tile count).
     public func analyse(rgb: [UInt8], width: Int, height: Int, color: ColorFormat,
-                        maxTile: Int = IntCodec.defaultMaxTile, _ kn: Kernels) throws(CodecError) -> Analysed {
+                        maxTile: Int = IntCodec.defaultMaxTile, _ kn: Kernels,
+                        progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws(CodecError) -> Analysed {
         guard width >= 1, height >= 1, width <= Bitstream.maxSide, height <= Bitstream.maxSide,
               width * height <= Bitstream.maxPixels, rgb.count == 3 * width * height else {
             throw .badImage("image of \(width)x\(height) with \(rgb.count) bytes cannot be coded")
@@ -117,6 +119,7 @@ public struct IntCodec: Sendable {
             let sub = grid.tileCount == 1 ? rgb : IntCodec.cut(rgb, width: width, r.x, r.y, r.width, r.height)
             let (px, pw, ph) = IntAnalysis.padReplicate(rgb: sub, width: r.width, height: r.height, multiple: 64)
             tiles.append(analysis.y(pixels: px, h: ph, w: pw, kn))
+            progress(i + 1, grid.tileCount)
         }
         return Analysed(width: width, height: height, color: color, tileWidth: tile?.width, tileHeight: tile?.height,
                         tiles: tiles)
@@ -139,16 +142,21 @@ public struct IntCodec: Sendable {
     }
 
     /// Encodes without computing the reconstruction (no g_s: about half the work of `encode`);
-    /// the bitstream is byte-identical to `encode`'s.
+    /// the bitstream is byte-identical to `encode`'s. `progress(done, total)` counts two steps a
+    /// tile (analysis, then entropy coding).
     public func encodeStream(rgb: [UInt8], width: Int, height: Int, color: ColorFormat, quality256: Int,
-                             maxTile: Int = IntCodec.defaultMaxTile, _ kn: Kernels) throws(CodecError) -> Bitstream {
+                             maxTile: Int = IntCodec.defaultMaxTile, _ kn: Kernels,
+                             progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws(CodecError) -> Bitstream {
         guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
-        let a = try analyse(rgb: rgb, width: width, height: height, color: color, maxTile: maxTile, kn)
-        return try code(a, quality256: quality256, reconstruct: false, kn).0
+        let a = try analyse(rgb: rgb, width: width, height: height, color: color, maxTile: maxTile, kn,
+                            progress: { d, n in progress(d, 2 * n) })
+        return try code(a, quality256: quality256, reconstruct: false, kn,
+                        progress: { d, n in progress(n + d, 2 * n) }).0
     }
 
     /// The second half of encoding; the reconstruction (g_s) only when asked for.
-    func code(_ a: Analysed, quality256: Int, reconstruct: Bool, _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage?) {
+    func code(_ a: Analysed, quality256: Int, reconstruct: Bool, _ kn: Kernels,
+              progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws(CodecError) -> (Bitstream, DecodedImage?) {
         guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
         guard let analysis else { throw .badImage("this codec was loaded to decode only; it cannot encode") }
         let row = config.qualityIndex(quality256: quality256)
@@ -175,6 +183,7 @@ public struct IntCodec: Sendable {
             if reconstruct {
                 IntCodec.paste(synthesis(yHat, quality: row, kn), paddedWidth: 16 * y.w, into: &out, grid.tile(i))
             }
+            progress(i + 1, a.tiles.count)
         }
         let bs: Bitstream
         do {
@@ -186,8 +195,10 @@ public struct IntCodec: Sendable {
         return (bs, reconstruct ? out : nil)
     }
 
-    /// Decodes a parsed bitstream made with this model, tile by tile.
-    public func decode(_ bs: Bitstream, _ kn: Kernels) throws(CodecError) -> DecodedImage {
+    /// Decodes a parsed bitstream made with this model, tile by tile; `progress(done, total)` is
+    /// called after each tile.
+    public func decode(_ bs: Bitstream, _ kn: Kernels,
+                       progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws(CodecError) -> DecodedImage {
         let h = bs.header
         do {
             try h.requireModel(fingerprint: fingerprint)
@@ -223,6 +234,7 @@ public struct IntCodec: Sendable {
             guard yClean else { throw .corrupt("the latent (y) stream\(place) does not decode cleanly") }
             let rec = synthesis(yHat, quality: row, kn)
             IntCodec.paste(rec, paddedWidth: pw, into: &out, r)
+            progress(i + 1, h.tileCount)
         }
         return out
     }

@@ -125,9 +125,11 @@ extension S2CInt {
                                        : PNGIO.read(path: input)
             let (codec, kn) = try runtime.load()
             let q256 = Int((quality * 256).rounded())
+            let meter = TileProgress(verb: "encoding", stepsPerTile: 2)
             let bs = try codec.encodeStream(rgb: img.pixels, width: img.width, height: img.height,
                                             color: img.isGrayscale ? .gray : .rgb, quality256: q256,
-                                            maxTile: tiling.tile, kn)
+                                            maxTile: tiling.tile, kn, progress: meter.update)
+            meter.finish()
             let bytes = bs.serialize()
             try AtomicFile.write(bytes, to: output, notOver: input)
             if output != "-" {
@@ -156,8 +158,10 @@ extension S2CInt {
             let bs = try parseBitstream(bytes, name: input)
             let (codec, kn) = try runtime.load(decodeOnly: true)
             let img: DecodedImage
+            let meter = TileProgress(verb: "decoding", stepsPerTile: 1)
+            defer { meter.finish() }
             do {
-                img = try codec.decode(bs, kn)
+                img = try codec.decode(bs, kn, progress: meter.update)
             } catch {
                 throw InputError(name: input == "-" ? "<stdin>" : input, message: error.message)
             }
@@ -275,6 +279,33 @@ func requireReadable(_ path: String, what: String) throws {
 }
 
 /// Checks the input exists and the output would not overwrite it.
+/// Progress of a tiled encode or decode on stderr, as one line rewritten in place; only when
+/// stderr is a terminal and the image has more than one tile (one tile is a few seconds).
+final class TileProgress {
+    let verb: String
+    /// Progress steps per tile: 2 for encoding (analysis, entropy coding), 1 for decoding.
+    let stepsPerTile: Int
+    let enabled = isatty(STDERR_FILENO) != 0
+    var shown = false
+
+    init(verb: String, stepsPerTile: Int) {
+        self.verb = verb
+        self.stepsPerTile = stepsPerTile
+    }
+
+    func update(_ done: Int, _ total: Int) {
+        let tiles = total / stepsPerTile
+        guard enabled, tiles > 1 else { return }
+        FileHandle.standardError.write(Data("\r\(verb) \(tiles) tiles: \(100 * done / total)%".utf8))
+        shown = true
+    }
+
+    func finish() {
+        if shown { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+        shown = false
+    }
+}
+
 func requireDistinct(input: String, output: String) throws {
     if input != "-" { try requireReadable(input, what: "input") }
     if input != "-", output != "-", input == output || AtomicFile.isSameFile(input, output) {

@@ -78,6 +78,18 @@ func codecRoundTripIsBitExact(_ size: (Int, Int, Int)) throws {
     }
 }
 
+@Test func progressCountsTiles() throws {
+    let (codec, nano) = try nanoIntCodec()
+    let rgb = testImage(nano, width: 150, height: 70)       // tiles of 64: 3 x 2
+    var steps: [String] = []
+    let bs = try codec.encodeStream(rgb: rgb, width: 150, height: 70, color: .rgb, quality256: 800, maxTile: 64,
+                                    Kernels.best(), progress: { d, n in steps.append("\(d)/\(n)") })
+    #expect(steps == (1...12).map { "\($0)/12" })
+    steps = []
+    _ = try codec.decode(try Bitstream(bytes: bs.serialize()), Kernels.best(), progress: { d, n in steps.append("\(d)/\(n)") })
+    #expect(steps == (1...6).map { "\($0)/6" })
+}
+
 @Test func grayImagesComeBackGray() throws {
     let (codec, nano) = try nanoIntCodec()
     var rgb = testImage(nano, width: 40, height: 30)
