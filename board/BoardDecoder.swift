@@ -12,12 +12,11 @@ nonisolated(unsafe) var boardImage: DecodedImage? = nil
 
 func putMessage(_ message: String, _ err: UnsafeMutablePointer<UInt8>?, _ errCap: Int) -> Int32 {
     guard let err, errCap > 0 else { return 1 }
-    var n = 0
-    for b in message.utf8 {
-        if n == errCap - 1 { break }
-        err[n] = b
-        n += 1
-    }
+    let bytes = Array(message.utf8)
+    var n = min(bytes.count, errCap - 1)
+    // A cut inside a UTF-8 sequence drops the whole character (continuation bytes are 10xxxxxx).
+    if n < bytes.count { while n > 0 && bytes[n] & 0xC0 == 0x80 { n -= 1 } }
+    for i in 0..<n { err[i] = bytes[i] }
     err[n] = 0
     return 1
 }

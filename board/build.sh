@@ -28,7 +28,7 @@ if [ "$arch" = aarch64 ]; then swift_target=aarch64-none-none-elf; else swift_ta
 [ "$(uname -m)" = "$arch" ] && [ "$target" = aarch64 ] && swift_target=aarch64-unknown-linux-gnu
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$out.tmp"' EXIT
 cat > "$work/module.modulemap" <<MAP
 module FixedPoint {
     header "$root/Sources/FixedPoint/include/s2c_fixedpoint.h"

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
@@ -73,11 +74,14 @@ static void fail_usage(const char *fmt, const char *arg) {
     exit(EXIT_USAGE);
 }
 
-static int parse_ulong(const char *s, unsigned long long *out) {
+/* Decimal, or 0x-hex when hex_ok (never octal: "08" is 8). */
+static int parse_ulong(const char *s, unsigned long long *out, int hex_ok) {
     if (!s || !*s || *s == '-' || *s == '+') return -1;
+    const int hex = hex_ok && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    if (hex && !s[2]) return -1;
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);   /* decimal or 0x-hex (and, as strtoull, 0-octal) */
+    unsigned long long v = strtoull(hex ? s + 2 : s, &end, hex ? 16 : 10);
     if (errno || *end) return -1;
     *out = v;
     return 0;
@@ -205,17 +209,32 @@ static int write_pixels(const uint8_t *px, long n, void *ctx) {
     return s2c_image_write(j->f, j->format, px, (uint32_t)j->width, (uint32_t)j->height, (int)j->channels) ? 1 : 0;
 }
 
-/* Writes the decoded image to path through path.tmp-XXXXXX and rename(2); "-" is stdout. */
+/* The temporary output while it is written: a signal removes it before the program dies. */
+static char *volatile pending_tmp;
+
+static void remove_pending(int sig) {
+    char *t = pending_tmp;
+    if (t) unlink(t);                       /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Writes to an open stream; returns 0 or prints why not. */
+static int write_stream(FILE *f, const char *name, ImageJob *job) {
+    job->f = f;
+    if (s2c_board_with_pixels(write_pixels, job) || fflush(f)) {
+        fprintf(stderr, "s2c-dec: cannot write %s: %s\n", name, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* Writes the decoded image to path through path.tmp-XXXXXX and rename(2). "-" is stdout; an
+ * existing output that is not a regular file (a FIFO, /dev/null, a terminal) is written in place,
+ * never replaced. */
 static int write_output(const char *path, const char *input, int format, long w, long h, long ch) {
     ImageJob job = {NULL, format, w, h, ch};
-    if (!strcmp(path, "-")) {
-        job.f = stdout;
-        if (s2c_board_with_pixels(write_pixels, &job) || fflush(stdout)) {
-            fprintf(stderr, "s2c-dec: cannot write <stdout>: %s\n", strerror(errno));
-            return 1;
-        }
-        return 0;
-    }
+    if (!strcmp(path, "-")) return write_stream(stdout, "<stdout>", &job);
     struct stat so, si;
     if (stat(path, &so) == 0) {
         if (S_ISDIR(so.st_mode)) {
@@ -225,6 +244,19 @@ static int write_output(const char *path, const char *input, int format, long w,
         if (strcmp(input, "-") && stat(input, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
             fprintf(stderr, "s2c-dec: output '%s' is the input file; choose another name\n", path);
             return 1;
+        }
+        if (!S_ISREG(so.st_mode)) {
+            FILE *f = fopen(path, "wb");      /* no O_CREAT effect: it exists; devices ignore O_TRUNC */
+            if (!f) {
+                fprintf(stderr, "s2c-dec: cannot open output '%s': %s\n", path, strerror(errno));
+                return 1;
+            }
+            int bad = write_stream(f, path, &job);
+            if (fclose(f) != 0 && !bad) {
+                fprintf(stderr, "s2c-dec: cannot write '%s': %s\n", path, strerror(errno));
+                bad = 1;
+            }
+            return bad;
         }
     }
     size_t n = strlen(path) + 16;
@@ -243,6 +275,10 @@ static int write_output(const char *path, const char *input, int format, long w,
         free(tmp);
         return 1;
     }
+    pending_tmp = tmp;
+    signal(SIGINT, remove_pending);
+    signal(SIGTERM, remove_pending);
+    signal(SIGHUP, remove_pending);
     job.f = fdopen(fd, "wb");
     int bad = !job.f;
     if (!bad) bad = s2c_board_with_pixels(write_pixels, &job) != 0 || fflush(job.f) != 0 || fsync(fd) != 0;
@@ -259,6 +295,7 @@ static int write_output(const char *path, const char *input, int format, long w,
         unlink(tmp);
         fprintf(stderr, "s2c-dec: cannot write '%s': %s\n", path, strerror(err));
     }
+    pending_tmp = NULL;
     free(tmp);
     return bad;
 }
@@ -289,6 +326,10 @@ int main(int argc, char **argv) {
         const char *eq = strchr(a, '=');
         size_t key = eq && a[0] == '-' && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
 #define OPT(name) (strlen(name) == key && !strncmp(a, name, key))
+#define NO_VALUE()                                                            \
+    do {                                                                      \
+        if (key < strlen(a)) fail_usage("option %s takes no value", a);       \
+    } while (0)
 #define NEED_VALUE()                                                          \
     do {                                                                      \
         if (eq && key < strlen(a)) val = eq + 1;                              \
@@ -296,14 +337,17 @@ int main(int argc, char **argv) {
         else fail_usage("option %s needs a value", a);                        \
     } while (0)
         if (OPT("-h") || OPT("--help")) {
+            NO_VALUE();
             printf("%s\n%s", usage_text, help_text);
             return 0;
         } else if (OPT("--version")) {
+            NO_VALUE();
             char version[128];
             s2c_board_version(version, sizeof version);
             printf("s2c-dec %s, kernels: %s\n", version, kernel_names(s2c_cpu_flags()));
             return 0;
         } else if (OPT("-q") || OPT("--quiet")) {
+            NO_VALUE();
             quiet = 1;
         } else if (OPT("-o") || OPT("--output")) {
             NEED_VALUE();
@@ -311,16 +355,17 @@ int main(int argc, char **argv) {
             output = val;
         } else if (OPT("--model")) {
             NEED_VALUE();
+            if (model_arg) fail_usage("--model given twice ('%s')", val);
             model_arg = val;
         } else if (OPT("--threads")) {
             NEED_VALUE();
             unsigned long long t;
-            if (parse_ulong(val, &t) || t < 1 || t > 1024) fail_usage("--threads must be in 1...1024, got '%s'", val);
+            if (parse_ulong(val, &t, 0) || t < 1 || t > 1024) fail_usage("--threads must be in 1...1024, got '%s'", val);
             threads = (long)t;
         } else if (OPT("--cpu")) {
             NEED_VALUE();
             unsigned long long m;
-            if (parse_ulong(val, &m) || m > 0xffffffffull) fail_usage("--cpu expects a number such as 0x1f or 31, got '%s'", val);
+            if (parse_ulong(val, &m, 1) || m > 0xffffffffull) fail_usage("--cpu expects a number such as 0x1f or 31, got '%s'", val);
             s2c_set_cpu_mask((uint32_t)m);
         } else if (a[0] == '-' && a[1] != 0) {
             fail_usage("unknown option '%s'", a);
@@ -330,6 +375,7 @@ int main(int argc, char **argv) {
             fail_usage("unexpected argument '%s' (one input at a time)", a);
         }
 #undef OPT
+#undef NO_VALUE
 #undef NEED_VALUE
     }
     if (!input) fail_usage("%s", "missing input bitstream");
@@ -340,7 +386,7 @@ int main(int argc, char **argv) {
                      ? S2C_IMAGE_PNM : S2C_IMAGE_PNG;
 
     /* 1. The bitstream: read, validate (CRCs), before the model costs anything. */
-    char err[512];
+    char err[512] = "";
     long n;
     uint8_t *stream = read_all(input, s2c_board_max_stream_bytes(), &n, "input");
     if (!stream) return 1;
@@ -370,8 +416,9 @@ int main(int argc, char **argv) {
     ModelReader mr = {fopen(model_path, "rb"), model_path};
     struct stat st = {0};
     if (!mr.f || fstat(fileno(mr.f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "s2c-dec: cannot open model '%s': %s\n", model_path,
-                mr.f ? (S_ISDIR(st.st_mode) ? "it is a folder" : strerror(errno)) : strerror(errno));
+        const char *why = !mr.f || !st.st_mode ? strerror(errno)
+                          : S_ISDIR(st.st_mode) ? "it is a folder" : "it is not a regular file";
+        fprintf(stderr, "s2c-dec: cannot open model '%s': %s\n", model_path, why);
         if (mr.f) fclose(mr.f);
         return 1;
     }
@@ -380,6 +427,7 @@ int main(int argc, char **argv) {
         fclose(mr.f);
         return 1;
     }
+    err[0] = 0;
     int rc = s2c_board_load_model((long)st.st_size, fill_model, &mr, err, sizeof err);
     fclose(mr.f);
     if (rc) {
@@ -395,6 +443,7 @@ int main(int argc, char **argv) {
     long long t1 = now_ms();
 
     /* 3. Decode, then write. */
+    err[0] = 0;
     int failed = s2c_board_decode(show_progress, NULL, err, sizeof err);
     if (progress_shown) fprintf(stderr, "\r\033[K");
     if (failed) {

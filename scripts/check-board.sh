@@ -38,9 +38,26 @@ for _ in range(3):
 print(hashlib.sha256(d[i:]).hexdigest())
 PY
 }
+# Strict PNG structure (every chunk's CRC, IHDR first, IEND last, the zlib stream complete with
+# nothing after it: PIL checks less), then the SHA-256 of the pixels as PIL reads them.
 png_sha() { python3 - "$1" "$2" <<'PY'
-import hashlib, sys
+import hashlib, struct, sys, zlib
 from PIL import Image
+d = open(sys.argv[1], "rb").read()
+assert d[:8] == b"\x89PNG\r\n\x1a\n", "signature"
+pos, types, idat = 8, [], b""
+while pos < len(d):
+    n, = struct.unpack(">I", d[pos:pos + 4])
+    t, body, crc = d[pos + 4:pos + 8], d[pos + 8:pos + 8 + n], d[pos + 8 + n:pos + 12 + n]
+    assert len(crc) == 4 and struct.unpack(">I", crc)[0] == zlib.crc32(t + body), f"CRC of {t}"
+    types.append(t)
+    if t == b"IDAT":
+        idat += body
+    pos += 12 + n
+assert types[0] == b"IHDR" and types[-1] == b"IEND" and b"IDAT" in types, types
+z = zlib.decompressobj()
+raw = z.decompress(idat)
+assert z.eof and not z.unused_data, "zlib stream incomplete or followed by junk"
 im = Image.open(sys.argv[1])
 im.load()
 want = "L" if sys.argv[2] == "gray" else "RGB"
@@ -59,42 +76,37 @@ done
 mkdir -p "$t/img"
 gcc -O2 -std=gnu11 -Wall -Werror -I board board/test_image_write.c board/image_write.c -o "$t/test_image_write"
 "$t/test_image_write" "$t/img" > "$t/img/list"
-python3 - "$t/img/list" <<'PY' || fail "image writer"
-import sys
-from PIL import Image
-bad = 0
-for png in open(sys.argv[1]).read().split():
-    pnm = png[:-4] + ".pnm"
-    d = open(pnm, "rb").read()
-    i = 0
-    for _ in range(3):
-        i = d.index(b"\n", i) + 1
-    im = Image.open(png)
-    im.load()
-    w, h, c = map(int, png.rsplit("/", 1)[1][:-4].split("x"))
-    if im.size != (w, h) or im.mode != ("L" if c == 1 else "RGB") or im.tobytes() != d[i:]:
-        print(f"check-board: {png}: {im.size} {im.mode} differs from {pnm}")
-        bad += 1
-sys.exit(1 if bad else 0)
-PY
-echo "check-board: image writer: PNGs read back equal to their PNMs ($(wc -l < "$t/img/list") sizes)"
+while read -r png; do
+    size=${png##*/}
+    size=${size%.png}
+    c=${size##*x}
+    want=$(pnm_sha "${png%.png}.pnm")
+    got=$(png_sha "$png" "$([ "$c" = 1 ] && echo gray || echo rgb)" 2>&1 | tail -1) || got="invalid PNG: $got"
+    [ -n "$want" ] && [ "$got" = "$want" ] || fail "image writer: $png: $got, expected $want"
+done < "$t/img/list"
+echo "check-board: image writer: PNGs well-formed (chunk CRCs, complete zlib stream) and equal to their PNMs ($(wc -l < "$t/img/list") sizes)"
 
-# 1. Conformance: every bitstream, every runner.
+# 1. Conformance: every bitstream, every runner. First, qemu's CPUs give the paths meant.
+arm_max --version | grep -q "kernels: NEON + dotprod$" || fail "qemu -cpu max does not run the dotprod kernels"
+arm_a53 --version | grep -q "kernels: NEON$" || fail "qemu -cpu cortex-a53 does not run the NEON kernels"
 n=0
 for set in "Tests/Conformance:Tests/Conformance/nano.s2cq" "Tests/Conformance/hybrid-t:Weights/hybrid-t.s2cq"; do
     dir=${set%%:*}
     model=${set#*:}
     [ -f "$model" ] || { fail "model $model missing"; continue; }
+    first=1
     while read -r name size color sha; do
+        [ -n "$sha" ] || { fail "$dir/expected.txt: no hash for $name"; continue; }
         runners="host host_c host_t1 host_t3 arm_max"
         # The slow runner (qemu without dotprod) on the small model only; hybrid-t once per set.
-        if [ "$dir" = Tests/Conformance ] || [ $n -eq 0 ]; then runners="$runners arm_a53"; fi
+        if [ "$dir" = Tests/Conformance ] || [ $first -eq 1 ]; then runners="$runners arm_a53"; fi
+        first=0
         for r in $runners; do
             $r -q "$dir/$name" -o "$t/out.ppm" --model "$model" || { fail "$r $dir/$name exited $?"; continue; }
             got=$(pnm_sha "$t/out.ppm") || got="unreadable PNM"
             [ "$got" = "$sha" ] || fail "$r $dir/$name: pixels $got, expected $sha"
         done
-        host -q "$dir/$name" -o "$t/out.png" --model "$model"
+        host -q "$dir/$name" -o "$t/out.png" --model "$model" || fail "PNG decode of $dir/$name exited $?"
         got=$(png_sha "$t/out.png" "$color" 2>&1 | tail -1) || got="unreadable PNG"
         [ "$got" = "$sha" ] || fail "PNG of $dir/$name: $got, expected $sha"
         n=$((n + 1))
@@ -118,9 +130,9 @@ expect_exit() {   # expect_exit CODE MESSAGE-PATTERN COMMAND...
 no_leftovers() { ! ls "$t/work" 2>/dev/null | grep -q . || fail "files left behind: $(ls "$t/work")"; }
 mkdir -p "$t/work"
 
-cat "$s" | host -q - -o - --model "$m" > "$t/stdout.png"
-[ "$(png_sha "$t/stdout.png" rgb)" = "$(grep "^${s##*/} " Tests/Conformance/expected.txt | cut -d' ' -f4)" ] ||
-    fail "stdin -> stdout decode differs"
+want=$(grep "^${s##*/} " Tests/Conformance/expected.txt | cut -d' ' -f4)
+cat "$s" | host -q - -o - --model "$m" > "$t/stdout.png" || fail "stdin -> stdout decode exited $?"
+[ -n "$want" ] && [ "$(png_sha "$t/stdout.png" rgb 2>&1 | tail -1)" = "$want" ] || fail "stdin -> stdout decode differs"
 host --help | grep -q "usage: s2c-dec" || fail "--help"
 host --version | grep -q "^s2c-dec [0-9.]* (bitstream versions 1-2, model file version 1), kernels: " || fail "--version"
 
@@ -156,6 +168,24 @@ rm "$t/work/old.png"
 no_leftovers
 S2C_MODEL="$m" host -q "$s" -o "$t/work/env.png" || fail "S2C_MODEL not used"
 rm -f "$t/work/env.png"
+# A write that fails half way (file size limit) removes its temporary file.
+expect_exit 1 "cannot write" bash -c "ulimit -f 4; trap '' XFSZ; exec '$t/s2c-dec-host' -q --model '$m' '$s' -o '$t/work/big.ppm'"
+no_leftovers
+# An output that exists and is not a regular file is written in place, never replaced.
+mkfifo "$t/work/fifo"
+cat "$t/work/fifo" > "$t/fifo.out" &
+reader=$!
+host -q "$s" -o "$t/work/fifo" --model "$m" || fail "writing to a FIFO exited $?"
+wait $reader
+[ -p "$t/work/fifo" ] || fail "the FIFO was replaced"
+[ "$(png_sha "$t/fifo.out" rgb 2>&1 | tail -1)" = "$want" ] || fail "the PNG written to a FIFO differs"
+rm "$t/work/fifo"
+no_leftovers
+expect_exit 1 "not a regular file" host "$s" -o "$t/work/x.png" --model /dev/null
+expect_exit 64 "takes no value" host --quiet=yes "$s" -o "$t/work/x.png"
+expect_exit 64 "given twice" host "$s" -o "$t/work/x.png" --model "$m" --model "$m"
+host -q --threads 08 "$s" -o "$t/work/t8.png" --model "$m" || fail "--threads 08 (decimal) refused"
+rm -f "$t/work/t8.png"
 
 if [ $fails -ne 0 ]; then echo "check-board: $fails failure(s)"; exit 1; fi
 echo "check-board: OK (s2c-dec for aarch64 and the host: conformance, PNG/PNM output, errors)"
