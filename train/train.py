@@ -8,6 +8,8 @@ Loss = bpp + lambda_q * 255^2 * MSE, q drawn uniformly from the 7 levels for eve
 aux loss (factorized-prior quantiles) with its own optimizer; gradient clipping. The checkpoint
 also keeps an exponential moving average of the weights (--ema; export.py weights --ema).
 `kill PID` (SIGTERM) or SIGINT stops after the step in progress and saves the checkpoint.
+Every periodic save first moves the last checkpoint to checkpoint.pt.prev: after a loss spike,
+resume from the one before by renaming it back.
 """
 from __future__ import annotations
 
@@ -145,7 +147,11 @@ class Trainer:
                 "aux_opt": self.aux_opt.state_dict(), "step": self.step, "samples": self.samples,
                 "rng": rng_state(self.sampler), "ema": self.ema.state_dict() if self.ema else None}
 
-    def save(self, path):
+    def save(self, path, keep_previous=False):
+        """Atomic save; keep_previous first renames the last checkpoint to <path>.prev, so a run
+        that went wrong since (a loss spike) can be resumed from the one before."""
+        if keep_previous and os.path.exists(path):
+            os.replace(path, path + ".prev")
         atomic_save(self.state(), path)
 
     def load(self, path):
@@ -261,7 +267,7 @@ def main(argv=None):
                 f"| lr {m['lr']:.2e} crop {m['crop']} | {per_quality(window, tr.cfg.qualities)}")
             window = []
         if time.time() - last_save > args.save_minutes * 60:
-            tr.save(ckpt)
+            tr.save(ckpt, keep_previous=True)
             last_save = time.time()
     if stop:
         log(f"{signal.Signals(stop[0]).name}: stopped after step {tr.step}")

@@ -131,3 +131,18 @@ def test_per_quality_log_groups_samples_by_quality():
     window = [(1.0, {"q": [1, 7], "psnr_each": [20.0, 30.0], "bpp_each": [0.1, 0.9]}),
               (1.0, {"q": [1, 3], "psnr_each": [22.0, 25.0], "bpp_each": [0.3, 0.5]})]
     assert tr_mod.per_quality(window, 7) == "q1 21.0/0.20 q3 25.0/0.50 q7 30.0/0.90"
+
+
+@pytest.mark.skipif(not os.path.isdir(KODAK), reason="needs ../shared/data/kodak")
+def test_periodic_saves_keep_the_previous_checkpoint(tmp_path):
+    import train as tr_mod
+    a = tr_mod.Trainer(_args(tr_mod), log=lambda m: None)
+    ck = str(tmp_path / "ck.pt")
+    a.train_step()
+    a.save(ck, keep_previous=True)
+    assert not os.path.exists(ck + ".prev")
+    a.train_step()
+    a.save(ck, keep_previous=True)
+    prev = torch.load(ck + ".prev", map_location="cpu", weights_only=False)
+    last = torch.load(ck, map_location="cpu", weights_only=False)
+    assert (prev["step"], last["step"]) == (1, 2)
