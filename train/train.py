@@ -54,7 +54,8 @@ def parse_args(argv=None):
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--crop-large", type=int, default=256, help="crop used from --large-after on")
     p.add_argument("--large-after", type=int, default=200000, help="global step from which --crop-large is used")
-    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--lr", type=float, default=1e-4,
+                   help="Adam learning rate after the warm-up (2e-4 plateaued and spiked: train/RESULTS.md, run 2)")
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--aux-lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=1.0)
