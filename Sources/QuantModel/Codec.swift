@@ -54,7 +54,7 @@ public struct IntCodec: Sendable {
     let zTables: CDFTableSet
 
     /// Builds the integer networks of a model file. `decodeOnly` skips the encoder's g_a and h_a
-    /// (about a quarter of hybrid-t's weights): such a codec decodes and refuses to encode.
+    /// (about a third of hybrid-t's weights): such a codec decodes and refuses to encode.
     public init(model f: ModelFile, decodeOnly: Bool = false) throws(ModelFileError) {
         fingerprint = f.fingerprint
         config = try IntConfig(f)
