@@ -126,10 +126,13 @@ extension S2CInt {
             let (codec, kn) = try runtime.load()
             let q256 = Int((quality * 256).rounded())
             let meter = TileProgress(verb: "encoding", stepsPerTile: 2)
-            let bs = try codec.encodeStream(rgb: img.pixels, width: img.width, height: img.height,
+            let bs: Bitstream
+            do {
+                defer { meter.finish() }     // also when encoding fails: the error starts a clean line
+                bs = try codec.encodeStream(rgb: img.pixels, width: img.width, height: img.height,
                                             color: img.isGrayscale ? .gray : .rgb, quality256: q256,
                                             maxTile: tiling.tile, kn, progress: meter.update)
-            meter.finish()
+            }
             let bytes = bs.serialize()
             try AtomicFile.write(bytes, to: output, notOver: input)
             if output != "-" {

@@ -27,13 +27,13 @@ class EMA:
         self.shadow = [p.detach().clone() for p in self.params]
 
     def current_decay(self) -> float:
+        """The decay of update number self.updates."""
         return min(self.decay, (1 + self.updates) / (10 + self.updates))
 
     @torch.no_grad()
     def update(self) -> None:
         self.updates += 1
-        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1.0 - d)
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1.0 - self.current_decay())
 
     def state_dict(self) -> Dict:
         return {"decay": self.decay, "updates": self.updates,
