@@ -50,6 +50,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave default)")
     p.add_argument("--steps", type=int, default=10**9, help="stop at this global step")
     p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes (0: no limit)")
+    p.add_argument("--cpu-minutes", type=float, default=0,
+                   help="stop after this process has used this many CPU minutes, all threads together "
+                   "(0: no limit); pilots compare candidates at equal CPU time on a shared machine")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--crop-large", type=int, default=256, help="crop used from --large-after on")
@@ -71,8 +74,11 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--save-minutes", type=float, default=10.0)
+    p.add_argument("--zero-init", action=argparse.BooleanOptionalAction, default=True,
+                   help="a run from random initialisation starts every residual branch at zero, so each "
+                   "S2C block is the identity (HybridModel.zero_init_residual_branches)")
     p.add_argument("--init", default=None, help="float weights to start a new run from "
-                   "(default Weights/<config>.safetensors when it exists)")
+                   "(default Weights/<config>.safetensors when it exists; 'none': random initialisation)")
     return p.parse_args(argv)
 
 
@@ -228,13 +234,19 @@ def main(argv=None):
         log(f"resumed {ckpt} at step {tr.step} ({tr.samples} samples seen)")
     else:
         init = args.init or os.path.join(REPO, "Weights", f"{args.config}.safetensors")
-        if os.path.exists(init):
+        if init != "none" and not os.path.exists(init) and args.init:
+            raise SystemExit(f"--init {init}: no such file")
+        if init != "none" and os.path.exists(init):
             load_safetensors_into(tr.model, init)
             if tr.ema is not None:
                 tr.ema = EMA(tr.model, args.ema)       # average from the loaded weights
             log(f"new run from weights {init}")
         else:
-            log("new run from random initialisation")
+            if args.zero_init:
+                tr.model.zero_init_residual_branches()
+                if tr.ema is not None:
+                    tr.ema = EMA(tr.model, args.ema)
+            log(f"new run from random initialisation{', residual branches zeroed' if args.zero_init else ''}")
     log(f"config {args.config}: {sum(p.numel() for p in tr.model.parameters())} parameters, "
         f"{len(tr.sampler)} training images, device {args.device}, threads {torch.get_num_threads()}, "
         f"{'bf16 transforms, ' if args.bf16 else ''}{'fast paths, ' if tr.fast else ''}"
@@ -250,10 +262,13 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     t0 = time.time()
+    cpu0 = time.process_time()
     last_save = time.time()
     window = []
     while tr.step < args.steps and not stop:
         if args.minutes and time.time() - t0 > args.minutes * 60:
+            break
+        if args.cpu_minutes and time.process_time() - cpu0 > args.cpu_minutes * 60:
             break
         ts = time.time()
         m = tr.train_step()
@@ -273,7 +288,8 @@ def main(argv=None):
     if stop:
         log(f"{signal.Signals(stop[0]).name}: stopped after step {tr.step}")
     tr.save(ckpt)
-    log(f"saved {ckpt} at step {tr.step} ({tr.samples} samples seen)")
+    log(f"saved {ckpt} at step {tr.step} ({tr.samples} samples seen; this process: "
+        f"{(time.time() - t0) / 60:.1f} min, {(time.process_time() - cpu0) / 60:.1f} CPU-min)")
 
 
 if __name__ == "__main__":

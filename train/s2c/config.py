@@ -1,4 +1,6 @@
-"""Named model configurations: `hybrid-t` (the product) and `hybrid-nano` (tests)."""
+"""Named model configurations: `hybrid-t` (the paper's model), `hybrid-lite` (sized for CPU
+training and for boards), `hybrid-nano` (tests), and the pilot candidates hybrid-lite was chosen
+from (train/RESULTS.md, "hybrid-lite: choosing the sizes")."""
 from __future__ import annotations
 
 import json
@@ -63,6 +65,21 @@ CONFIGS = {
         name="hybrid-t", channels=[96, 192, 256], depths=[3, 5, 8],
         stage_types=["conv", "attn", "attn"], latent=320, hyper=192,
         groups=[16, 16, 32, 64, 192], cc_hidden=192, cc_blocks=2, pa_hidden=256, pa_blocks=2),
+    # Same graph and block types, ~1/7 of hybrid-t's decoder MACs: trainable on 2 CPU cores and
+    # fast on ARM boards. Sizes chosen by equal-CPU-time pilots of the candidates below.
+    "hybrid-lite": ModelConfig(
+        name="hybrid-lite", channels=[48, 96, 128], depths=[1, 2, 3],
+        stage_types=["conv", "attn", "attn"], latent=192, hyper=128,
+        groups=[16, 16, 32, 64, 64], cc_hidden=96, cc_blocks=1, pa_hidden=128, pa_blocks=1),
+    # Pilot candidates (kept so the pilots can be rerun): wide-and-shallow, and smaller.
+    "lite-wide": ModelConfig(
+        name="lite-wide", channels=[48, 128, 160], depths=[1, 1, 2],
+        stage_types=["conv", "attn", "attn"], latent=192, hyper=128,
+        groups=[16, 16, 32, 64, 64], cc_hidden=96, cc_blocks=1, pa_hidden=128, pa_blocks=1),
+    "lite-small": ModelConfig(
+        name="lite-small", channels=[32, 64, 96], depths=[1, 2, 2],
+        stage_types=["conv", "attn", "attn"], latent=160, hyper=96,
+        groups=[16, 16, 32, 48, 48], cc_hidden=64, cc_blocks=1, pa_hidden=96, pa_blocks=1),
     # Same block types and graph, a few channels per stage: for unit tests and golden vectors.
     "hybrid-nano": ModelConfig(
         name="hybrid-nano", channels=[8, 16, 16], depths=[1, 1, 2],

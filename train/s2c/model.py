@@ -218,6 +218,20 @@ class HybridModel(nn.Module):
                 mod.dw_float32 = enabled
         return self.to(memory_format=torch.channels_last if enabled else torch.contiguous_format)
 
+    def zero_init_residual_branches(self) -> "HybridModel":
+        """Zero the last layer of every residual branch (SepConv pw2, attention proj, Gated-FFN
+        fc2), so that each S2C block starts as the identity. A training-start choice for runs
+        from random initialisation (train.py --zero-init; train/RESULTS.md, hybrid-lite)."""
+        with torch.no_grad():
+            for mod in self.modules():
+                if isinstance(mod, S2CBlock):
+                    last = [mod.ffn.fc2] + ([mod.spatial.pw2] if mod.kind == "conv" else []) \
+                        + ([mod.spatial.proj] if mod.kind == "attn" else [])
+                    for layer in last:
+                        layer.weight.zero_()
+                        layer.bias.zero_()
+        return self
+
     # -- whole model --------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, q: torch.Tensor, trace: Dict = None):
         """x: (B, 3, H, W) in [0, 1], H and W multiples of 64. q: (B,) qualities.
