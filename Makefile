@@ -67,7 +67,7 @@ test: setup
 	    echo "test: no scripts/check-aarch64.sh yet; skipping the ARM check"; \
 	fi
 	bash scripts/check-embedded.sh
-	bash scripts/check-embedded.sh Weights/hybrid-t.s2cq Tests/Conformance/hybrid-t/*.s2c
+	for w in Weights/*.s2cq; do n=$$(basename $$w .s2cq); bash scripts/check-embedded.sh $$w Tests/Conformance/$$n/*.s2c; done
 	bash scripts/check-board.sh
 
 # Static binaries of the board decoder (board/README.md).

@@ -38,11 +38,13 @@ let package = Package(
     targets: [
         // MARK: C kernels and system libraries
         .target(name: "FixedPoint", cSettings: cSettings, linkerSettings: ompLinker),
+        // The model search order, in C so that s2c-dec (board/) shares it.
+        .target(name: "ModelPaths"),
         .systemLibrary(name: "_CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "_COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
 
         // MARK: Swift libraries
-        .target(name: "ImageIO", dependencies: ["_CLibPNG"], swiftSettings: swiftSettings),
+        .target(name: "ImageIO", dependencies: ["_CLibPNG", "ModelPaths"], swiftSettings: swiftSettings),
         .target(name: "QuantModel", dependencies: ["FixedPoint"], swiftSettings: swiftSettings),
         .target(name: "Calibrate", dependencies: ["QuantModel", "FixedPoint", "_COpenBLAS"],
                 swiftSettings: swiftSettings),

@@ -46,8 +46,8 @@ link=${LINK--static-pie}
 # libgomp.a warns that its (unused) offloading plugin loader calls dlopen: not an error here.
 filter_gomp() { grep -v -e "requires at runtime the shared libraries" -e "libgomp.a(.*in function" >&2 || true; }
 # shellcheck disable=SC2086
-"$cc" -O2 -fopenmp -std=gnu11 $link -I Sources/FixedPoint/include -I board ${CFLAGS_EXTRA:-} \
-    ${MAIN:-board/s2c_dec.c board/image_write.c} Sources/FixedPoint/*.c Sources/FixedPoint/arm/*.c \
+"$cc" -O2 -fopenmp -std=gnu11 $link -I Sources/FixedPoint/include -I Sources/ModelPaths/include -I board \
+    ${CFLAGS_EXTRA:-} ${MAIN:-board/s2c_dec.c board/image_write.c} Sources/ModelPaths/*.c Sources/FixedPoint/*.c Sources/FixedPoint/arm/*.c \
     Sources/FixedPoint/x86/*.c "$work/quantmodel.o" "$emb/$swift_target/libswiftUnicodeDataTables.a" -lm -o "$out.tmp" \
     2> >(filter_gomp)
 mv "$out.tmp" "$out"

@@ -24,6 +24,7 @@
 
 #include "image_write.h"
 #include "s2c_fixedpoint.h"
+#include "s2c_model_paths.h"
 
 /* board/BoardDecoder.swift */
 long s2c_board_max_stream_bytes(void);
@@ -37,12 +38,11 @@ int s2c_board_with_pixels(int (*body)(const uint8_t *px, long n, void *ctx), voi
 void s2c_board_release(void);
 void s2c_board_version(char *buf, long cap);
 
-#define DEFAULT_MODEL "hybrid-t.s2cq"
 #define MAX_MODEL_BYTES (1L << 30)
 enum { EXIT_USAGE = 64 };
 
 static const char *usage_text =
-    "usage: s2c-dec IN.s2c -o OUT.png [--model PATH] [--threads N] [--cpu MASK] [-q]\n";
+    "usage: s2c-dec IN.s2c -o OUT.png [--model NAME|PATH] [--threads N] [--cpu MASK] [-q]\n";
 
 static const char *help_text =
     "Decode an .s2c bitstream (made by `s2c-int encode`) into an image.\n"
@@ -55,9 +55,12 @@ static const char *help_text =
     "                      give gray images.\n"
     "                      PNGs are written uncompressed (stored deflate): about 3 bytes a pixel.\n"
     "options:\n"
-    "  --model PATH        integer model (.s2cq) the bitstream was made with; default: $S2C_MODEL,\n"
-    "                      else " DEFAULT_MODEL " next to this program, else Weights/" DEFAULT_MODEL "\n"
-    "                      in the current folder\n"
+    "  --model NAME|PATH   integer model the bitstream was made with: a name (hybrid-lite:\n"
+    "                      hybrid-lite.s2cq in the model folders) or a .s2cq path; default:\n"
+    "                      $S2C_MODEL, else the installed model whose fingerprint the bitstream\n"
+    "                      carries. Model folders, in order: each folder of $S2C_MODEL_PATH\n"
+    "                      (colon-separated), ./Weights, this program's folder, the first\n"
+    "                      Weights/ above this program\n"
     "  --threads N         worker threads, 1...1024 (default: one per core; output never depends on it)\n"
     "  --cpu MASK          CPU feature mask, decimal or 0x-hex, forcing lower kernel paths\n"
     "                      (0 = plain C; same as S2C_CPU_MASK)\n"
@@ -74,14 +77,12 @@ static void fail_usage(const char *fmt, const char *arg) {
     exit(EXIT_USAGE);
 }
 
-/* Decimal, or 0x-hex when hex_ok (never octal: "08" is 8). */
-static int parse_ulong(const char *s, unsigned long long *out, int hex_ok) {
-    if (!s || !*s || *s == '-' || *s == '+') return -1;
-    const int hex = hex_ok && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-    if (hex && !s[2]) return -1;
+/* Decimal digits only (never octal: "08" is 8; no sign, no spaces). */
+static int parse_ulong(const char *s, unsigned long long *out) {
+    if (!s || *s < '0' || *s > '9') return -1;
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(hex ? s + 2 : s, &end, hex ? 16 : 10);
+    unsigned long long v = strtoull(s, &end, 10);
     if (errno || *end) return -1;
     *out = v;
     return 0;
@@ -144,27 +145,34 @@ static uint8_t *read_all(const char *path, long cap, long *count, const char *wh
     return buf;
 }
 
-static int file_exists(const char *p) {
-    struct stat st = {0};
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* --model, $S2C_MODEL, next to the executable, ./Weights/. Returns a malloc'd path or NULL. */
-static char *find_model(const char *given) {
-    if (given) return strdup(given);
+/* The model for a stream of fingerprint fp: --model, else $S2C_MODEL (a name or a path), else the
+ * installed model with that fingerprint (s2c_model_paths.h). Returns a malloc'd path, or NULL
+ * after saying why on stderr. */
+static char *find_model(const char *given, uint64_t fp, const char *in_name) {
+    static char path[S2C_MODEL_PATH_MAX], dirs[1 << 16], list[1 << 17];
     const char *env = getenv("S2C_MODEL");
-    if (env && *env) return strdup(env);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash && (size_t)(slash - exe) + 1 + sizeof DEFAULT_MODEL <= sizeof exe) {
-            strcpy(slash + 1, DEFAULT_MODEL);
-            if (file_exists(exe)) return strdup(exe);
-        }
+    const char *named = given ? given : env && *env ? env : NULL;
+    int rc = named ? s2c_model_find(named, ".s2cq", path, sizeof path)
+                   : s2c_model_find_fingerprint(fp, path, sizeof path);
+    if (rc == 0) return strdup(path);
+    if (rc < 0) {
+        fprintf(stderr, "s2c-dec: model path too long\n");
+        return NULL;
     }
-    if (file_exists("Weights/" DEFAULT_MODEL)) return strdup("Weights/" DEFAULT_MODEL);
+    /* The folders as "a, b, c" (each line of dirs ends in '\n'). */
+    if (s2c_model_dirs(dirs, sizeof dirs) <= 0) strcpy(dirs, "(no search folder exists)\n");
+    size_t k = 0;
+    for (const char *c = dirs; *c && k + 3 < sizeof list; c++) {
+        if (*c != '\n') list[k++] = *c;
+        else if (c[1]) { list[k++] = ','; list[k++] = ' '; }
+    }
+    list[k] = 0;
+    if (named)
+        fprintf(stderr, "s2c-dec: model '%s' not found: no %s.s2cq in %s (set S2C_MODEL_PATH, or give a path)\n",
+                named, named, list);
+    else
+        fprintf(stderr, "s2c-dec: %s was made with model 0x%016" PRIx64 ", which is not installed: no .s2cq "
+                        "with that fingerprint in %s; pass --model PATH\n", in_name, fp, list);
     return NULL;
 }
 
@@ -360,13 +368,13 @@ int main(int argc, char **argv) {
         } else if (OPT("--threads")) {
             NEED_VALUE();
             unsigned long long t;
-            if (parse_ulong(val, &t, 0) || t < 1 || t > 1024) fail_usage("--threads must be in 1...1024, got '%s'", val);
+            if (parse_ulong(val, &t) || t < 1 || t > 1024) fail_usage("--threads must be in 1...1024, got '%s'", val);
             threads = (long)t;
         } else if (OPT("--cpu")) {
             NEED_VALUE();
-            unsigned long long m;
-            if (parse_ulong(val, &m, 1) || m > 0xffffffffull) fail_usage("--cpu expects a number such as 0x1f or 31, got '%s'", val);
-            s2c_set_cpu_mask((uint32_t)m);
+            uint32_t m;   /* the kernels' own parser, as for S2C_CPU_MASK and s2c-int */
+            if (s2c_cpu_parse_mask(val, &m)) fail_usage("--cpu expects a 32-bit mask such as 0x1f or 31, got '%s'", val);
+            s2c_set_cpu_mask(m);
         } else if (a[0] == '-' && a[1] != 0) {
             fail_usage("unknown option '%s'", a);
         } else if (!input) {
@@ -403,12 +411,8 @@ int main(int argc, char **argv) {
     s2c_board_stream_info(&w, &h, &ch, &tiles, &fp, quality, sizeof quality);
 
     /* 2. The model. */
-    char *model_path = find_model(model_arg);
-    if (!model_path) {
-        fprintf(stderr, "s2c-dec: no model: %s not found next to this program or in ./Weights/; "
-                        "pass --model or set S2C_MODEL\n", DEFAULT_MODEL);
-        return 1;
-    }
+    char *model_path = find_model(model_arg, fp, in_name);
+    if (!model_path) return 1;
     if (!quiet)
         fprintf(stderr, "s2c-dec: %s: %ldx%ld %s, quality %s, %ld tile%s; model %s\n", in_name, w, h,
                 ch == 1 ? "gray" : "rgb", quality, tiles, tiles == 1 ? "" : "s", model_path);

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # check-board.sh: builds s2c-dec, the board decoder (board/build.sh), for aarch64 and the host,
 # and checks it as a user would run it:
-#   - every committed conformance bitstream (Tests/Conformance and Tests/Conformance/hybrid-t)
+#   - every committed conformance bitstream (Tests/Conformance for nano, Tests/Conformance/<name>
+#     for each shipped model Weights/<name>.s2cq)
 #     decodes to the pixels pinned in their expected.txt (SHA-256 of the pixels, the same pins
 #     swift test holds s2c-int to): aarch64 under qemu with NEON + dotprod (-cpu max) and with
 #     NEON alone (-cpu cortex-a53), the host's best kernels, the host's C reference, 1 and 3 threads;
 #   - its image writer: PNGs of sizes across its block and chunk boundaries read back (PIL) equal
 #     to the same images as PNM; the decoder's PNGs read back to the pinned pixels, gray as gray;
+#   - the model search: a stream finds its model by fingerprint, a name is looked up in the model
+#     folders, a missing model is named by its fingerprint;
 #   - stdin/stdout; bad usage exits 64; a missing, truncated or corrupt input, a wrong or corrupt
 #     model, and an output that is the input or a folder exit 1 with a message and leave no file
 #     behind (and an existing output untouched).
@@ -67,9 +70,9 @@ PY
 
 # 0. The command line and image writer use no floating point: the compiler proves it for aarch64
 #    (-mgeneral-regs-only refuses any floating-point type), with every warning an error.
-for f in board/s2c_dec.c board/image_write.c; do
+for f in board/s2c_dec.c board/image_write.c Sources/ModelPaths/model_paths.c; do
     aarch64-linux-gnu-gcc -O2 -std=gnu11 -mgeneral-regs-only -Wall -Wextra -Werror -I Sources/FixedPoint/include \
-        -I board -c "$f" -o "$t/nofloat.o" || fail "$f: floating point or a warning (see above)"
+        -I Sources/ModelPaths/include -I board -c "$f" -o "$t/nofloat.o" || fail "$f: floating point or a warning (see above)"
 done
 
 # The image writer alone, across its block and chunk boundaries.
@@ -90,7 +93,13 @@ echo "check-board: image writer: PNGs well-formed (chunk CRCs, complete zlib str
 arm_max --version | grep -q "kernels: NEON + dotprod$" || fail "qemu -cpu max does not run the dotprod kernels"
 arm_a53 --version | grep -q "kernels: NEON$" || fail "qemu -cpu cortex-a53 does not run the NEON kernels"
 n=0
-for set in "Tests/Conformance:Tests/Conformance/nano.s2cq" "Tests/Conformance/hybrid-t:Weights/hybrid-t.s2cq"; do
+sets="Tests/Conformance:Tests/Conformance/nano.s2cq"
+for w in Weights/*.s2cq; do
+    name=$(basename "$w" .s2cq)
+    [ -f "Tests/Conformance/$name/expected.txt" ] || { fail "shipped model $w has no conformance set Tests/Conformance/$name"; continue; }
+    sets="$sets Tests/Conformance/$name:$w"
+done
+for set in $sets; do
     dir=${set%%:*}
     model=${set#*:}
     [ -f "$model" ] || { fail "model $model missing"; continue; }
@@ -98,7 +107,7 @@ for set in "Tests/Conformance:Tests/Conformance/nano.s2cq" "Tests/Conformance/hy
     while read -r name size color sha; do
         [ -n "$sha" ] || { fail "$dir/expected.txt: no hash for $name"; continue; }
         runners="host host_c host_t1 host_t3 arm_max"
-        # The slow runner (qemu without dotprod) on the small model only; hybrid-t once per set.
+        # The slow runner (qemu without dotprod) on the nano model only; a shipped model once per set.
         if [ "$dir" = Tests/Conformance ] || [ $first -eq 1 ]; then runners="$runners arm_a53"; fi
         first=0
         for r in $runners; do
@@ -150,7 +159,23 @@ expect_exit 1 "was made with model" host "$s" -o "$t/work/x.png" --model Weights
 head -c 1000 "$m" > "$t/bad.s2cq"
 expect_exit 1 "model '$t/bad.s2cq'" host "$s" -o "$t/work/x.png" --model "$t/bad.s2cq"
 cp "$s" "$t/in.s2c"
-expect_exit 1 "no model" env -u S2C_MODEL -C "$t" ./s2c-dec-host in.s2c -o work/x.png
+expect_exit 1 "made with model 0x[0-9a-f]\{16\}, which is not installed" \
+    env -u S2C_MODEL -u S2C_MODEL_PATH -C "$t" ./s2c-dec-host in.s2c -o work/x.png
+no_leftovers
+# The model search (s2c_model_paths.h): by fingerprint among several models, and by name.
+mkdir -p "$t/models"
+ln -s "$(pwd)/$m" "$t/models/nano.s2cq"
+for w in Weights/*.s2cq; do ln -s "$(pwd)/$w" "$t/models/"; done
+env -u S2C_MODEL -C "$t" S2C_MODEL_PATH="$t/models" ./s2c-dec-host -q in.s2c -o work/fp.png \
+    || fail "decode by fingerprint (S2C_MODEL_PATH) exited $?"
+[ "$(png_sha "$t/work/fp.png" rgb 2>&1 | tail -1)" = "$want" ] || fail "decode by fingerprint: wrong pixels"
+rm -f "$t/work/fp.png"
+env -u S2C_MODEL -C "$t" S2C_MODEL_PATH="$t/models" ./s2c-dec-host -q in.s2c -o work/name.png --model nano \
+    || fail "--model nano (a name in S2C_MODEL_PATH) exited $?"
+rm -f "$t/work/name.png"
+expect_exit 1 "model 'nope' not found: no nope.s2cq in $t/models" \
+    env -u S2C_MODEL S2C_MODEL_PATH="$t/models" "$t/s2c-dec-host" "$s" -o "$t/work/x.png" --model nope
+expect_exit 64 "mask" host --cpu 0x100000000 "$s" -o "$t/work/x.png" --model "$m"
 no_leftovers
 cp "$s" "$t/work/in.s2c"
 expect_exit 1 "is the input file" host "$t/work/in.s2c" -o "$t/work/in.s2c" --model "$m"

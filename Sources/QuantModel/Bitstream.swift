@@ -58,7 +58,7 @@ public enum BitstreamError: Error, Equatable, Sendable {
         case .badDimensions(let w, let h):
             return "bitstream image size \(w) x \(h) is out of range (each side 1...65535, at most \(Bitstream.maxPixels) pixels)"
         case .badQuality(let q):
-            return "bitstream quality \(q)/256 is out of range (\(Bitstream.qualityRange.lowerBound)...\(Bitstream.qualityRange.upperBound), i.e. quality 1...7)"
+            return "bitstream quality \(q)/256 is below quality 1 (\(Bitstream.qualityRange.lowerBound)/256)"
         case .streamTooLarge(let s, let n):
             return "bitstream \(s) stream length \(n) exceeds the limit of \(Bitstream.maxStreamBytes) bytes"
         case .truncated(let e, let f):
@@ -132,7 +132,8 @@ public struct BitstreamHeader: Equatable, Sendable {
     public let height: Int
     /// Colour format of the image.
     public let color: ColorFormat
-    /// Quality in 1/256 steps: round(Q * 256) for the encoder's continuous Q in 1...7.
+    /// Quality in 1/256 steps: round(Q * 256) for the encoder's continuous Q in 1...(the model's
+    /// number of quality levels); the codec checks the upper end against its model.
     public let quality256: Int
     /// Length of the z (hyper-latent) stream in bytes (version 2: all tiles' z streams together).
     public let zLength: Int
@@ -284,8 +285,10 @@ public struct Bitstream: Equatable, Sendable {
     /// Largest valid bitstream: header, tile table, two streams at their cap, payload CRC
     /// (readers' size cap).
     public static let maxSize = tiledHeaderSize + 8 * maxTiles + 4 + 2 * maxStreamBytes + trailerSize
-    /// Valid stored qualities: 256...1792 is Q 1...7 in 1/256 steps.
-    public static let qualityRange = 256...1792
+    /// Stored qualities the format allows: Q >= 1 in 1/256 steps, up to the u16 field's limit. A
+    /// model has its own upper end (its number of quality levels, `IntConfig.quality256Range`),
+    /// which the codec checks: a stream of another model is refused by its fingerprint first.
+    public static let qualityRange = 256...65535
 
     /// The validated header; its stream lengths equal the streams' total counts.
     public let header: BitstreamHeader
@@ -422,7 +425,10 @@ func decimal(_ n: UInt64, _ d: UInt64, places: Int) -> String {
 
 extension BitstreamHeader {
     /// The stored quality as an exact decimal: 1152 -> "4.5", 257 -> "1.00390625".
-    public var qualityText: String {
+    public var qualityText: String { BitstreamHeader.qualityText(quality256) }
+
+    /// A quality in 1/256 steps (>= 0) as an exact decimal.
+    public static func qualityText(_ quality256: Int) -> String {
         // 1/256 = 0.00390625 exactly, so 8 decimals hold every step; trailing zeros trimmed.
         var s = Array(decimal(UInt64(quality256), 256, places: 8).utf8)
         while s.last == 0x30 { s.removeLast() }         // '0'

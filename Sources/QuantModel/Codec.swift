@@ -8,6 +8,8 @@ public enum CodecError: Error, Equatable, Sendable {
     case bitstream(BitstreamError)
     case corrupt(String)
     case badImage(String)
+    /// A quality (in 1/256 steps) above the model's highest level.
+    case qualityOutOfRange(quality256: Int, qualities: Int)
 
     /// A sentence a user can act on.
     public var message: String {
@@ -15,6 +17,8 @@ public enum CodecError: Error, Equatable, Sendable {
         case .bitstream(let e): return e.message
         case .corrupt(let what): return "bitstream is corrupt: \(what)"
         case .badImage(let what): return what
+        case .qualityOutOfRange(let q, let n):
+            return "quality \(BitstreamHeader.qualityText(q)) is outside the model's range 1...\(n)"
         }
     }
 }
@@ -65,6 +69,14 @@ public struct IntCodec: Sendable {
         zTables = CDFTableSet(cdf: try f.int32("z.cdf"), offsets: try f.int32("z.offsets"), tails: try f.int32("z.tails"))
         if let why = zTables.validate() { throw .malformed("z CDF tables: \(why)") }
         guard zTables.count == config.hyper else { throw .malformed("z CDF tables do not match the hyper-latent width") }
+    }
+
+    /// Refuses a quality (1/256 steps) outside this model's levels 1...qualities.
+    func checkQuality(_ quality256: Int) throws(CodecError) {
+        guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
+        guard config.quality256Range.contains(quality256) else {
+            throw .qualityOutOfRange(quality256: quality256, qualities: config.qualities)
+        }
     }
 
     /// The tile grid the encoder uses for a width x height image with tiles of at most maxTile
@@ -130,7 +142,7 @@ public struct IntCodec: Sendable {
     /// Returns the bitstream and the reconstruction the decoder will produce (same layout as decode).
     public func encode(rgb: [UInt8], width: Int, height: Int, color: ColorFormat, quality256: Int,
                        maxTile: Int = IntCodec.defaultMaxTile, _ kn: Kernels) throws(CodecError) -> (Bitstream, DecodedImage) {
-        guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
+        try checkQuality(quality256)
         return try encode(try analyse(rgb: rgb, width: width, height: height, color: color, maxTile: maxTile, kn),
                           quality256: quality256, kn)
     }
@@ -147,7 +159,7 @@ public struct IntCodec: Sendable {
     public func encodeStream(rgb: [UInt8], width: Int, height: Int, color: ColorFormat, quality256: Int,
                              maxTile: Int = IntCodec.defaultMaxTile, _ kn: Kernels,
                              progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws(CodecError) -> Bitstream {
-        guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
+        try checkQuality(quality256)
         let a = try analyse(rgb: rgb, width: width, height: height, color: color, maxTile: maxTile, kn,
                             progress: { d, n in progress(d, 2 * n) })
         return try code(a, quality256: quality256, reconstruct: false, kn,
@@ -157,7 +169,7 @@ public struct IntCodec: Sendable {
     /// The second half of encoding; the reconstruction (g_s) only when asked for.
     func code(_ a: Analysed, quality256: Int, reconstruct: Bool, _ kn: Kernels,
               progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws(CodecError) -> (Bitstream, DecodedImage?) {
-        guard Bitstream.qualityRange.contains(quality256) else { throw .bitstream(.badQuality(quality256)) }
+        try checkQuality(quality256)
         guard let analysis else { throw .badImage("this codec was loaded to decode only; it cannot encode") }
         let row = config.qualityIndex(quality256: quality256)
         var streams: [TileStreams] = []
@@ -209,6 +221,7 @@ public struct IntCodec: Sendable {
             let r = h.tile(i)
             try IntCodec.checkSize(width: r.width, height: r.height)
         }
+        try checkQuality(h.quality256)
         let row = config.qualityIndex(quality256: h.quality256)
         let hyperC = config.hyper
         let em = entropy

@@ -20,11 +20,14 @@ public struct IntConfig: Sendable, Equatable {
     /// Rows of the gain tables.
     public var qualityRows: Int { (qualities - 1) * qualitySteps + 1 }
 
-    /// The gain-table row of a quality given in 1/256 steps (as the bitstream stores it),
-    /// rounded to the nearest row and clamped to the trained range.
+    /// Qualities in 1/256 steps (as the bitstream stores them) this model codes: 1...qualities.
+    public var quality256Range: ClosedRange<Int> { 256...(256 * qualities) }
+
+    /// The gain-table row of a quality given in 1/256 steps (as the bitstream stores it), in
+    /// `quality256Range` (the codec refuses others; nothing is clamped), rounded to the nearest row.
     public func qualityIndex(quality256 q: Int) -> Int {
-        let i = ((q - 256) * qualitySteps + 128) >> 8
-        return max(0, min(qualityRows - 1, i))
+        precondition(quality256Range.contains(q), "quality outside the model's range")
+        return ((q - 256) * qualitySteps + 128) >> 8
     }
 
     /// The gain-table row of an integer quality level (1-based).

@@ -1,4 +1,4 @@
-// s2c-calibrate: float reference tools (roundtrip, bench-float) and, later, the calibrator.
+// s2c-calibrate: the calibrator (float weights -> integer .s2cq), its out-of-sample check, and the float reference tools (roundtrip, bench-float).
 import ArgumentParser
 import Calibrate
 import FixedPoint
@@ -13,8 +13,10 @@ import QuantModel
         abstract: "Float reference runtime and calibrator of S2C-Hybrid.",
         discussion: """
             roundtrip and bench-float run the float model exported by train/export.py \
-            (Weights/hybrid-t.safetensors); calibrate writes the integer .s2cq model; compare \
-            measures an integer model against its float model on other images.
+            (<name>.safetensors); calibrate writes the integer .s2cq model; compare measures an \
+            integer model against its float model on other images. Models are found by name in \
+            the model folders (s2c-int --help): each folder of $S2C_MODEL_PATH, ./Weights, the \
+            executable's folder, the first Weights/ above the executable.
             """,
         version: S2CVersion.line,
         subcommands: [Calibrate.self, Compare.self, Roundtrip.self, BenchFloat.self],
@@ -24,37 +26,39 @@ import QuantModel
 /// Progress and notes go to stderr; results to stdout.
 func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
-/// Default float weights, relative to the repository root.
-let defaultWeights = "Weights/hybrid-t.safetensors"
-
 /// Options naming the float weights file.
 struct WeightsOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Float weights (safetensors from train/export.py weights); default: "
-                               + "\(defaultWeights) in the current directory or the executable's repository.",
+                               + "\(ModelSearch.defaultName).safetensors in the model folders.",
                                valueName: "path"))
     var weights: String?
 
-    /// The explicit path, or the first existing default; a missing file names the default path.
-    func resolve(default relative: String = defaultWeights) throws -> String {
-        try resolveWeights(weights, default: relative)
-    }
+    /// The explicit path, or the default model's weights in the model folders.
+    func resolve() throws -> String { try resolveWeights(weights, model: ModelSearch.defaultName) }
 }
 
-/// The explicit path, or the first existing default; a missing file names the default path.
-func resolveWeights(_ weights: String?, default relative: String) throws -> String {
+/// The explicit path, else <model>.safetensors in the model folders.
+func resolveWeights(_ weights: String?, model: String) throws -> String {
     if let weights {
         guard FileManager.default.fileExists(atPath: weights) else {
             throw FloatModelError.weightsNotFound(path: weights)
         }
         return weights
     }
-    if let p = RepoFiles.find(relative) { return p }
-    throw FloatModelError.weightsNotFound(path: relative)
+    do {
+        return try ModelSearch.find(model, ext: ".safetensors")
+    } catch let e as ModelSearchError {
+        throw ValidationError(e.description)
+    }
 }
 
-
-/// Valid quality range: the model is trained for continuous rates between 1 and 7.
-let qualityRange: ClosedRange<Double> = 1...7
+/// Qualities run from 1 to the model's number of levels; `--quality` is checked against the model.
+func checkQuality(_ q: Double, _ model: FloatModel) throws {
+    guard q >= 1, q <= Double(model.config.qualities) else {
+        log("Error: --quality \(q) is outside \(model.config.name)'s range 1...\(model.config.qualities)")
+        throw ExitCode(64)      // a bad argument, found once the model is loaded
+    }
+}
 
 /// Seconds taken by `body`.
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -70,20 +74,20 @@ extension S2CCalibrate {
             abstract: "Calibrate the float model into an integer .s2cq model.",
             discussion: """
                 Runs the float model on the calibration images at every quality level, records \
-                activation ranges, and writes int8 weights, int16 activation scales, lookup tables \
-                and requantization multipliers. Today the model file holds the integer synthesis \
-                transform g_s (with inverse gains and pixel output); the hyperprior and entropy \
-                parameter networks are added next (issue 4). Prints the integer-vs-float PSNR of g_s.
+                activation ranges, and writes the whole integer codec (g_a, gains, h_a, h_s, the \
+                SCCTX entropy networks, g_s, CDF tables): int8 weights, int16 activation scales, \
+                lookup tables and requantization multipliers. Prints integer-vs-float measurements \
+                per quality and per-layer SQNR tables.
                 """)
 
-        @Option(help: ArgumentHelp("Model config name; its float weights are Weights/<name>.safetensors.",
-                                   valueName: "name"))
+        @Option(help: ArgumentHelp("Model name (hybrid-lite, hybrid-t); its float weights are <name>.safetensors "
+                                   + "in the model folders.", valueName: "name"))
         var model: String = "hybrid-t"
         @Option(help: ArgumentHelp("Float weights file (overrides --model's default path).", valueName: "path"))
         var weights: String?
         @Option(help: ArgumentHelp("Folder of PNG calibration images.", valueName: "dir"))
         var images: String
-        @Option(name: .shortAndLong, help: ArgumentHelp("Output model file; default Weights/<name>.s2cq.",
+        @Option(name: .shortAndLong, help: ArgumentHelp("Output model file; default <name>.s2cq next to the float weights.",
                                                         valueName: "path"))
         var output: String?
         @Option(help: ArgumentHelp("Use at most n images (n >= 1), in name order.", valueName: "n"))
@@ -108,7 +112,7 @@ extension S2CCalibrate {
 
         func run() throws {
             ProcessMemory.keepFreedMemory()
-            let wpath = try resolveWeights(weights, default: "Weights/\(model).safetensors")
+            let wpath = try resolveWeights(weights, model: model)
             let fm = try FloatModel(path: wpath)
             let tensors = try loadImages(images, maxImages: maxImages, crop: crop)
             let qualities = Array(1...fm.config.qualities)
@@ -160,8 +164,8 @@ extension S2CCalibrate {
                 to measure out-of-sample fidelity.
                 """)
 
-        @Option(help: ArgumentHelp("Model config name; float weights Weights/<name>.safetensors, integer "
-                                   + "model Weights/<name>.s2cq.", valueName: "name"))
+        @Option(help: ArgumentHelp("Model name; float weights <name>.safetensors and integer model <name>.s2cq "
+                                   + "in the model folders.", valueName: "name"))
         var model: String = "hybrid-t"
         @Option(help: ArgumentHelp("Float weights file (overrides --model's default path).", valueName: "path"))
         var weights: String?
@@ -182,12 +186,18 @@ extension S2CCalibrate {
 
         func run() throws {
             ProcessMemory.keepFreedMemory()
-            let fm = try FloatModel(path: try resolveWeights(weights, default: "Weights/\(model).safetensors"))
-            // An explicit --int-model must exist; otherwise Weights/<name>.s2cq here or in the repo.
-            let relative = "Weights/\(model).s2cq"
-            let found = intModel.map { FileManager.default.fileExists(atPath: $0) ? $0 : nil } ?? RepoFiles.find(relative)
-            guard let ipath = found else {
-                throw ValidationError("integer model \(intModel ?? relative) not found; make one with s2c-calibrate calibrate")
+            let fm = try FloatModel(path: try resolveWeights(weights, model: model))
+            // An explicit --int-model must exist; otherwise <name>.s2cq in the model folders.
+            let ipath: String
+            if let intModel {
+                guard FileManager.default.fileExists(atPath: intModel) else {
+                    throw ValidationError("integer model \(intModel) not found; make one with s2c-calibrate calibrate")
+                }
+                ipath = intModel
+            } else {
+                do { ipath = try ModelSearch.find(model) } catch let e as ModelSearchError {
+                    throw ValidationError(e.description + "; make one with s2c-calibrate calibrate")
+                }
             }
             let file = try ModelFile(bytes: try FileIO.readAll(path: ipath, maxBytes: 1 << 30))
             let tensors = try loadImages(images, maxImages: maxImages, crop: crop)
@@ -210,21 +220,20 @@ extension S2CCalibrate {
 
         @Argument(help: ArgumentHelp("Input PNG.", valueName: "image.png")) var image: String
         @OptionGroup var weights: WeightsOptions
-        @Option(help: ArgumentHelp("Quality in 1...7 (fractional values interpolate).", valueName: "q"))
+        @Option(help: ArgumentHelp("Quality from 1 to the model's number of levels (fractional values interpolate).",
+                                   valueName: "q"))
         var quality: Double = 4
         @Option(name: .shortAndLong, help: ArgumentHelp("Write the reconstruction here (PNG).", valueName: "out.png"))
         var output: String?
 
         func validate() throws {
-            guard qualityRange.contains(quality) else {
-                throw ValidationError("--quality must be in 1...7, got \(quality)")
-            }
             if let output, output == image { throw ValidationError("-o/--output must differ from the input") }
         }
 
         func run() throws {
             ProcessMemory.keepFreedMemory()
             let model = try FloatModel(path: try weights.resolve())
+            try checkQuality(quality, model)
             let img = try PNGIO.read(path: image)
             let x = FloatTensor(rgb8: img.pixels, width: img.width, height: img.height)
             let q = Float(quality)
@@ -258,19 +267,20 @@ extension S2CCalibrate {
         @Option(help: ArgumentHelp("Image width (padded to a multiple of 64).", valueName: "w")) var width = 768
         @Option(help: ArgumentHelp("Image height (padded to a multiple of 64).", valueName: "h")) var height = 512
         @Option(help: ArgumentHelp("Timed runs (the median is printed).", valueName: "n")) var runs = 3
-        @Option(help: ArgumentHelp("Quality in 1...7.", valueName: "q")) var quality: Double = 4
+        @Option(help: ArgumentHelp("Quality from 1 to the model's number of levels.", valueName: "q"))
+        var quality: Double = 4
 
         func validate() throws {
             guard (1...16384).contains(width), (1...16384).contains(height) else {
                 throw ValidationError("--width and --height must be in 1...16384")
             }
             guard (1...100).contains(runs) else { throw ValidationError("--runs must be in 1...100") }
-            guard qualityRange.contains(quality) else { throw ValidationError("--quality must be in 1...7") }
         }
 
         func run() throws {
             ProcessMemory.keepFreedMemory()
             let model = try FloatModel(path: try weights.resolve())
+            try checkQuality(quality, model)
             var rng = SplitMix64(seed: 20261125)
             let px = (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }
             let x = FloatTensor(rgb8: px, width: width, height: height).paddedReplicate(multiple: 64)

@@ -14,13 +14,18 @@ import Glibc
 @main struct S2CInt: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "s2c-int",
-        abstract: "Deterministic integer-only learned image codec (S2C-Hybrid-T).",
+        abstract: "Deterministic integer-only learned image codec (S2C-Hybrid).",
         discussion: """
             Decoding is bit-exact on every platform, CPU path and thread count: the decoder runs \
             integer arithmetic only. Input images are 8-bit PNG (RGB, gray, palette or opaque \
-            RGBA); gray images decode to gray. The model (.s2cq) is found as: --model, else \
-            $S2C_MODEL, else Weights/hybrid-t.s2cq in the current folder, else in the repository \
-            holding the executable.
+            RGBA); gray images decode to gray.
+
+            Models: --model takes a name (hybrid-lite, hybrid-t: <name>.s2cq in the model \
+            folders) or a .s2cq path; $S2C_MODEL does the same. Without either, encode uses \
+            \(ModelSearch.defaultName) and decode finds the installed model whose fingerprint the \
+            bitstream carries. Model folders, in order: each folder of $S2C_MODEL_PATH \
+            (colon-separated), ./Weights, the executable's folder, the first Weights/ above the \
+            executable.
             """,
         version: S2CVersion.line,
         subcommands: [Encode.self, Decode.self, Info.self, Eval.self])
@@ -42,9 +47,6 @@ func parseBitstream(_ bytes: [UInt8], name: String) throws -> Bitstream {
     }
 }
 
-/// Default model path, relative to the current folder or the repository of the executable.
-let defaultModel = "Weights/hybrid-t.s2cq"
-
 /// A problem with the model file, as one line.
 struct ModelError: Error, CustomStringConvertible {
     var description: String
@@ -52,8 +54,9 @@ struct ModelError: Error, CustomStringConvertible {
 
 /// Options every compute-heavy subcommand shares.
 struct RuntimeOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Quantized model file (.s2cq); default: the model in Weights/.",
-                               valueName: "path"))
+    @Option(help: ArgumentHelp("Model name (hybrid-lite, hybrid-t) or .s2cq path; default: $S2C_MODEL, else "
+                               + "for decoding the installed model the bitstream was made with, for encoding "
+                               + "\(ModelSearch.defaultName).", valueName: "name|path"))
     var model: String?
 
     @Option(help: ArgumentHelp("Worker threads, 1...1024 (the output never depends on it).", valueName: "n"))
@@ -64,12 +67,13 @@ struct RuntimeOptions: ParsableArguments {
     var cpu: String?
 
     /// Loads the model (see the root command's discussion for the search order) and applies
-    /// --threads and --cpu. `decodeOnly` skips the encoder's networks (less memory).
-    func load(decodeOnly: Bool = false) throws -> (IntCodec, Kernels) {
+    /// --threads and --cpu. `decodeOnly` skips the encoder's networks (less memory); `stream`
+    /// (decoding) is the bitstream's model fingerprint, used when no model is named.
+    func load(decodeOnly: Bool = false, stream: UInt64? = nil) throws -> (IntCodec, Kernels) {
         ProcessMemory.keepFreedMemory()
         if let threads { s2c_set_threads(Int32(threads)) }
-        if let cpu, let m = parseMask(cpu) { s2c_set_cpu_mask(UInt32(truncatingIfNeeded: m)) }
-        let path = try modelPath()
+        if let cpu, let m = parseMask(cpu) { s2c_set_cpu_mask(m) }
+        let path = try modelPath(stream: stream)
         let bytes = try FileIO.readAll(path: path, maxBytes: 1 << 30)
         do {
             return (try IntCodec(model: try ModelFile(bytes: bytes), decodeOnly: decodeOnly), Kernels.best())
@@ -78,27 +82,49 @@ struct RuntimeOptions: ParsableArguments {
         }
     }
 
-    func modelPath() throws -> String {
-        if let model { return model }
-        if let env = ProcessInfo.processInfo.environment["S2C_MODEL"], !env.isEmpty { return env }
-        if let p = RepoFiles.find(defaultModel) { return p }
-        throw ModelError(description: "no model: \(defaultModel) not found here or next to the executable; "
-                         + "pass --model, set S2C_MODEL, or make one with s2c-calibrate calibrate")
+    func modelPath(stream: UInt64?) throws -> String {
+        let env = ProcessInfo.processInfo.environment["S2C_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            if let named = model ?? env { return try ModelSearch.find(named) }
+            if let fp = stream {
+                if let p = ModelSearch.find(fingerprint: fp) { return p }
+                throw ModelError(description: "the bitstream was made with model \(hex64(fp)), which is not installed: "
+                                 + "no .s2cq with that fingerprint in \(ModelSearch.foldersText()); pass --model PATH")
+            }
+            return try ModelSearch.find(ModelSearch.defaultName)
+        } catch let e as ModelSearchError {
+            throw ModelError(description: e.description)
+        }
     }
 
     func validate() throws {
-        if let model { try requireReadable(model, what: "model") }
+        if let model, ModelSearch.isPath(model) { try requireReadable(model, what: "model") }
         if let threads, !(1...1024).contains(threads) {
             throw ValidationError("--threads must be in 1...1024, got \(threads)")
         }
         if let cpu, parseMask(cpu) == nil {
-            throw ValidationError("--cpu expects a number such as 0x1f or 31, got '\(cpu)'")
+            throw ValidationError("--cpu expects a 32-bit mask such as 0x1f or 31, got '\(cpu)'")
         }
     }
 }
 
-/// Valid quality range: the model is trained for continuous rates between 1 and 7.
-let qualityRange: ClosedRange<Double> = 1...7
+/// Qualities run from 1 to the model's number of levels (7 for the shipped models); the lower
+/// end is checked when parsing, the upper one once the model is loaded.
+func checkQuality(_ q: Double, _ codec: IntCodec) throws {
+    guard q <= Double(codec.config.qualities) else {
+        throw usageError("--quality \(q) is outside the model's range 1...\(codec.config.qualities)")
+    }
+}
+
+/// A bad argument found after parsing (e.g. against the loaded model): the message on stderr and
+/// exit status 64, as ArgumentParser's own validation errors.
+func usageError(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+    return ExitCode(64)
+}
+
+/// Quality help text, one copy.
+let qualityHelp = "from 1 to the model's number of levels (7 for hybrid-lite and hybrid-t)"
 
 extension S2CInt {
     /// PNG -> .s2c bitstream.
@@ -108,14 +134,14 @@ extension S2CInt {
         @Argument(help: ArgumentHelp("Input PNG ('-' for stdin).", valueName: "in.png")) var input: String
         @Option(name: .shortAndLong, help: ArgumentHelp("Output bitstream ('-' for stdout).", valueName: "out.s2c"))
         var output: String
-        @Option(help: ArgumentHelp("Quality in 1...7 (fractional values in steps of 1/8), higher is better and larger.", valueName: "q"))
+        @Option(help: ArgumentHelp("Quality \(qualityHelp); fractional values in steps of 1/8; higher is better and larger.", valueName: "q"))
         var quality: Double = 4
         @OptionGroup var tiling: TileOptions
         @OptionGroup var runtime: RuntimeOptions
 
         func validate() throws {
-            guard qualityRange.contains(quality) else {
-                throw ValidationError("--quality must be in 1...7, got \(quality)")
+            guard quality >= 1, quality.isFinite else {
+                throw ValidationError("--quality must be \(qualityHelp), got \(quality)")
             }
             try requireDistinct(input: input, output: output)
         }
@@ -124,6 +150,7 @@ extension S2CInt {
             let img = try input == "-" ? PNGIO.read(data: FileIO.readAll(path: "-"), name: "<stdin>")
                                        : PNGIO.read(path: input)
             let (codec, kn) = try runtime.load()
+            try checkQuality(quality, codec)
             let q256 = Int((quality * 256).rounded())
             let meter = TileProgress(verb: "encoding", stepsPerTile: 2)
             let bs: Bitstream
@@ -159,7 +186,7 @@ extension S2CInt {
         func run() throws {
             let bytes = try FileIO.readAll(path: input, maxBytes: Bitstream.maxSize)
             let bs = try parseBitstream(bytes, name: input)
-            let (codec, kn) = try runtime.load(decodeOnly: true)
+            let (codec, kn) = try runtime.load(decodeOnly: true, stream: bs.header.fingerprint)
             let img: DecodedImage
             let meter = TileProgress(verb: "decoding", stepsPerTile: 1)
             defer { meter.finish() }
@@ -200,7 +227,7 @@ extension S2CInt {
             abstract: "Encode and decode every PNG in a folder; report bits per pixel, PSNR and MS-SSIM per quality.")
 
         @Option(help: ArgumentHelp("Folder of PNG images (e.g. the Kodak set).", valueName: "dir")) var images: String
-        @Option(help: ArgumentHelp("Comma-separated qualities in 1...7.", valueName: "list"))
+        @Option(help: ArgumentHelp("Comma-separated qualities \(qualityHelp).", valueName: "list"))
         var quality: String = "1,2,3,4,5,6,7"
         @Flag(help: "Print results as JSON instead of a table.") var json = false
         @OptionGroup var tiling: TileOptions
@@ -220,6 +247,7 @@ extension S2CInt {
                 .filter { $0.lowercased().hasSuffix(".png") }.sorted()
             guard !files.isEmpty else { throw ValidationError("--images: no PNG files in '\(images)'") }
             let (codec, kn) = try runtime.load()
+            for q in qualities { try checkQuality(q, codec) }
             var rows: [EvalRow] = []
             for (i, f) in files.enumerated() {
                 let img = try PNGIO.read(path: (images as NSString).appendingPathComponent(f))
@@ -257,20 +285,22 @@ struct TileOptions: ParsableArguments {
 
 // MARK: - Argument checks
 
-/// Parses "1,2.5,7" into qualities, each in `qualityRange`.
+/// Parses "1,2.5,7" into qualities, each >= 1 (the model's upper end is checked once it is loaded).
 func parseQualities(_ list: String) throws -> [Double] {
     try list.split(separator: ",", omittingEmptySubsequences: false).map { item in
         let text = String(item.filter { $0 != " " })
-        guard let q = Double(text), qualityRange.contains(q) else {
-            throw ValidationError("--quality: '\(text)' is not a number in 1...7")
+        guard let q = Double(text), q >= 1, q.isFinite else {
+            throw ValidationError("--quality: '\(text)' is not a number \(qualityHelp)")
         }
         return q
     }
 }
 
-/// Parses a CPU mask given in decimal or 0x-hex.
-func parseMask(_ text: String) -> UInt64? {
-    text.hasPrefix("0x") || text.hasPrefix("0X") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+/// Parses a CPU mask given in decimal or 0x-hex with the kernels' own parser (the one
+/// S2C_CPU_MASK goes through): nil when malformed or wider than the 32-bit mask.
+func parseMask(_ text: String) -> UInt32? {
+    var m: UInt32 = 0
+    return s2c_cpu_parse_mask(text, &m) == 0 ? m : nil
 }
 
 /// Fails unless `path` is an existing readable regular file.

@@ -73,9 +73,52 @@ func codecRoundTripIsBitExact(_ size: (Int, Int, Int)) throws {
             #expect(only.serialize() == bs.serialize(), "\(color.name) tile \(tile) q \(q256)")
         }
     }
-    #expect(throws: CodecError.self) {
+    #expect(throws: CodecError.qualityOutOfRange(quality256: 1793, qualities: 7)) {
         try codec.encodeStream(rgb: rgb, width: 70, height: 50, color: .rgb, quality256: 1793, Kernels.best())
     }
+}
+
+/// The nano model cut to its first `levels` quality levels: the same networks, gain tables of
+/// (levels - 1) * steps + 1 rows (a model trained with fewer lambdas has exactly this shape).
+func withFewerLevels(_ f: ModelFile, _ levels: Int) throws -> ModelFile {
+    let cfg = try IntConfig(f)
+    var w = ModelFileWriter()
+    for k in f.metadata.keys.sorted() { w.set(k, k == "qualities" ? .u32(UInt32(levels)) : f.metadata[k]!) }
+    let rows = (levels - 1) * cfg.qualitySteps + 1
+    for name in f.tensorNames {
+        let t = f.tensors[name]!
+        var shape = t.shape, raw = Array(f.bytes[t.offset..<t.offset + t.byteCount])
+        if ["gain.mult", "gain.shift", "inv_gain.mult", "inv_gain.shift"].contains(name) {
+            #expect(shape == [cfg.qualityRows, cfg.latent], "\(name)")
+            shape[0] = rows
+            raw = Array(raw.prefix(rows * cfg.latent * t.type.size))
+        }
+        w.add(name, t.type, shape: shape, rawBytes: raw)
+    }
+    return try ModelFile(bytes: w.serialize())
+}
+
+@Test func theQualityRangeIsTheModelsNeverClamped() throws {
+    let (seven, nano) = try nanoIntCodec()
+    let three = try IntCodec(model: try withFewerLevels(nano.file, 3))
+    #expect(three.config.qualities == 3 && three.config.quality256Range == 256...768)
+    let rgb = testImage(nano, width: 70, height: 50)
+    // Inside the range the 3-level model codes what the 7-level one does (same gain rows).
+    for q256 in [256, 600, 768] {
+        let a = try three.encodeStream(rgb: rgb, width: 70, height: 50, color: .rgb, quality256: q256, Kernels.best())
+        let b = try seven.encodeStream(rgb: rgb, width: 70, height: 50, color: .rgb, quality256: q256, Kernels.best())
+        #expect(a.zStream == b.zStream && a.yStream == b.yStream, "q \(q256)")
+        #expect(try three.decode(a, Kernels.best()) == seven.decode(b, Kernels.best()))
+    }
+    // Above it: refused by the encoder and by the decoder, not coded at the last level.
+    #expect(throws: CodecError.qualityOutOfRange(quality256: 769, qualities: 3)) {
+        try three.encodeStream(rgb: rgb, width: 70, height: 50, color: .rgb, quality256: 769, Kernels.best())
+    }
+    let high = try seven.encodeStream(rgb: rgb, width: 70, height: 50, color: .rgb, quality256: 1792, Kernels.best())
+    let forged = try Bitstream(fingerprint: three.fingerprint, width: 70, height: 50, color: .rgb, quality256: 1792,
+                               zStream: high.zStream, yStream: high.yStream)
+    #expect(throws: CodecError.qualityOutOfRange(quality256: 1792, qualities: 3)) { try three.decode(forged, Kernels.best()) }
+    #expect(CodecError.qualityOutOfRange(quality256: 1792, qualities: 3).message == "quality 7 is outside the model's range 1...3")
 }
 
 @Test func progressCountsTiles() throws {

@@ -9,12 +9,19 @@ private let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
 private let model = repo.appendingPathComponent("Tests/Conformance/nano.s2cq").path
 private let png = repo.appendingPathComponent("Tests/CalibrateTests/Fixtures/kodim23-crop-70x50.png").path
 
-/// Runs s2c-int (built next to the test bundle) with optional stdin.
-private func s2cInt(_ args: [String], stdin: [UInt8]? = nil) throws -> (status: Int32, out: [UInt8], err: String) {
+/// Runs s2c-int (built next to the test bundle) with optional stdin, extra environment and folder.
+private func s2cInt(_ args: [String], stdin: [UInt8]? = nil, env: [String: String] = [:],
+                    cwd: String? = nil) throws -> (status: Int32, out: [UInt8], err: String) {
     let exe = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("s2c-int")
     let p = Process()
     p.executableURL = exe
     p.arguments = args
+    var environment = ProcessInfo.processInfo.environment
+    environment["S2C_MODEL"] = nil
+    environment["S2C_MODEL_PATH"] = nil
+    for (k, v) in env { environment[k] = v }
+    p.environment = environment
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     let out = Pipe(), err = Pipe(), inp = Pipe()
     p.standardOutput = out
     p.standardError = err
@@ -95,7 +102,11 @@ private func tmp(_ name: String) -> String {
     let notPNG = try s2cInt(["encode", model, "-o", out, "--model", model])
     #expect(notPNG.status != 0 && notPNG.err.lowercased().contains("png") && !FileManager.default.fileExists(atPath: out))
     let q = try s2cInt(["encode", png, "-o", out, "--model", model, "--quality", "9"])
-    #expect(q.status != 0 && q.err.contains("--quality must be in 1...7"))
+    #expect(q.status == 64 && q.err.contains("--quality 9.0 is outside the model's range 1...7"), "\(q.err)")
+    for mask in ["0x100000000", "4294967296", "0x", "12z"] {
+        let c = try s2cInt(["encode", png, "-o", out, "--model", model, "--cpu", mask])
+        #expect(c.status == 64 && c.err.contains("--cpu expects a 32-bit mask"), "--cpu \(mask): \(c.err)")
+    }
     let same = try s2cInt(["encode", png, "-o", png, "--model", model])
     #expect(same.status != 0 && same.err.contains("is the input file"))
     let noModel = try s2cInt(["encode", png, "-o", out, "--model", "/nonexistent.s2cq"])
@@ -112,4 +123,52 @@ private func tmp(_ name: String) -> String {
     #expect(v.status == 0)
     #expect(String(decoding: v.out, as: UTF8.self) == S2CVersion.line + "\n")
     #expect(S2CVersion.line.contains("bitstream versions 1-2"))
+}
+
+/// Conformance streams of every model that has them: nano's in Tests/Conformance, each shipped
+/// model's in Tests/Conformance/<name>/.
+private func conformanceStreams() throws -> [(model: String, stream: String)] {
+    let conf = repo.appendingPathComponent("Tests/Conformance").path
+    let fm = FileManager.default
+    var out = try fm.contentsOfDirectory(atPath: conf).filter { $0.hasSuffix(".s2c") }.sorted()
+        .map { (model, conf + "/" + $0) }
+    for name in try fm.contentsOfDirectory(atPath: repo.appendingPathComponent("Weights").path).sorted()
+    where name.hasSuffix(".s2cq") {
+        let m = repo.appendingPathComponent("Weights/" + name).path
+        let dir = conf + "/" + String(name.dropLast(5))
+        for s in (try? fm.contentsOfDirectory(atPath: dir))?.filter({ $0.hasSuffix(".s2c") }).sorted() ?? [] {
+            out.append((m, dir + "/" + s))
+        }
+    }
+    return out
+}
+
+@Test func decodeFindsTheInstalledModelByFingerprint() throws {
+    let fm = FileManager.default
+    let models = tmp("models"), empty = tmp("empty"), out = tmp("fp.png"), ref = tmp("ref.png")
+    defer { for f in [models, empty, out, ref] { try? fm.removeItem(atPath: f) } }
+    for d in [models, empty] { try fm.createDirectory(atPath: d, withIntermediateDirectories: true) }
+    let streams = try conformanceStreams()
+    #expect(Set(streams.map(\.model)).count >= 2, "conformance streams of at least nano and one shipped model")
+    for m in Set(streams.map(\.model)) {
+        try fm.createSymbolicLink(atPath: models + "/" + URL(fileURLWithPath: m).lastPathComponent, withDestinationPath: m)
+    }
+    // No --model: each stream finds its own model among several, and decodes as with --model.
+    for (m, s) in streams {
+        let a = try s2cInt(["decode", s, "-o", out], env: ["S2C_MODEL_PATH": models], cwd: empty)
+        #expect(a.status == 0, "\(s): \(a.err)")
+        #expect(try s2cInt(["decode", s, "-o", ref, "--model", m]).status == 0)
+        #expect(fm.contents(atPath: out) == fm.contents(atPath: ref), "\(s)")
+        try? fm.removeItem(atPath: out)
+    }
+    // A model by name, found in S2C_MODEL_PATH.
+    let nanoStream = streams.first { $0.model == model }!.stream
+    #expect(try s2cInt(["decode", nanoStream, "-o", out, "--model", "nano"], env: ["S2C_MODEL_PATH": models], cwd: empty).status == 0)
+    let unknown = try s2cInt(["decode", nanoStream, "-o", tmp("never.png"), "--model", "nope"], env: ["S2C_MODEL_PATH": models])
+    #expect(unknown.status == 1 && unknown.err.contains("model 'nope' not found: no nope.s2cq in \(models)"), "\(unknown.err)")
+    // A stream whose model is not installed: the error names its fingerprint; nothing is written.
+    let fp = try Bitstream(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: nanoStream)))).header.fingerprint
+    let missing = try s2cInt(["decode", nanoStream, "-o", tmp("never.png")], env: ["S2C_MODEL_PATH": empty], cwd: empty)
+    #expect(missing.status == 1 && missing.err.contains("made with model \(hex64(fp)), which is not installed"), "\(missing.err)")
+    #expect(!fm.fileExists(atPath: tmp("never.png")))
 }
