@@ -126,6 +126,10 @@ public struct RangeObserver: Sendable {
         }
         maxAbs = max(maxAbs, m)
         count += xs.count
+        guard histMax > 0 else {            // all zeros so far (e.g. a residual branch still at its zero init)
+            hist[0] += Double(xs.count)
+            return
+        }
         let scale = Double(RangeObserver.bins) / histMax
         for x in xs {
             let b = min(RangeObserver.bins - 1, Int(Double(abs(x)) * scale))

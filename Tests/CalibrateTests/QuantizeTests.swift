@@ -67,6 +67,17 @@ import Testing
     #expect(o.maxAbs == 200 && o.count == xs.count + 1)
 }
 
+@Test func allZeroActivationsAreObservedNotCrashed() {
+    // A tensor that is exactly zero (a residual branch at its zero init, an anchor pass's empty
+    // context) used to divide by a zero histogram range.
+    var o = RangeObserver()
+    o.observe([0, 0, 0, -0])
+    #expect(o.maxAbs == 0 && o.count == 4 && o.bestClip(bits: 8) == 1)
+    o.observe([2, -1])
+    #expect(o.maxAbs == 2 && o.count == 6)
+    #expect(o.expectedError(clip: 2, bits: 8) < o.expectedError(clip: 0.5, bits: 8))
+}
+
 @Test func sqnrMatchesDefinition() {
     let r: [Float] = [1, 2, 3, 4]
     let a: [Float] = [1, 2, 3, 5]
