@@ -5,7 +5,14 @@ plus a mean row per quality).
 
   python train/evaluate.py --weights Weights/hybrid-t.safetensors -o train/eval.csv
   python train/evaluate.py --checkpoint train/runs/hybrid-t/checkpoint.pt --max-images 4
-  python train/evaluate.py --jpeg -o train/jpeg.csv          # cjpeg reference curve
+  python train/evaluate.py --codec jpeg -o jpeg.csv          # reference curves: real file sizes
+  python train/evaluate.py --codec webp -o webp.csv          #   cwebp -m 6 (-q sweep)
+  python train/evaluate.py --codec avif -o avif.csv          #   avifenc -s 4 -y 444 (quantizer sweep)
+
+Reference codecs (--codec): their own command-line encoders with the settings below; a "quality"
+is the encoder's own knob (JPEG/WebP -q, AVIF the fixed colour quantizer --min = --max, lower is
+better); bpp from the file size; JPEG is decoded by PIL (libjpeg-turbo), WebP and AVIF by dwebp
+and avifdec to PNG; PSNR and MS-SSIM on the 8-bit RGB result as for the model.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -64,21 +72,42 @@ def eval_model(model, paths, qualities, log):
     return rows
 
 
-def eval_jpeg(paths, qualities, log):
+# Reference codecs: encoder command (input PNG, quality, output file), decoder command (file, PNG
+# out; None: PIL decodes), the file suffix, default quality sweep, and the Debian package.
+CODECS = {
+    "jpeg": (lambda i, q, o: ["cjpeg", "-quality", str(q), "-optimize", "-outfile", o, i], None, ".jpg",
+             [5, 10, 20, 30, 50, 75, 90], "libjpeg-turbo-progs"),
+    "webp": (lambda i, q, o: ["cwebp", "-quiet", "-m", "6", "-q", str(q), i, "-o", o],
+             lambda f, o: ["dwebp", "-quiet", f, "-o", o], ".webp", [5, 15, 30, 50, 70, 85, 95], "webp"),
+    "avif": (lambda i, q, o: ["avifenc", "-s", "4", "-y", "444", "--min", str(q), "--max", str(q), "-j", "1", i, o],
+             lambda f, o: ["avifdec", f, o], ".avif", [56, 50, 44, 38, 32, 26, 20], "libavif-bin"),
+}
+
+
+def eval_codec(name, paths, qualities, log):
+    enc_cmd, dec_cmd, suffix, _, package = CODECS[name]
     rows = []
-    for path in paths:
-        a = load_rgb(path)
-        x = to_tensor(a) * 255
-        ppm = io.BytesIO()
-        Image.fromarray(a).save(ppm, format="PPM")
-        for q in qualities:
-            enc = subprocess.run(["cjpeg", "-quality", str(q), "-optimize"], input=ppm.getvalue(),
-                                 capture_output=True, check=True).stdout
-            dec = np.asarray(Image.open(io.BytesIO(enc)).convert("RGB"))
-            psnr, msssim = quality_metrics(x, to_tensor(dec) * 255)
-            rows.append({"image": os.path.basename(path), "quality": q,
-                         "bpp": 8 * len(enc) / (a.shape[0] * a.shape[1]), "psnr": psnr, "ms_ssim": msssim})
-        log(f"{os.path.basename(path)} done")
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in paths:
+            a = load_rgb(path)
+            x = to_tensor(a) * 255
+            src = os.path.join(tmp, "in.png")      # the stored RGB samples (no colour chunks to apply)
+            Image.fromarray(a).save(src)
+            for q in qualities:
+                out, png = os.path.join(tmp, "out" + suffix), os.path.join(tmp, "dec.png")
+                try:
+                    subprocess.run(enc_cmd(src, q, out), capture_output=True, check=True)
+                    if dec_cmd:
+                        subprocess.run(dec_cmd(out, png), capture_output=True, check=True)
+                except FileNotFoundError as e:
+                    raise SystemExit(f"{e.filename} not found: install the Debian package {package}")
+                except subprocess.CalledProcessError as e:
+                    raise SystemExit(f"{name} at quality {q} failed on {path}: {e.stderr.decode(errors='replace')[-300:]}")
+                dec = np.asarray(Image.open(png if dec_cmd else out).convert("RGB"))
+                psnr, msssim = quality_metrics(x, to_tensor(dec) * 255)
+                rows.append({"image": os.path.basename(path), "quality": q,
+                             "bpp": 8 * os.path.getsize(out) / (a.shape[0] * a.shape[1]), "psnr": psnr, "ms_ssim": msssim})
+            log(f"{name}: {os.path.basename(path)} done")
     return rows
 
 
@@ -96,10 +125,12 @@ def main():
     src = p.add_mutually_exclusive_group()
     src.add_argument("--weights", default=None, help="float safetensors (default Weights/hybrid-t.safetensors)")
     src.add_argument("--checkpoint", default=None)
-    src.add_argument("--jpeg", action="store_true", help="evaluate cjpeg instead of the model")
+    src.add_argument("--codec", choices=sorted(CODECS), help="evaluate a reference codec instead of the model")
+    src.add_argument("--jpeg", action="store_const", const="jpeg", dest="codec", help="same as --codec jpeg")
     p.add_argument("--images", default=KODAK)
     p.add_argument("--max-images", type=int, default=0)
-    p.add_argument("--qualities", default=None, help="comma list (default 1..7; JPEG: 5,10,...,95)")
+    p.add_argument("--qualities", default=None, help="comma list (default: the model's levels; a codec: its "
+                   "sweep in CODECS)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("-o", "--out", default=None, help="CSV path (default: print means only)")
     a = p.parse_args()
@@ -111,9 +142,9 @@ def main():
     if not paths:
         raise SystemExit(f"no images in {a.images}")
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    if a.jpeg:
-        qs = [int(v) for v in a.qualities.split(",")] if a.qualities else list(range(5, 100, 5))
-        rows = eval_jpeg(paths, qs, log)
+    if a.codec:
+        qs = [int(v) for v in a.qualities.split(",")] if a.qualities else CODECS[a.codec][3]
+        rows = eval_codec(a.codec, paths, qs, log)
     else:
         if a.checkpoint:
             s = torch.load(a.checkpoint, map_location="cpu", weights_only=False)

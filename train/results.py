@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Rate-distortion tables and Bjontegaard deltas for docs/results.md.
 
-Reads the float model's Kodak CSV (train/evaluate.py -o), the integer codec's JSON
-(s2c-int eval --json) and optionally a JPEG CSV (train/evaluate.py --jpeg -o), and prints a
-Markdown report: mean bpp / PSNR / MS-SSIM per quality for float and integer, and BD-rate
-(integer vs float; both vs JPEG) on PSNR and on MS-SSIM.
+Reads, for each model, the float model's Kodak CSV (train/evaluate.py -o) and the integer codec's
+JSON (s2c-int eval --json), and the reference codecs' CSVs (train/evaluate.py --codec NAME -o), and
+prints a Markdown report: per model, mean bpp / PSNR / MS-SSIM per quality for float and integer
+and their BD-rates; then every model's integer codec against every reference codec (BD-rate on
+PSNR and MS-SSIM, BD-PSNR, over the overlapping range); optionally an RD plot (PNG).
 
-  python train/results.py --float float.csv --int int.json --jpeg jpeg.csv > part.md
+  python train/results.py --model hybrid-lite lite-float.csv lite-int.json \
+      --model hybrid-t t-float.csv t-int.json --ref JPEG jpeg.csv --ref WebP webp.csv \
+      --ref AVIF avif.csv --plot docs/rd-kodak.png > tables.md
 
 BD-rate follows Bjontegaard (VCEG-M33): log10(rate) fitted by a cubic polynomial of the quality
 metric, integrated over the overlapping metric interval; the result is the mean rate difference
@@ -143,15 +146,75 @@ def report(float_rows, int_rows, jpeg_rows=None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def overlap(a, b):
+    """The PSNR interval both curves cover (dB), as text."""
+    lo = max(min(p["psnr"] for p in a), min(p["psnr"] for p in b))
+    hi = min(max(p["psnr"] for p in a), max(p["psnr"] for p in b))
+    return f"{lo:.1f}-{hi:.1f}" if hi > lo else "none"
+
+
+def comparison(models, refs) -> str:
+    """models: [(name, integer rows)], refs: [(name, rows)] -> the BD table of every model's
+    integer codec against every reference, and the references' own curves."""
+    lines = ["| integer codec | vs | BD-rate PSNR (%) | BD-PSNR (dB) | BD-rate MS-SSIM (%) | PSNR range (dB) |",
+             "|---|---|---:|---:|---:|---|"]
+    for name, rows_ in models:
+        m = means(rows_)
+        for rname, rrows in refs:
+            r = means(rrows)
+            lines.append(f"| {name} | {rname} | {fmt_bd(bd_rate, r, m, 'psnr')} | {fmt_bd(bd_metric, r, m, 'psnr')} | "
+                         f"{fmt_bd(bd_rate, r, m, 'msssim')} | {overlap(r, m)} |")
+    for rname, rrows in refs:
+        r = means(rrows)
+        lines += ["", f"{rname} ({r[0]['n']} images): " + ", ".join(
+            f"{p['quality']:g}: {p['bpp']:.3f} bpp / {p['psnr']:.2f} dB" for p in r)]
+    return "\n".join(lines) + "\n"
+
+
+def plot(models, refs, path: str) -> None:
+    """PSNR against bpp of every curve (integer codecs solid, references dashed), as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
+    for name, rows_ in models:
+        m = means(rows_)
+        ax.plot([p["bpp"] for p in m], [p["psnr"] for p in m], "o-", lw=2, label=f"s2c {name} (integer)")
+    for rname, rrows in refs:
+        r = means(rrows)
+        ax.plot([p["bpp"] for p in r], [p["psnr"] for p in r], "s--", lw=1.2, label=rname)
+    ax.set_xlabel("bits per pixel (real files)")
+    ax.set_ylabel("PSNR (dB, RGB)")
+    n = means(models[0][1])[0]["n"] if models else means(refs[0][1])[0]["n"]
+    ax.set_title(f"Kodak ({n} images), mean over images")
+    ax.set_xlim(0, 1.6)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--float", dest="float_csv", required=True, help="train/evaluate.py CSV of the float model")
-    p.add_argument("--int", dest="int_json", required=True, help="s2c-int eval --json output")
-    p.add_argument("--jpeg", dest="jpeg_csv", default=None, help="train/evaluate.py --jpeg CSV")
+    p.add_argument("--model", nargs=3, action="append", default=[], metavar=("NAME", "FLOAT_CSV", "INT_JSON"),
+                   help="a model: train/evaluate.py CSV of its float model, s2c-int eval --json of its integer codec")
+    p.add_argument("--ref", nargs=2, action="append", default=[], metavar=("NAME", "CSV"),
+                   help="a reference codec: train/evaluate.py --codec CSV")
+    p.add_argument("--plot", default=None, help="write the RD plot here (PNG; needs matplotlib)")
     a = p.parse_args()
+    if not a.model:
+        p.error("give at least one --model")
     try:
-        sys.stdout.write(report(read_csv(a.float_csv), read_int_json(a.int_json),
-                                read_csv(a.jpeg_csv) if a.jpeg_csv else None))
+        refs = [(n, read_csv(c)) for n, c in a.ref]
+        models = []
+        for name, fcsv, ijson in a.model:
+            ints = read_int_json(ijson)
+            sys.stdout.write(f"### {name}\n\n" + report(read_csv(fcsv), ints) + "\n")
+            models.append((name, ints))
+        if refs:
+            sys.stdout.write("### Against other codecs (real file sizes on both sides)\n\n" + comparison(models, refs))
+        if a.plot:
+            plot(models, refs, a.plot)
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
         sys.exit(f"results: {e}")
 

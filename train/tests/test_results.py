@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from results import bd_metric, bd_rate, report  # noqa: E402
+from results import bd_metric, bd_rate, comparison, report  # noqa: E402
 
 RATES = [0.1, 0.2, 0.35, 0.5, 0.8, 1.2, 1.8]
 PSNR = [26.0, 28.5, 30.4, 31.6, 33.4, 35.1, 37.0]
@@ -52,3 +52,12 @@ def test_report_integer_vs_float():
 def test_report_refuses_mismatched_sets():
     with pytest.raises(ValueError):
         report(rows(RATES, PSNR), rows(RATES, PSNR, images=("a.png",), extra=True))
+
+
+def test_comparison_against_references():
+    # The model needs 0.8x JPEG's rate and 1.6x WebP's (0.8 / 0.5) at equal PSNR everywhere.
+    model = rows([0.8 * r for r in RATES], PSNR, extra=True)
+    text = comparison([("lite", model)], [("JPEG", rows(RATES, PSNR)), ("WebP", rows([0.5 * r for r in RATES], PSNR))])
+    assert "| lite | JPEG | -20.00 |" in text
+    assert "| lite | WebP | +60.00 |" in text
+    assert "PSNR range" in text and "26.0-37.0" in text
