@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s2c.config import get_config  # noqa: E402
+from s2c.config import DEFAULT_CONFIG, get_config  # noqa: E402
 from s2c.layers import WindowAttention  # noqa: E402
 from s2c.model import HybridModel  # noqa: E402
 
@@ -64,7 +64,7 @@ def mac_counts(model, h: int, w: int):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="hybrid-t")
+    p.add_argument("--config", default=DEFAULT_CONFIG)
     p.add_argument("--size", default="512x768", help="HxW for the MAC count (multiple of 64)")
     a = p.parse_args()
     h, w = map(int, a.size.split("x"))

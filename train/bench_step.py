@@ -4,6 +4,7 @@
   python train/bench_step.py ref fast                       # hybrid-t, batch 4 of 128x128, bf16
   python train/bench_step.py ref ref+cl ref+cl+attn --rounds 6 --steps 2
   python train/bench_step.py --check                        # float32: fast paths == reference?
+  python train/bench_step.py hybrid-t:fast hybrid-lite:fast  # two models in one interleaved run
 
 A variant is a '+'-joined list of options:
   ref      the reference code paths (what train.py --no-fast runs)
@@ -12,7 +13,8 @@ A variant is a '+'-joined list of options:
   dw32     float32 depthwise convs     split  checkerboard-split parameter aggregation only
   fused    fused Adam                  compile  torch.compile(model)
   f32      no bfloat16 autocast (default: g_a/g_s in bfloat16, as train.py --bf16)
-Every variant is built from the same seed; each round runs --steps steps of every variant (order
+A variant may name its model config first (CONFIG:OPTIONS; default --config), so that models are
+compared in one run. Every variant is built from the same seed; each round runs --steps steps of every variant (order
 alternating between rounds) on one fixed random batch. Steps during which this process got less
 than --min-share of the CPU time it asked for (other jobs running) are dropped and counted.
 """
@@ -27,7 +29,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s2c.config import get_config  # noqa: E402
+from s2c.config import DEFAULT_CONFIG, get_config  # noqa: E402
 from s2c.layers import SepConv, WindowAttention  # noqa: E402
 from s2c.model import HybridModel, bits_per_pixel  # noqa: E402
 
@@ -37,6 +39,8 @@ KNOWN = {"ref", "fast", "cl", "attn", "dw32", "split", "fused", "compile", "f32"
 class Variant:
     def __init__(self, spec: str, cfg_name: str, seed: int = 0):
         self.spec = spec
+        if ":" in spec:
+            cfg_name, spec = spec.split(":", 1)
         o = set(spec.split("+"))
         if o - KNOWN:
             raise SystemExit(f"unknown option(s) {sorted(o - KNOWN)} in '{spec}' (known: {sorted(KNOWN)})")
@@ -115,7 +119,7 @@ def check(a):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("variants", nargs="*", default=["ref", "fast"])
-    p.add_argument("--config", default="hybrid-t")
+    p.add_argument("--config", default=DEFAULT_CONFIG)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--crop", type=int, default=128)

@@ -3,7 +3,7 @@
 PSNR and MS-SSIM of the 8-bit reconstruction. Writes a CSV (one row per image and quality,
 plus a mean row per quality).
 
-  python train/evaluate.py --weights Weights/hybrid-t.safetensors -o train/eval.csv
+  python train/evaluate.py --weights Weights/hybrid-lite.safetensors -o eval.csv
   python train/evaluate.py --checkpoint train/runs/hybrid-t/checkpoint.pt --max-images 4
   python train/evaluate.py --codec jpeg -o jpeg.csv          # reference curves: real file sizes
   python train/evaluate.py --codec webp -o webp.csv          #   cwebp -m 6 (-q sweep)
@@ -122,8 +122,8 @@ def with_means(rows):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--weights", default=None, help="float safetensors (default Weights/hybrid-t.safetensors)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--weights", default=None, help="float safetensors (train/export.py weights)")
     src.add_argument("--checkpoint", default=None)
     src.add_argument("--codec", choices=sorted(CODECS), help="evaluate a reference codec instead of the model")
     src.add_argument("--jpeg", action="store_const", const="jpeg", dest="codec", help="same as --codec jpeg")
@@ -153,7 +153,7 @@ def main():
             model.eval()
             log(f"checkpoint step {s['step']}, {s['samples']} samples")
         else:
-            path = a.weights or os.path.join(REPO, "Weights", "hybrid-t.safetensors")
+            path = a.weights
             if not os.path.exists(path):
                 raise SystemExit(f"{path} not found: train with train/train.py and export with train/export.py weights")
             model = load_model(path)

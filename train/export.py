@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Export float weights, or the golden vectors the Swift float runtime is tested against.
 
-  python train/export.py weights --checkpoint train/runs/hybrid-t/checkpoint.pt -o Weights/hybrid-t.safetensors
+  python train/export.py weights --checkpoint train/runs/hybrid-lite/checkpoint.pt   # -> Weights/hybrid-lite.safetensors
   python train/export.py weights --ema ...     # the moving average of the weights (train.py --ema)
   python train/export.py golden  -o Tests/CalibrateTests/Fixtures     # hybrid-nano, fixed seed
 """
@@ -34,6 +34,7 @@ def export_weights(args):
     model = HybridModel(get_config(s["config"]))
     model.load_state_dict(s["model"])
     meta = {"step": str(s["step"]), "samples": str(s["samples"])}
+    args.out = args.out or os.path.join(REPO, "Weights", f"{s['config']}.safetensors")
     if args.ema:
         if not s.get("ema"):
             raise SystemExit(f"{args.checkpoint} has no EMA (trained without --ema, or before it existed)")
@@ -94,8 +95,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     w = sub.add_parser("weights", help="checkpoint -> safetensors + config JSON")
-    w.add_argument("--checkpoint", default=os.path.join(REPO, "train", "runs", "hybrid-t", "checkpoint.pt"))
-    w.add_argument("-o", "--out", default=os.path.join(REPO, "Weights", "hybrid-t.safetensors"))
+    w.add_argument("--checkpoint", required=True, help="a train.py checkpoint (train/runs/<config>/checkpoint.pt)")
+    w.add_argument("-o", "--out", default=None, help="default Weights/<config>.safetensors")
     w.add_argument("--dtype", choices=["f16", "f32"], default="f32")
     w.add_argument("--ema", action="store_true", help="export the checkpoint's moving average of the weights")
     g = sub.add_parser("golden", help="hybrid-nano golden vectors for the Swift tests")

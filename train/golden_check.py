@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s2c.config import get_config  # noqa: E402
+from s2c.config import DEFAULT_CONFIG, get_config  # noqa: E402
 from s2c.export import load_model, save_weights  # noqa: E402
 from s2c.model import HybridModel, bits_per_pixel, pad_to  # noqa: E402
 
@@ -31,10 +31,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("image", nargs="?")
-    p.add_argument("--weights", default=os.path.join(REPO, "Weights", "hybrid-t.safetensors"))
+    p.add_argument("--weights", default=None, help="float weights (default Weights/<--config>.safetensors)")
     p.add_argument("--quality", type=float, default=4.0)
     p.add_argument("--random-weights", metavar="OUT", help="write randomly initialised weights (seed 0) and exit")
-    p.add_argument("--config", default="hybrid-t")
+    p.add_argument("--config", default=DEFAULT_CONFIG)
     p.add_argument("--dump", metavar="OUT", help="also save the traced tensors (F32 safetensors, padded size)")
     a = p.parse_args()
     if a.random_weights:
@@ -45,6 +45,7 @@ def main():
         return
     if not a.image:
         p.error("an image is required")
+    a.weights = a.weights or os.path.join(REPO, "Weights", f"{a.config}.safetensors")
     if not os.path.exists(a.weights):
         raise SystemExit(f"{a.weights} not found; train with train/train.py and export with train/export.py weights")
     model = load_model(a.weights)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Variable-rate training of S2C-Hybrid: resumable, CPU or CUDA, one quality per sample.
 
-  python train/train.py --config hybrid-t                    # resumes train/runs/hybrid-t
+  python train/train.py --config hybrid-lite                 # resumes train/runs/hybrid-lite
   python train/train.py --config hybrid-t --device cuda --batch 8 --crop 256
 
 Loss = bpp + lambda_q * 255^2 * MSE, q drawn uniformly from the 7 levels for every sample;
@@ -32,10 +32,10 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s2c.checkpoint import atomic_save, join  # noqa: E402
-from s2c.config import get_config  # noqa: E402
+from s2c.config import DEFAULT_CONFIG, get_config  # noqa: E402
 from s2c.data import CropSampler  # noqa: E402
 from s2c.ema import EMA  # noqa: E402
-from s2c.export import load_safetensors_into  # noqa: E402
+from s2c.export import load_safetensors_into, read_metadata  # noqa: E402
 from s2c.model import HybridModel, bits_per_pixel  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,7 +43,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="hybrid-t")
+    p.add_argument("--config", default=DEFAULT_CONFIG)
     p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "train"))
     p.add_argument("--out", default=None, help="run folder (default train/runs/<config>)")
     p.add_argument("--device", default="cpu")
@@ -77,8 +77,11 @@ def parse_args(argv=None):
     p.add_argument("--zero-init", action=argparse.BooleanOptionalAction, default=True,
                    help="a run from random initialisation starts every residual branch at zero, so each "
                    "S2C block is the identity (HybridModel.zero_init_residual_branches)")
-    p.add_argument("--init", default=None, help="float weights to start a new run from "
-                   "(default Weights/<config>.safetensors when it exists; 'none': random initialisation)")
+    p.add_argument("--init", default=None, help="float weights to start a new run from (default: "
+                   "Weights/<config>.train.safetensors, else Weights/<config>.safetensors, when one exists; "
+                   "'none': random initialisation)")
+    p.add_argument("--init-ema", default=None, help="moving average to continue in a new run (default: "
+                   "Weights/<config>.safetensors when it is an EMA export, export.py weights --ema)")
     return p.parse_args(argv)
 
 
@@ -215,6 +218,41 @@ class Trainer:
                 "gnorm": float(gnorm), "lr": lr, "crop": crop}
 
 
+def init_new_run(tr, args, log):
+    """A run with no checkpoint yet: from the committed float weights (and their EMA), from --init,
+    or from random initialisation (--zero-init). Weights/<config>.train.safetensors holds the
+    training weights and Weights/<config>.safetensors the shipped model, often their moving average:
+    both travel in git, so training survives a new machine (fresh optimizer; train/RESULTS.md)."""
+    shipped = os.path.join(REPO, "Weights", f"{args.config}.safetensors")
+    resume = os.path.join(REPO, "Weights", f"{args.config}.train.safetensors")
+    init = args.init or (resume if os.path.exists(resume) else shipped)
+    if init != "none" and not os.path.exists(init) and args.init:
+        raise SystemExit(f"--init {init}: no such file")
+    if init != "none" and os.path.exists(init):
+        load_safetensors_into(tr.model, init)
+        meta = read_metadata(init)
+        tr.samples = int(meta.get("samples", 0))   # samples seen by the weights' earlier runs
+        msg = f"new run from weights {init} ({tr.samples} samples seen before)"
+        if tr.ema is not None:
+            tr.ema = EMA(tr.model, args.ema)       # average from the loaded weights, unless ...
+            ema_init = args.init_ema or (shipped if shipped != init and os.path.exists(shipped) else None)
+            if ema_init and "ema_updates" in read_metadata(ema_init):
+                ema_model = HybridModel(tr.cfg)     # ... an exported average continues
+                load_safetensors_into(ema_model, ema_init)
+                tr.ema.load_state_dict({"updates": int(read_metadata(ema_init)["ema_updates"]),
+                                        "shadow": dict(ema_model.named_parameters())})
+                msg += f", EMA continued from {ema_init}"
+            elif args.init_ema:
+                raise SystemExit(f"--init-ema {args.init_ema} is not an EMA export (no ema_updates metadata)")
+        log(msg)
+    else:
+        if args.zero_init:
+            tr.model.zero_init_residual_branches()
+            if tr.ema is not None:
+                tr.ema = EMA(tr.model, args.ema)
+        log(f"new run from random initialisation{', residual branches zeroed' if args.zero_init else ''}")
+
+
 def main(argv=None):
     args = parse_args(argv)
     out = args.out or os.path.join(REPO, "train", "runs", args.config)
@@ -233,20 +271,7 @@ def main(argv=None):
         tr.load(ckpt)
         log(f"resumed {ckpt} at step {tr.step} ({tr.samples} samples seen)")
     else:
-        init = args.init or os.path.join(REPO, "Weights", f"{args.config}.safetensors")
-        if init != "none" and not os.path.exists(init) and args.init:
-            raise SystemExit(f"--init {init}: no such file")
-        if init != "none" and os.path.exists(init):
-            load_safetensors_into(tr.model, init)
-            if tr.ema is not None:
-                tr.ema = EMA(tr.model, args.ema)       # average from the loaded weights
-            log(f"new run from weights {init}")
-        else:
-            if args.zero_init:
-                tr.model.zero_init_residual_branches()
-                if tr.ema is not None:
-                    tr.ema = EMA(tr.model, args.ema)
-            log(f"new run from random initialisation{', residual branches zeroed' if args.zero_init else ''}")
+        init_new_run(tr, args, log)
     log(f"config {args.config}: {sum(p.numel() for p in tr.model.parameters())} parameters, "
         f"{len(tr.sampler)} training images, device {args.device}, threads {torch.get_num_threads()}, "
         f"{'bf16 transforms, ' if args.bf16 else ''}{'fast paths, ' if tr.fast else ''}"

@@ -89,6 +89,10 @@ CONFIGS = {
 }
 
 
+# The config the training tools use when given none: the model that trains on CPUs.
+DEFAULT_CONFIG = "hybrid-lite"
+
+
 def get_config(name: str) -> ModelConfig:
     if name not in CONFIGS:
         raise SystemExit(f"unknown model config '{name}' (known: {', '.join(sorted(CONFIGS))})")

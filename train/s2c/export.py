@@ -37,10 +37,14 @@ def save_weights(model, path: str, dtype=torch.float32, extra_meta=None) -> None
         f.write(cfg.to_json() + "\n")
 
 
-def read_config(path: str) -> ModelConfig:
+def read_metadata(path: str) -> dict:
     from safetensors import safe_open
     with safe_open(path, "pt") as f:
-        meta = f.metadata() or {}
+        return dict(f.metadata() or {})
+
+
+def read_config(path: str) -> ModelConfig:
+    meta = read_metadata(path)
     if "config" not in meta:
         raise SystemExit(f"{path} has no 'config' metadata: not an s2c weights file")
     return ModelConfig.from_dict(json.loads(meta["config"]))

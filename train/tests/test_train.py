@@ -146,3 +146,50 @@ def test_periodic_saves_keep_the_previous_checkpoint(tmp_path):
     prev = torch.load(ck + ".prev", map_location="cpu", weights_only=False)
     last = torch.load(ck, map_location="cpu", weights_only=False)
     assert (prev["step"], last["step"]) == (1, 2)
+
+
+@pytest.mark.skipif(not os.path.isdir(KODAK), reason="needs ../shared/data/kodak")
+def test_new_run_continues_committed_weights_and_their_average(tmp_path):
+    """A new machine has no checkpoint: the committed training weights and EMA export carry on."""
+    import export as export_mod
+    import train as tr_mod
+    a = tr_mod.Trainer(_args(tr_mod, "--ema", "0.5"), log=lambda m: None)
+    for _ in range(3):
+        a.train_step()
+    ck = str(tmp_path / "ck.pt")
+    a.save(ck)
+    raw, ema = str(tmp_path / "w.train.safetensors"), str(tmp_path / "w.safetensors")
+    export_mod.export_weights(argparse.Namespace(checkpoint=ck, out=raw, dtype="f32", ema=False))
+    export_mod.export_weights(argparse.Namespace(checkpoint=ck, out=ema, dtype="f32", ema=True))
+    b = tr_mod.Trainer(_args(tr_mod, "--ema", "0.5", "--init", raw, "--init-ema", ema), log=lambda m: None)
+    msgs = []
+    tr_mod.init_new_run(b, b.args, msgs.append)
+    assert b.step == 0 and b.samples == a.samples == 6, msgs
+    assert b.ema.updates == 3 and "EMA continued" in msgs[0]
+    # Equal as exported (the checkerboard convs' unused taps are stored as zeros).
+    def exported(trainer, average):
+        m = HybridModel(get_config("hybrid-nano"))
+        m.load_state_dict(trainer.ema.model_state_dict(trainer.model) if average else trainer.model.state_dict())
+        return export_tensors(m)
+    for average in (False, True):
+        want, got = exported(a, average), exported(b, average)
+        for n in want:
+            assert torch.equal(got[n], want[n]), (n, average)
+    # The weights are not their average (else this test could not tell them apart).
+    assert not torch.equal(b.ema.shadow[0], next(b.model.parameters()))
+    with pytest.raises(SystemExit):          # an --init-ema that is not an average is refused
+        c = tr_mod.Trainer(_args(tr_mod, "--init", raw, "--init-ema", raw), log=lambda m: None)
+        tr_mod.init_new_run(c, c.args, lambda m: None)
+
+
+def test_zero_init_makes_every_block_the_identity():
+    torch.manual_seed(0)
+    m = HybridModel(get_config("hybrid-nano")).zero_init_residual_branches().eval()
+    from s2c.layers import S2CBlock
+    blocks = [mod for mod in m.modules() if isinstance(mod, S2CBlock)]
+    assert {b.kind for b in blocks} == {"conv", "attn", "identity"}
+    x = torch.randn(1, 16, 16, 16)
+    for b in blocks:
+        c = b.ffn.fc2.in_channels // get_config("hybrid-nano").ffn_expansion
+        xi = torch.randn(1, c, 16, 16)
+        assert torch.equal(b(xi), xi)
