@@ -94,12 +94,18 @@ func checkConformance(dir: URL, model modelURL: URL, minimumFiles: Int, bands: [
                          minimumFiles: 6, bands: [1, 7, 100])
 }
 
-/// The shipped model (Weights/hybrid-t.s2cq) on a few small images: the real network end to end.
-/// Its bitstreams are tied to the model's fingerprint: new weights mean regenerating them
-/// (scripts/make-conformance.sh).
-@Test func shippedModelConformance() throws {
-    let model = repoRoot.appendingPathComponent("Weights/hybrid-t.s2cq")
-    try #require(FileManager.default.fileExists(atPath: model.path), "Weights/hybrid-t.s2cq is missing")
-    try checkConformance(dir: conformanceDir.appendingPathComponent("hybrid-t"), model: model, minimumFiles: 3,
+/// The shipped models: the names of Weights/*.s2cq.
+func shippedModels() -> [String] {
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: repoRoot.appendingPathComponent("Weights").path)) ?? []
+    return files.filter { $0.hasSuffix(".s2cq") }.map { String($0.dropLast(5)) }.sorted()
+}
+
+/// Each shipped model (Weights/<name>.s2cq) on a few small images (Tests/Conformance/<name>): the
+/// real network end to end. The bitstreams are tied to the model's fingerprint: new weights mean
+/// regenerating them (scripts/make-conformance.sh NAME).
+@Test(arguments: shippedModels())
+func shippedModelConformance(_ name: String) throws {
+    let model = repoRoot.appendingPathComponent("Weights/\(name).s2cq")
+    try checkConformance(dir: conformanceDir.appendingPathComponent(name), model: model, minimumFiles: 3,
                          bands: [7, 1000])
 }
