@@ -12,7 +12,7 @@
 #   here:    bash train/gpu_session.sh unpack DIR...   # the files_at folders -> Weights/, checked
 #   here:    bash train/gpu_session.sh restore         # put the shipped weights back in git's index
 #
-# The shipped weights (Weights/hybrid-t.safetensors + .s2cq, ~180 MB) are tracked, and tracked
+# The shipped weights (Weights/*.safetensors + *.s2cq of every model, ~220 MB) are tracked, and tracked
 # files always travel, which would exceed the 64 MiB: `pack` takes them out of git's index (the
 # files stay on disk; .git/info/exclude ignores them) and `restore` puts them back. Commit
 # nothing between the two (a commit would delete the weights); `git status` shows them as deleted
@@ -26,10 +26,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${RUN:-/tmp/s2c-run}
-W=/tmp/s2c-weights/hybrid-t.safetensors
+CONFIG=${CONFIG:-hybrid-t}
+W=/tmp/s2c-weights/$CONFIG.safetensors
 PART_MIB=15
 PY=${PYTHON:-python3}
-SHIPPED="Weights/hybrid-t.safetensors Weights/hybrid-t.s2cq"
+# Every shipped weights and model file (all models): together far more than 64 MiB.
+SHIPPED=$(git ls-files 'Weights/*.safetensors' 'Weights/*.s2cq'; grep -x 'Weights/.*\.\(safetensors\|s2cq\)' .git/info/exclude 2>/dev/null || true)
+SHIPPED=$(echo "$SHIPPED" | sort -u | tr '\n' ' ')
 
 case "${1:-}" in
 pack)
@@ -48,7 +51,7 @@ train)
     [ -d .gpudata ] || { echo "gpu_session: .gpudata missing (carry it)" >&2; exit 1; }
     "$PY" -c "import torch, numpy, PIL; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
     mkdir -p "$RUN"
-    PYTHONUNBUFFERED=1 "$PY" train/train.py --config "${CONFIG:-hybrid-t}" --device "${DEVICE:-cuda}" --bf16 \
+    PYTHONUNBUFFERED=1 "$PY" train/train.py --config "$CONFIG" --device "${DEVICE:-cuda}" --bf16 \
         --batch "${BATCH:-16}" --crop "${CROP:-256}" --data .gpudata --out "$RUN" --minutes "$minutes" \
         --save-minutes 2 --log-every 50
     if [ -n "${OUT:-}" ]; then cp "$RUN/log.txt" "$OUT/train-log.txt"; fi
@@ -79,9 +82,9 @@ unpack)
     [ $# -ge 1 ] || { echo "usage: gpu_session.sh unpack DIR..." >&2; exit 2; }
     mkdir -p Weights/gpu
     for d in "$@"; do find "$d" -maxdepth 1 -type f -exec cp {} Weights/gpu/ \;; done
-    "$PY" train/ckpt.py join Weights/gpu/hybrid-t.safetensors
-    echo "gpu_session: Weights/gpu/hybrid-t.safetensors checked against its SHA-256 manifest;" \
-         "evaluate it, then move it (and hybrid-t.json) to Weights/ if it is better"
+    "$PY" train/ckpt.py join "Weights/gpu/$CONFIG.safetensors"
+    echo "gpu_session: Weights/gpu/$CONFIG.safetensors checked against its SHA-256 manifest;" \
+         "evaluate it, then move it (and $CONFIG.json) to Weights/ if it is better"
     ;;
 *)
     sed -n 2,26p "$0"
