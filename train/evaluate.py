@@ -91,7 +91,8 @@ def eval_codec(name, paths, qualities, log):
         for path in paths:
             a = load_rgb(path)
             x = to_tensor(a) * 255
-            src = os.path.join(tmp, "in.png")      # the stored RGB samples (no colour chunks to apply)
+            # The stored RGB samples (no colour chunks to apply); cjpeg 2.1 reads PPM, not PNG.
+            src = os.path.join(tmp, "in.ppm" if name == "jpeg" else "in.png")
             Image.fromarray(a).save(src)
             for q in qualities:
                 out, png = os.path.join(tmp, "out" + suffix), os.path.join(tmp, "dec.png")
