@@ -16,8 +16,8 @@ class ModelConfig:
     """Every size the network graph depends on. Serialized next to the weights as JSON."""
 
     name: str
-    channels: List[int]          # C1, C2, C3 of the three main stages
-    depths: List[int]            # L1, L2, L3
+    channels: List[int]          # C1, C2, ... of the main stages (hybrid-t: three)
+    depths: List[int]            # L1, L2, ... blocks per stage
     stage_types: List[str]       # "conv" (S2C-Conv) or "attn" (S2C-Attention) per stage
     latent: int                  # M, channels of y
     hyper: int                   # N, channels of z and of the hyper transforms
@@ -42,10 +42,14 @@ class ModelConfig:
 
     @property
     def pad_multiple(self) -> int:
-        # z lives at 1/64; attention windows at 1/8 (and 1/16 in g_s input stage) need it too.
-        return 64
+        # Stage k (1-based) runs at 1/2^k, y at 1/2^(S+1), z two downsamplings further; an attention
+        # stage needs its sides to be multiples of the window. Three stages: 64.
+        s = len(self.channels)
+        attn = [self.window << (k + 1) for k, t in enumerate(self.stage_types) if t == "attn"]
+        return max([1 << (s + 3)] + attn)
 
     def validate(self) -> None:
+        assert len(self.channels) == len(self.depths) == len(self.stage_types) >= 1, "one width, depth, type per stage"
         assert sum(self.groups) == self.latent, "channel groups must sum to the latent width"
         for c, t in zip(self.channels, self.stage_types):
             assert t in ("conv", "attn")

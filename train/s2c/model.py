@@ -72,20 +72,17 @@ class HybridModel(nn.Module):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        c1, c2, c3 = cfg.channels
-        l1, l2, l3 = cfg.depths
-        t1, t2, t3 = cfg.stage_types
+        c, depth, kind = cfg.channels, cfg.depths, cfg.stage_types
         m, n = cfg.latent, cfg.hyper
-        self.g_a = nn.Sequential(
-            down(3, c1), stage(c1, l1, t1, cfg),
-            down(c1, c2), stage(c2, l2, t2, cfg),
-            down(c2, c3), stage(c3, l3, t3, cfg),
-            down(c3, m))
-        self.g_s = nn.Sequential(
-            Up(m, c3), stage(c3, l3, t3, cfg),
-            Up(c3, c2), stage(c2, l2, t2, cfg),
-            Up(c2, c1), stage(c1, l1, t1, cfg),
-            Up(c1, 3))
+        # g_a: (down, stage) per stage, then down to M; g_s mirrors it. With hybrid-t's three
+        # stages the modules are g_a.0 ... g_a.6 and g_s.0 ... g_s.6 (docs/architecture.md).
+        ga, gs = [], []
+        for i in range(len(c)):
+            ga += [down(c[i - 1] if i else 3, c[i]), stage(c[i], depth[i], kind[i], cfg)]
+        for i in reversed(range(len(c))):
+            gs += [Up(c[i + 1] if i + 1 < len(c) else m, c[i]), stage(c[i], depth[i], kind[i], cfg)]
+        self.g_a = nn.Sequential(*ga, down(c[-1], m))
+        self.g_s = nn.Sequential(*gs, Up(c[0], 3))
         self.h_a = nn.Sequential(
             nn.Conv2d(m, n, 3, padding=1), S2CBlock(n, "conv", cfg),
             down(n, n), S2CBlock(n, "conv", cfg),
