@@ -1,6 +1,7 @@
 // CalibrateSynthesis.swift: calibration of the integer g_s (inverse gains, synthesis layers,
 // pixel output) from float activations observed on calibration images.
 import Foundation
+import ImageIO
 import QuantModel
 
 /// Metadata every integer model carries (read back by QuantModel.IntConfig).
@@ -52,36 +53,6 @@ public struct SynthesisSample {
     public var yHat: FloatTensor { entropy.yHat }
 }
 
-/// Runs the float model on the calibration images at every integer quality and records the
-/// activation ranges of everything the decoder computes (h_s, the entropy-parameter networks,
-/// g_s). Returns the statistics and the float samples.
-public func observeDecoder(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
-                           progress: (Int, Int) -> Void = { _, _ in }) throws -> (ActivationStats, [SynthesisSample]) {
-    var stats = ActivationStats()
-    var samples: [SynthesisSample] = []
-    var done = 0
-    for img in images {
-        let x = img.paddedReplicate(multiple: model.config.padMultiple)
-        let y = model.analysis(x)
-        for q in qualities {
-            let g = model.gains(quality: Float(q))
-            let yg = FloatModel.scaled(y, g.gain)
-            stats.record("y_gained", yg)
-            let zHat = model.prior.quantize(model.hyperAnalysis(yg))
-            stats.record("z_hat", zHat)
-            let psi = model.hyperSynthesis(zHat) { name, t in stats.record(name, t) }
-            let ent = model.entropyModel(yGained: yg, psi: psi) { name, t in stats.record(name, t) }
-            stats.record("y_hat", ent.yHat)
-            let xh = model.synthesize(yHat: ent.yHat, quality: Float(q)) { name, t in stats.record(name, t) }
-            samples.append(SynthesisSample(quality: q, yGained: yg, zHat: zHat, zLik: model.prior.likelihoods(zHat),
-                                           entropy: ent, xHat: xh))
-            done += 1
-            progress(done, images.count * qualities.count)
-        }
-    }
-    return (stats, samples)
-}
-
 /// Fraction bits for y_hat' so that headroom x its largest magnitude fits int16.
 func yFracBits(_ stats: ActivationStats, headroom: Double) throws -> Int {
     let m = try stats.maxAbs("y_hat") * headroom
@@ -94,7 +65,7 @@ public func quantizeSynthesis(_ model: FloatModel, _ q: inout LayerQuantizer) th
     let frac = try yFracBits(q.stats, headroom: q.headroom)
     writeConfig(&q.writer, cfg, yFracBits: frac)
     q.writer.add("exp_lut", shape: [expLUT().count], uint16: expLUT())
-    let qIn = LayerQuantizer.inputQmax(model.gS[0])
+    let qIn = q.inputQmax(model.gS[0])
     let sIn = try q.scale("y_hat_inv_gained", qIn)
     q.tensorScales["y_hat_inv_gained"] = sIn
     var mult: [Int32] = [], shift: [Int32] = []
@@ -139,25 +110,15 @@ public func rgbBytes(_ x: FloatTensor) -> [UInt8] {
 }
 
 /// PSNR (dB) of the integer g_s's 8-bit output against the float g_s's, per sample.
-public func compareSynthesis(_ syn: IntSynthesis, _ samples: [SynthesisSample], _ kn: Kernels) -> [(quality: Int, psnr: Double)] {
-    samples.map { s in
+/// Samples run in parallel (`workers`, 0: one per core); `progress` counts finished samples.
+public func compareSynthesis(_ syn: IntSynthesis, _ samples: [SynthesisSample], _ kn: Kernels, workers: Int = 0,
+                             progress: @escaping (Int) -> Void = { _ in }) -> [(quality: Int, psnr: Double)] {
+    let counter = ProgressCounter(total: samples.count) { done, _ in progress(done) }
+    return try! parallelMap(samples.count, workers: workers) { i in
+        defer { counter.step() }
+        let s = samples[i]
         let yq = fixedPointLatent(s.yHat, fracBits: syn.config.yFracBits)
-        return (s.quality, FloatModel.psnr(syn(yq, quality: syn.config.qualityIndex(level: s.quality), kn), rgbBytes(s.xHat)))
-    }
-}
-
-extension FloatTensor {
-    /// The centred side x side window (each side clipped to the image).
-    public func centreCrop(side: Int) -> FloatTensor {
-        let h = min(height, side), w = min(width, side)
-        let top = (height - h) / 2, left = (width - w) / 2
-        var out = FloatTensor(channels: channels, height: h, width: w)
-        for c in 0..<channels {
-            for y in 0..<h {
-                for x in 0..<w { out.data[(c * h + y) * w + x] = self[c, top + y, left + x] }
-            }
-        }
-        return out
+        return (s.quality, PSNR.compute(syn(yq, quality: syn.config.qualityIndex(level: s.quality), kn), rgbBytes(s.xHat)))
     }
 }
 
@@ -173,7 +134,7 @@ public func quantizeDecoder(_ model: FloatModel, _ q: inout LayerQuantizer) thro
     q.writer.set("pa_blocks", .u32(UInt32(cfg.paBlocks)))
 
     // z_hat = s + median in fixed point, within h_s's input bound.
-    let qZ = LayerQuantizer.inputQmax(model.hS[0])
+    let qZ = q.inputQmax(model.hS[0])
     let zMax = try q.stats.maxAbs("z_hat") * q.headroom
     let zFrac = max(0, min(14, Int(log2(Double(qZ) / zMax).rounded(.down))))
     let sZ = pow(2, -Double(zFrac))
@@ -186,12 +147,12 @@ public func quantizeDecoder(_ model: FloatModel, _ q: inout LayerQuantizer) thro
     let gaussScales = GaussianTables.scales()
     for (k, gk) in cfg.groups.enumerated() {
         let pa = model.scctx.pa[k]
-        let qPa = LayerQuantizer.inputQmax(pa[0])
+        let qPa = q.inputQmax(pa[0])
         var parts = [try q.stats.maxAbs("sc.\(k)"), try q.stats.maxAbs("h_s.4")]
         var sCc = 0.0
         if k > 0 {
             let cc = model.scctx.cc[k]
-            let qCc = LayerQuantizer.inputQmax(cc[0])
+            let qCc = q.inputQmax(cc[0])
             let sCcIn = yMax / Double(qCc)
             let prev = cfg.groups[..<k].reduce(0, +)
             q.rescale("cc.\(k).in", sIn: Array(repeating: sY, count: prev), sOut: sCcIn, qmax: qCc)
@@ -199,7 +160,7 @@ public func quantizeDecoder(_ model: FloatModel, _ q: inout LayerQuantizer) thro
             q.tensorScales["cc.\(k)"] = sCc
             parts.append(try q.stats.maxAbs("cc.\(k)"))
         }
-        let qSc = LayerQuantizer.inputQmax(model.scctx.sc[k])
+        let qSc = q.inputQmax(model.scctx.sc[k])
         let sScIn = yMax / Double(qSc)
         q.rescale("sc.\(k).in", sIn: Array(repeating: sY, count: gk), sOut: sScIn, qmax: qSc)
         let scConv = model.scctx.sc[k]

@@ -188,3 +188,23 @@ func pixelShuffle2(_ x: FloatTensor) -> FloatTensor {
     }
     return out
 }
+
+/// Largest |x| of a buffer (0 when empty). On the bit patterns with the sign cleared, whose
+/// unsigned order is the order of the magnitudes, 16 lanes at a time.
+func maxAbs(_ xs: UnsafeBufferPointer<Float>) -> Float {
+    guard let base = xs.baseAddress else { return 0 }
+    let raw = UnsafeRawPointer(base)
+    let n = xs.count, blocks = n / 16
+    let mask = SIMD16<UInt32>(repeating: 0x7FFF_FFFF)
+    var a = SIMD16<UInt32>(repeating: 0), b = a
+    var i = 0
+    while i + 1 < blocks {
+        a = pointwiseMax(a, raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<UInt32>.self) & mask)
+        b = pointwiseMax(b, raw.loadUnaligned(fromByteOffset: (i + 1) * 64, as: SIMD16<UInt32>.self) & mask)
+        i += 2
+    }
+    if i < blocks { a = pointwiseMax(a, raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<UInt32>.self) & mask) }
+    var m = pointwiseMax(a, b).max()
+    for j in (blocks * 16)..<n { m = max(m, base[j].bitPattern & 0x7FFF_FFFF) }
+    return Float(bitPattern: m)
+}

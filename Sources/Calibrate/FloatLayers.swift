@@ -322,6 +322,21 @@ enum FloatLayer: Sendable {
         }
     }
 
+    /// Every convolution of this layer, in execution order.
+    var convolutions: [Conv2d] {
+        switch self {
+        case let .conv(c), let .up(_, c): return [c]
+        case let .block(b):
+            var out: [Conv2d] = []
+            switch b.spatial {
+            case let .conv(op): out += [op.pw1, op.dw, op.pw2]
+            case let .attn(op): out += [op.qkv, op.proj]
+            case .identity: break
+            }
+            return out + [b.ffn.fc1, b.ffn.fc2]
+        }
+    }
+
     /// Up(a -> b) named `name`: its convolution is `name.0`.
     static func up(_ st: SafeTensorsFile, _ name: String, a: Int, b: Int) throws -> FloatLayer {
         .up(name: name, conv: try Conv2d(st, name + ".0", cin: a, cout: 4 * b, kernel: 3, padding: 1))

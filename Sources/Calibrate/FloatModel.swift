@@ -92,6 +92,14 @@ public struct FloatModel: Sendable {
         logInvGain = (0..<q).map { Array(lig[($0 * m)..<(($0 + 1) * m)]) }
     }
 
+    /// Every convolution of the network (g_a, h_a, h_s, the SCCTX networks, g_s).
+    var convolutions: [Conv2d] {
+        var layers = gA + hA + hS
+        for k in scctx.groups.indices { layers += scctx.cc[k] + scctx.pa[k] }
+        layers += gS
+        return layers.flatMap(\.convolutions) + scctx.sc
+    }
+
     // MARK: - Rate control
 
     /// Gain and inverse gain for quality q: q clamped to [1, Q], logs interpolated linearly
@@ -183,17 +191,5 @@ public struct FloatModel: Sendable {
     /// -sum log2(likelihood), in double.
     public static func bits(_ lik: FloatTensor) -> Double {
         lik.data.reduce(0) { $0 - log2(Double($1)) }
-    }
-
-    /// PSNR in dB between two 8-bit images of the same size (infinity when identical).
-    public static func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
-        precondition(a.count == b.count && !a.isEmpty)
-        var se = 0.0
-        for i in 0..<a.count {
-            let d = Double(a[i]) - Double(b[i])
-            se += d * d
-        }
-        let mse = se / Double(a.count)
-        return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
     }
 }

@@ -77,7 +77,7 @@ private struct CLIMissing: Error, CustomStringConvertible {
     let missing = try run(["calibrate", "--images", "/nonexistent-s2c-dir"])
     #expect(missing.status != 0 && missing.err.contains("is not a folder"))
     let crop = try run(["calibrate", "--images", dir, "--crop", "100"])
-    #expect(crop.status != 0 && crop.err.contains("--crop must be a positive multiple of 64"))
+    #expect(crop.status != 0 && crop.err.contains("--crop must be 0 (whole images) or a positive multiple of 64"))
     let n = try run(["calibrate", "--images", dir, "--max-images", "0"])
     #expect(n.status != 0 && n.err.contains("--max-images must be >= 1"))
 }

@@ -2,6 +2,7 @@
 // bit-exactness across kernel variants and thread counts.
 import FixedPoint
 import Foundation
+import ImageIO
 import QuantModel
 import Testing
 @testable import Calibrate
@@ -12,7 +13,7 @@ func nanoSynthesis() throws -> (ModelFile, [SynthesisSample], FloatModel) {
     let model = try Fixtures.model()
     let x = try Fixtures.golden().tensor("x")
     let img = FloatTensor(channels: 3, height: x.height, width: x.width, data: x.data)
-    let (stats, samples) = try observeDecoder(model, images: [img], qualities: Array(1...model.config.qualities))
+    let (stats, samples) = try observeCodec(model, images: [img], qualities: Array(1...model.config.qualities))
     var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
     try quantizeDecoder(model, &q)
     return (try ModelFile(bytes: q.writer.serialize()), samples, model)
@@ -28,7 +29,7 @@ func nanoSynthesis() throws -> (ModelFile, [SynthesisSample], FloatModel) {
         let yq = fixedPointLatent(s.yHat, fracBits: syn.config.yFracBits)
         let got = syn(yq, quality: syn.config.qualityIndex(level: s.quality), kn)
         let want = rgbBytes(s.xHat)
-        let psnr = FloatModel.psnr(got, want)
+        let psnr = PSNR.compute(got, want)
         print("nano integer g_s vs float, quality \(s.quality): \(String(format: "%.2f", psnr)) dB")
         #expect(psnr >= 40, "quality \(s.quality): \(psnr) dB")
     }
