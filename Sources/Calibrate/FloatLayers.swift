@@ -88,13 +88,11 @@ public struct LayerNorm2d: Sendable {
     }
 }
 
-/// GELU over a whole tensor.
-func gelu(_ x: FloatTensor) -> FloatTensor {
-    var out = x
-    out.data.withUnsafeMutableBufferPointer { p in
-        for i in 0..<p.count { p[i] = geluExact(p[i]) }
+/// GELU over a whole tensor, in place.
+func geluInPlace(_ x: inout FloatTensor) {
+    x.data.withUnsafeMutableBufferPointer { p in
+        if let base = p.baseAddress { geluInPlace(base, count: p.count) }
     }
-    return out
 }
 
 /// S2C-Conv spatial op: pw1 1x1 (C -> eC), GELU, dw kxk (eC), pw2 1x1 (eC -> C).
@@ -111,7 +109,8 @@ public struct SepConv: Sendable {
     }
 
     func callAsFunction(_ x: FloatTensor, _ observe: FloatObserver?) -> FloatTensor {
-        let a = gelu(pw1(x, observe))
+        var a = pw1(x, observe)
+        geluInPlace(&a)
         observe?(name + ".gelu", a)
         let y = pw2(dw(a, observe), observe)
         observe?(name, y)
@@ -138,7 +137,7 @@ public struct GatedFFN: Sendable {
         // chunk(2, dim=1): a = first half of the channels, b = second half; both contiguous.
         // h = GELU(a) * b is written over a, then b is dropped (no new buffer).
         ab.data.withUnsafeMutableBufferPointer { s in
-            for i in 0..<n { s[i] = geluExact(s[i]) * s[n + i] }
+            geluInPlace(s.baseAddress!, count: n, times: s.baseAddress! + n)
         }
         ab.data.removeLast(n)
         let h = FloatTensor(channels: half, height: ab.height, width: ab.width, data: ab.data)
@@ -181,39 +180,41 @@ public struct WindowAttention: Sendable {
         let qkvOut = qkv(x, observe)
         var o = FloatTensor(channels: c, height: h, width: w)
         let scale = 1 / Float(headDim).squareRoot()
-        var q = [Float](repeating: 0, count: t * headDim)
-        var k = q, v = q, att = [Float](repeating: 0, count: t * t), ov = q
-        qkvOut.data.withUnsafeBufferPointer { src in
-            o.data.withUnsafeMutableBufferPointer { dst in
-                for wy in 0..<(h / ws) {
-                    for wx in 0..<(w / ws) {
-                        for head in 0..<heads {
-                            // Gather tokens (raster order inside the window) as [t, head_dim].
-                            for d in 0..<headDim {
-                                let ch = head * headDim + d
-                                for ty in 0..<ws {
-                                    let row = (wy * ws + ty) * w + wx * ws
-                                    for tx in 0..<ws {
-                                        let tok = ty * ws + tx
-                                        q[tok * headDim + d] = src[ch * p + row + tx]
-                                        k[tok * headDim + d] = src[(c + ch) * p + row + tx]
-                                        v[tok * headDim + d] = src[(2 * c + ch) * p + row + tx]
+        // One window at a time as [3C][t] (channel-major: token rows of a window are memcpys),
+        // attention per head on it with transposed GEMMs, the result [C][t] copied back.
+        var win = [Float](repeating: 0, count: 3 * c * t), out = [Float](repeating: 0, count: c * t)
+        var att = [Float](repeating: 0, count: t * t)
+        qkvOut.data.withUnsafeBufferPointer { srcBuf in
+            o.data.withUnsafeMutableBufferPointer { dstBuf in
+                win.withUnsafeMutableBufferPointer { wb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        att.withUnsafeMutableBufferPointer { ab in
+                            let src = srcBuf.baseAddress!, dst = dstBuf.baseAddress!
+                            let wp = wb.baseAddress!, op = ob.baseAddress!, a = ab.baseAddress!
+                            for wy in 0..<(h / ws) {
+                                for wx in 0..<(w / ws) {
+                                    let corner = wy * ws * w + wx * ws
+                                    for ch in 0..<(3 * c) {
+                                        for ty in 0..<ws {
+                                            (wp + ch * t + ty * ws).update(from: src + ch * p + corner + ty * w, count: ws)
+                                        }
                                     }
-                                }
-                            }
-                            // att = Q K^T * scale; softmax over keys; ov = att V.
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(headDim),
-                                        scale, q, Int32(headDim), k, Int32(headDim), 0, &att, Int32(t))
-                            att.withUnsafeMutableBufferPointer { a in
-                                for r in 0..<t { softmaxRow(a.baseAddress! + r * t, t) }
-                            }
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t),
-                                        1, att, Int32(t), v, Int32(headDim), 0, &ov, Int32(headDim))
-                            for d in 0..<headDim {
-                                let ch = head * headDim + d
-                                for ty in 0..<ws {
-                                    let row = (wy * ws + ty) * w + wx * ws
-                                    for tx in 0..<ws { dst[ch * p + row + tx] = ov[(ty * ws + tx) * headDim + d] }
+                                    for head in 0..<heads {
+                                        let q = wp + head * headDim * t, k = q + c * t, v = k + c * t
+                                        // att = scale * Q K^T with Q^T, K^T stored [head_dim][t].
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t), Int32(t),
+                                                    Int32(headDim), scale, q, Int32(t), k, Int32(t), 0, a, Int32(t))
+                                        for r in 0..<t { softmaxRow(a + r * t, t) }
+                                        // (att V)^T = V^T att^T, [head_dim][t].
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(headDim), Int32(t),
+                                                    Int32(t), 1, v, Int32(t), a, Int32(t), 0, op + head * headDim * t,
+                                                    Int32(t))
+                                    }
+                                    for ch in 0..<c {
+                                        for ty in 0..<ws {
+                                            (dst + ch * p + corner + ty * w).update(from: op + ch * t + ty * ws, count: ws)
+                                        }
+                                    }
                                 }
                             }
                         }
