@@ -44,13 +44,18 @@ public struct ReplayCoder: SymbolCoder {
     }
 }
 
-/// Code length in bits of symbol s under table t (an escape costs its symbol plus 32 raw bits).
+/// Code length in bits of symbol s under table t, as QuantModel's RansSymbolWriter codes it:
+/// -log2 of its 16-bit frequency; an escape (|s| > tail) costs the escape index plus its raw
+/// bits: the sign, a 5-bit length n and |s| - tail - 1 in n bits.
 public func codeLength(_ set: CDFTableSet, _ t: Int, _ s: Int32) -> Double {
-    let tail = set.tails[t]
+    let tail = Int64(set.tails[t])
     let o = Int(set.offsets[t])
-    let i = abs(s) > tail ? 2 * Int(tail) + 1 : Int(s + tail)
+    let escape = abs(Int64(s)) > tail
+    let i = escape ? 2 * Int(tail) + 1 : Int(Int64(s) + tail)
     let f = Double(set.cdf[o + i + 1] - set.cdf[o + i])
-    return -log2(f / 65536) + (abs(s) > tail ? 32 : 0)
+    guard escape else { return -log2(f / 65536) }
+    let magnitude = UInt64(abs(Int64(s)) - tail - 1)
+    return -log2(f / 65536) + Double(1 + 5 + (64 - magnitude.leadingZeroBitCount))
 }
 
 extension SynthesisSample {

@@ -43,12 +43,39 @@ struct UnsafeSendable<T>: @unchecked Sendable {
     init(_ v: T) { value = v }
 }
 
-/// Runs body with OpenBLAS on one thread (see WorkerPool), restoring the thread count after.
+/// Runs body with OpenBLAS on one thread (see WorkerPool); the thread count is restored when
+/// the last of any concurrent calls ends. (OpenBLAS's thread count is global: with a plain
+/// save / set / restore, one caller's restore switched another's GEMMs back to 2 threads mid-
+/// calibration, which CalibrateTests caught as statistics that changed between runs.)
 public func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
-    let threads = openblas_get_num_threads()
-    openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(threads) }
+    SingleThreadedBLAS.shared.enter()
+    defer { SingleThreadedBLAS.shared.leave() }
     return try body()
+}
+
+/// The process-wide count of withSingleThreadedBLAS scopes.
+final class SingleThreadedBLAS: @unchecked Sendable {
+    static let shared = SingleThreadedBLAS()
+    private let lock = NSLock()
+    private var depth = 0
+    private var saved: Int32 = 1
+
+    func enter() {
+        lock.lock()
+        if depth == 0 {
+            saved = openblas_get_num_threads()
+            openblas_set_num_threads(1)
+        }
+        depth += 1
+        lock.unlock()
+    }
+
+    func leave() {
+        lock.lock()
+        depth -= 1
+        if depth == 0 { openblas_set_num_threads(saved) }
+        lock.unlock()
+    }
 }
 
 /// body(0) ... body(n - 1) on all cores (DispatchQueue.concurrentPerform); the iterations must

@@ -110,7 +110,7 @@ public func quantizePerChannel(_ w: [Float], outChannels: Int, bits: Int,
 /// bin is floor(|x| * bins / histMax) computed exactly (a power-of-two scale), and growing the
 /// range merges whole bins. The result therefore does not depend on the order in which values,
 /// batches or other observers (`merge`) arrive: parallel observation stays deterministic.
-public struct RangeObserver: Sendable {
+public struct RangeObserver: Sendable, Equatable {
     public static let bins = 2048
     public private(set) var maxAbs: Double = 0
     public private(set) var count: Int = 0

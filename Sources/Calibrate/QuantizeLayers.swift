@@ -11,7 +11,7 @@ import QuantModel
 /// Activation statistics keyed by observer name, with the split views the integer graph needs.
 /// Independent of the order of `record` and `merge` calls (RangeObserver), so images can be
 /// observed in parallel.
-public struct ActivationStats: Sendable {
+public struct ActivationStats: Sendable, Equatable {
     public var ranges: [String: RangeObserver] = [:]
     /// Tensors whose names start with one of these also get a histogram (for the MSE-optimal
     /// int8 clip of LayerQuantizer.scale8); the others keep only their range (much cheaper).

@@ -184,7 +184,7 @@ extension S2CCalibrate {
         var images: String
         @OptionGroup var input: ImageOptions
         @Option(help: ArgumentHelp("Use each image's n x n window with the most detail, as calibrate does "
-                                   + "(n a multiple of 64); default 0: whole images.", valueName: "n"))
+                                   + "(n a multiple of 64; 0: whole images).", valueName: "n"))
         var crop: Int = 0
 
         func validate() throws {
