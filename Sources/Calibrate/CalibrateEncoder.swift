@@ -11,7 +11,7 @@ import QuantModel
 public func quantizeEncoder(_ model: FloatModel, _ q: inout LayerQuantizer) throws {
     let cfg = model.config
     // The fixed-point formats exactly as quantizeDecoder wrote them.
-    guard case .u32(let yF)? = q.writer.metadata("y_frac_bits"), case .u32(let zF)? = q.writer.metadata("z_frac_bits") else {
+    guard case .u32(let yF)? = q.writer.metadata(ModelKey.yFracBits), case .u32(let zF)? = q.writer.metadata(ModelKey.zFracBits) else {
         throw CalibrationError.unsupported("quantizeEncoder needs quantizeDecoder's y_frac_bits and z_frac_bits")
     }
     let yFrac = Int(yF), zFrac = Int(zF)
@@ -30,16 +30,16 @@ public func quantizeEncoder(_ model: FloatModel, _ q: inout LayerQuantizer) thro
             shift.append(m.shift)
         }
     }
-    q.writer.add("gain.mult", shape: [qualityRows(cfg), cfg.latent], int32: mult)
-    q.writer.add("gain.shift", shape: [qualityRows(cfg), cfg.latent], int32: shift)
-    q.writer.add("gain.clamp", shape: [1], int32: [Int32(LayerQuantizer.full)])
+    q.writer.add(TensorName.gain + TensorName.mult, shape: [qualityRows(cfg), cfg.latent], int32: mult)
+    q.writer.add(TensorName.gain + TensorName.shift, shape: [qualityRows(cfg), cfg.latent], int32: shift)
+    q.writer.add(TensorName.gain + TensorName.clamp, shape: [1], int32: [Int32(LayerQuantizer.full)])
 
     // h_a reads y' in its own input scale; z leaves it in the decoder's z_hat format.
     let qHa = q.inputQmax(model.hA[0])
     let sHaIn = try q.scale("y_gained", qHa)
-    q.rescale("h_a.in", sIn: Array(repeating: 1 / oneY, count: cfg.latent), sOut: sHaIn, qmax: qHa)
+    q.rescale(TensorName.hyperAnalysisInput, sIn: Array(repeating: 1 / oneY, count: cfg.latent), sOut: sHaIn, qmax: qHa)
     let sH = try q.sequence(model.hA, sIn: sHaIn)
-    q.rescale("z.out", sIn: Array(repeating: sH, count: cfg.hyper), sOut: pow(2, -Double(zFrac)),
+    q.rescale(TensorName.zOutput, sIn: Array(repeating: sH, count: cfg.hyper), sOut: pow(2, -Double(zFrac)),
               qmax: LayerQuantizer.full)
 }
 

@@ -1,6 +1,7 @@
 // FloatLayers: the building blocks of train/s2c/layers.py, loaded by PyTorch name, run in float.
 import _COpenBLAS
 import Foundation
+import QuantModel
 
 /// Nn.Conv2d with bias; `name` is the PyTorch module path ("g_a.0").
 public struct Conv2d: Sendable {
@@ -103,15 +104,15 @@ public struct SepConv: Sendable {
     init(_ st: SafeTensorsFile, _ name: String, c: Int, cfg: HybridConfig) throws {
         self.name = name
         let h = c * cfg.sepExpansion, k = cfg.dwKernel
-        pw1 = try Conv2d(st, name + ".pw1", cin: c, cout: h, kernel: 1)
-        dw = try Conv2d(st, name + ".dw", cin: h, cout: h, kernel: k, padding: k / 2, groups: h)
-        pw2 = try Conv2d(st, name + ".pw2", cin: h, cout: c, kernel: 1)
+        pw1 = try Conv2d(st, name + TensorName.pw1, cin: c, cout: h, kernel: 1)
+        dw = try Conv2d(st, name + TensorName.dw, cin: h, cout: h, kernel: k, padding: k / 2, groups: h)
+        pw2 = try Conv2d(st, name + TensorName.pw2, cin: h, cout: c, kernel: 1)
     }
 
     func callAsFunction(_ x: FloatTensor, _ observe: FloatObserver?) -> FloatTensor {
         var a = pw1(x, observe)
         geluInPlace(&a)
-        observe?(name + ".gelu", a)
+        observe?(name + TensorName.gelu, a)
         let y = pw2(dw(a, observe), observe)
         observe?(name, y)
         return y
@@ -126,8 +127,8 @@ public struct GatedFFN: Sendable {
     init(_ st: SafeTensorsFile, _ name: String, c: Int, cfg: HybridConfig) throws {
         self.name = name
         let r = cfg.ffnExpansion
-        fc1 = try Conv2d(st, name + ".fc1", cin: c, cout: 2 * r * c, kernel: 1)
-        fc2 = try Conv2d(st, name + ".fc2", cin: r * c, cout: c, kernel: 1)
+        fc1 = try Conv2d(st, name + TensorName.fc1, cin: c, cout: 2 * r * c, kernel: 1)
+        fc2 = try Conv2d(st, name + TensorName.fc2, cin: r * c, cout: c, kernel: 1)
     }
 
     func callAsFunction(_ x: FloatTensor, _ observe: FloatObserver?) -> FloatTensor {
@@ -141,7 +142,7 @@ public struct GatedFFN: Sendable {
         }
         ab.data.removeLast(n)
         let h = FloatTensor(channels: half, height: ab.height, width: ab.width, data: ab.data)
-        observe?(name + ".gate", h)
+        observe?(name + TensorName.gate, h)
         let y = fc2(h, observe)
         observe?(name, y)
         return y
@@ -162,8 +163,8 @@ public struct WindowAttention: Sendable {
         headDim = cfg.headDim
         heads = c / cfg.headDim
         window = cfg.window
-        qkv = try Self.linear(st, name + ".qkv", cin: c, cout: 3 * c)
-        proj = try Self.linear(st, name + ".proj", cin: c, cout: c)
+        qkv = try Self.linear(st, name + TensorName.qkv, cin: c, cout: 3 * c)
+        proj = try Self.linear(st, name + TensorName.proj, cin: c, cout: c)
     }
 
     private static func linear(_ st: SafeTensorsFile, _ name: String, cin: Int, cout: Int) throws -> Conv2d {
@@ -222,7 +223,7 @@ public struct WindowAttention: Sendable {
                 }
             }
         }
-        observe?(name + ".attn", o)
+        observe?(name + TensorName.attention, o)
         let y = proj(o, observe)
         observe?(name, y)
         return y
@@ -263,19 +264,19 @@ public struct S2CBlock: Sendable {
         let eps = Float(cfg.lnEps)
         switch kind {
         case "conv":
-            norm1 = try LayerNorm2d(st, name + ".norm1", c: c, eps: eps)
-            spatial = .conv(try SepConv(st, name + ".spatial", c: c, cfg: cfg))
+            norm1 = try LayerNorm2d(st, name + TensorName.norm1, c: c, eps: eps)
+            spatial = .conv(try SepConv(st, name + TensorName.spatial, c: c, cfg: cfg))
         case "attn":
-            norm1 = try LayerNorm2d(st, name + ".norm1", c: c, eps: eps)
-            spatial = .attn(try WindowAttention(st, name + ".spatial", c: c, cfg: cfg))
+            norm1 = try LayerNorm2d(st, name + TensorName.norm1, c: c, eps: eps)
+            spatial = .attn(try WindowAttention(st, name + TensorName.spatial, c: c, cfg: cfg))
         case "identity":
             norm1 = nil
             spatial = .identity
         default:
             throw FloatModelError.badConfig(file: st.file, reason: "unknown block kind '\(kind)'")
         }
-        norm2 = try LayerNorm2d(st, name + ".norm2", c: c, eps: eps)
-        ffn = try GatedFFN(st, name + ".ffn", c: c, cfg: cfg)
+        norm2 = try LayerNorm2d(st, name + TensorName.norm2, c: c, eps: eps)
+        ffn = try GatedFFN(st, name + TensorName.ffn, c: c, cfg: cfg)
     }
 
     func callAsFunction(_ input: FloatTensor, _ observe: FloatObserver?) -> FloatTensor {
@@ -288,7 +289,7 @@ public struct S2CBlock: Sendable {
             case .identity: s = x
             }
             add(&x, s)
-            observe?(name + ".mid", x)     // the residual stream between the two halves
+            observe?(name + TensorName.mid, x)     // the residual stream between the two halves
         }
         add(&x, ffn(norm2(x, observe), observe))
         observe?(name, x)
@@ -340,7 +341,7 @@ enum FloatLayer: Sendable {
 
     /// Up(a -> b) named `name`: its convolution is `name.0`.
     static func up(_ st: SafeTensorsFile, _ name: String, a: Int, b: Int) throws -> FloatLayer {
-        .up(name: name, conv: try Conv2d(st, name + ".0", cin: a, cout: 4 * b, kernel: 3, padding: 1))
+        .up(name: name, conv: try Conv2d(st, name + TensorName.upConv, cin: a, cout: 4 * b, kernel: 3, padding: 1))
     }
 
     /// Conv5x5 stride 2, pad 2.

@@ -171,18 +171,18 @@ public struct LayerQuantizer {
         }
         let k = c.kernel
         if c.groups == c.cin && c.groups == c.cout && c.groups > 1 {
-            writer.add(c.name + ".w", shape: [c.cout, k, k], int8: q)
+            writer.add(c.name + TensorName.weights, shape: [c.cout, k, k], int8: q)
         } else {
             guard c.groups == 1 else { throw CalibrationError.unsupported("grouped convolution \(c.name)") }
-            writer.add(c.name + ".w", shape: [c.cout, k, k, c.cin], int8: q)
+            writer.add(c.name + TensorName.weights, shape: [c.cout, k, k, c.cin], int8: q)
         }
-        writer.add(c.name + ".bias", shape: [c.cout], int32: bias)
-        writer.add(c.name + ".mult", shape: [c.cout], int32: mult)
-        writer.add(c.name + ".shift", shape: [c.cout], int32: shift)
+        writer.add(c.name + TensorName.bias, shape: [c.cout], int32: bias)
+        writer.add(c.name + TensorName.mult, shape: [c.cout], int32: mult)
+        writer.add(c.name + TensorName.shift, shape: [c.cout], int32: shift)
         if int8Inputs.contains(c.name) {
-            writer.add(c.name + ".conv", shape: [5], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax), 8])
+            writer.add(c.name + TensorName.conv, shape: [5], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax), 8])
         } else {
-            writer.add(c.name + ".conv", shape: [4], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax)])
+            writer.add(c.name + TensorName.conv, shape: [4], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax)])
         }
         if clipped > 0 { report.append(LayerReport(name: c.name, detail: "\(clipped) biases clipped to 2^30")) }
     }
@@ -203,9 +203,9 @@ public struct LayerQuantizer {
         let b = n.bias.map { Int32((Double($0) * p2 / 65536 / sOut).rounded()) }
         let epsQ = min(Double(UInt64.max / 2), (Double(n.eps) * pow(Double(c), 3) / (sIn * sIn)).rounded())
         let e = UInt64(epsQ)
-        writer.add(n.name + ".g", shape: [c], int32: g)
-        writer.add(n.name + ".b", shape: [c], int32: b)
-        writer.add(n.name + ".ln", shape: [5], int32: [Int32(shift), Int32(-qmax), Int32(qmax),
+        writer.add(n.name + TensorName.normGamma, shape: [c], int32: g)
+        writer.add(n.name + TensorName.normBeta, shape: [c], int32: b)
+        writer.add(n.name + TensorName.norm, shape: [5], int32: [Int32(shift), Int32(-qmax), Int32(qmax),
                                                       Int32(bitPattern: UInt32(e >> 32)), Int32(bitPattern: UInt32(e & 0xFFFF_FFFF))])
     }
 
@@ -240,9 +240,9 @@ public struct LayerQuantizer {
                 try layerNorm(n1, sIn: sX, sOut: sN, qmax: qIn)
                 let sPw1 = try scale(op.pw1.name, Self.full)
                 try conv(op.pw1, sIn: sN, sOut: Array(repeating: sPw1, count: op.pw1.cout), qmax: Self.full)
-                let sG = try scale(op.name + ".gelu", Self.full)
-                tensorScales[op.name + ".gelu"] = sG
-                writer.add(op.name + ".gelu.lut", shape: [65536], int16: Self.lut(sIn: sPw1, sOut: sG, Self.gelu))
+                let sG = try scale(op.name + TensorName.gelu, Self.full)
+                tensorScales[op.name + TensorName.gelu] = sG
+                writer.add(op.name + TensorName.gelu + TensorName.lut, shape: [65536], int16: Self.lut(sIn: sPw1, sOut: sG, Self.gelu))
                 let (qDw, sDw) = try producer(op.dw.name, for: op.pw2)
                 try conv(op.dw, sIn: sG, sOut: Array(repeating: sDw, count: op.dw.cout), qmax: qDw)
                 sp = try scale(op.pw2.name, Self.full)
@@ -263,11 +263,11 @@ public struct LayerQuantizer {
                 tensorScales[op.qkv.name + ".k"] = sK
                 tensorScales[op.qkv.name + ".v"] = sV
                 let qProj = inputQmax(op.proj)
-                let sA = try scale(op.name + ".attn", qProj)
-                tensorScales[op.name + ".attn"] = sA
+                let sA = try scale(op.name + TensorName.attention, qProj)
+                tensorScales[op.name + TensorName.attention] = sA
                 let logit = FixedMultiplier(sQ * sK / Double(op.headDim).squareRoot() * 256)
                 let out = FixedMultiplier(sV / 32768 / sA)
-                writer.add(op.name + ".attn", shape: [6], int32: [Int32(op.heads), Int32(op.window), logit.mult, logit.shift,
+                writer.add(op.name + TensorName.attention, shape: [6], int32: [Int32(op.heads), Int32(op.window), logit.mult, logit.shift,
                                                                    out.mult, out.shift])
                 sp = try scale(op.proj.name, Self.full)
                 try conv(op.proj, sIn: sA, sOut: Array(repeating: sp, count: op.proj.cout), qmax: Self.full)
@@ -275,9 +275,9 @@ public struct LayerQuantizer {
             case .identity:
                 throw CalibrationError.unsupported("\(n): norm1 without a spatial op")
             }
-            let sMid = try scale(n + ".mid", Self.full)
-            tensorScales[n + ".mid"] = sMid
-            add(n + ".add1", sa: sX, sb: sp, sOut: sMid, qmax: Self.full)
+            let sMid = try scale(n + TensorName.mid, Self.full)
+            tensorScales[n + TensorName.mid] = sMid
+            add(n + TensorName.add1, sa: sX, sb: sp, sOut: sMid, qmax: Self.full)
             sX = sMid
         }
         let (qFc1, sN2) = try producer(blk.norm2.name, for: blk.ffn.fc1)
@@ -292,17 +292,17 @@ public struct LayerQuantizer {
         // GELU(a) into its own int16 scale, then the product with b requantized to the gate scale.
         let gMax = max(Self.gelu(sA * 32767), 0.17)
         let sGelu = gMax / 32767
-        let (qFc2, sH) = try producer(f.name + ".gate", for: f.fc2)
-        tensorScales[f.name + ".gate"] = sH
-        writer.add(f.name + ".gate.lut", shape: [65536], int16: Self.lut(sIn: sA, sOut: sGelu, Self.gelu))
+        let (qFc2, sH) = try producer(f.name + TensorName.gate, for: f.fc2)
+        tensorScales[f.name + TensorName.gate] = sH
+        writer.add(f.name + TensorName.gate + TensorName.lut, shape: [65536], int16: Self.lut(sIn: sA, sOut: sGelu, Self.gelu))
         let m = FixedMultiplier(sGelu * sB / sH)
-        writer.add(f.name + ".gate", shape: [4], int32: [m.mult, m.shift, Int32(-qFc2), Int32(qFc2)])
+        writer.add(f.name + TensorName.gate, shape: [4], int32: [m.mult, m.shift, Int32(-qFc2), Int32(qFc2)])
         let sF = try scale(f.fc2.name, Self.full)
         try conv(f.fc2, sIn: sH, sOut: Array(repeating: sF, count: f.fc2.cout), qmax: Self.full)
         tensorScales[f.name] = sF
         let sOut = int8Out ? try scale8(n) : try scale(n, qmaxOut)
         tensorScales[n] = sOut
-        add(n + ".add2", sa: sX, sb: sF, sOut: sOut, qmax: qmaxOut)
+        add(n + TensorName.add2, sa: sX, sb: sF, sOut: sOut, qmax: qmaxOut)
         return sOut
     }
 
@@ -359,9 +359,9 @@ extension LayerQuantizer {
     /// (IntRescale reads `name.mult`, `.shift`, `.clamp`).
     mutating func rescale(_ name: String, sIn: [Double], sOut: Double, qmax: Int) {
         let m = sIn.map { FixedMultiplier($0 / sOut) }
-        writer.add(name + ".mult", shape: [m.count], int32: m.map(\.mult))
-        writer.add(name + ".shift", shape: [m.count], int32: m.map(\.shift))
-        writer.add(name + ".clamp", shape: [1], int32: [Int32(qmax)])
+        writer.add(name + TensorName.mult, shape: [m.count], int32: m.map(\.mult))
+        writer.add(name + TensorName.shift, shape: [m.count], int32: m.map(\.shift))
+        writer.add(name + TensorName.clamp, shape: [1], int32: [Int32(qmax)])
     }
 }
 

@@ -12,14 +12,14 @@ import QuantModel
         commandName: "s2c-calibrate",
         abstract: "Float reference runtime and calibrator of S2C-Hybrid.",
         discussion: """
-            roundtrip and bench-float run the float model exported by train/export.py \
-            (<name>.safetensors); calibrate writes the integer .s2cq model; compare measures an \
-            integer model against its float model on other images. Models are found by name in \
+            roundtrip, eval-float and bench-float run the float model exported by \
+            train/export.py (<name>.safetensors); calibrate writes the integer .s2cq model; compare \
+            measures an integer model against its float model on other images. Models are found by name in \
             the model folders (s2c-int --help): each folder of $S2C_MODEL_PATH, ./Weights, the \
             executable's folder, the first Weights/ above the executable.
             """,
         version: S2CVersion.line,
-        subcommands: [Calibrate.self, Compare.self, Roundtrip.self, BenchFloat.self],
+        subcommands: [Calibrate.self, Compare.self, EvalFloat.self, Roundtrip.self, BenchFloat.self],
         defaultSubcommand: Calibrate.self)
 }
 
@@ -222,6 +222,53 @@ extension S2CCalibrate {
         }
     }
 
+    /// The float model's rate-distortion on a folder (train/evaluate.py's measurement, in Swift).
+    struct EvalFloat: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "eval-float",
+            abstract: "Float model's bits per pixel (from likelihoods), PSNR and MS-SSIM on every PNG of a folder.",
+            discussion: """
+                Measures what train/evaluate.py measures, with the Swift float runtime: per image \
+                (name order) and quality, bpp from the y and z likelihoods and PSNR / MS-SSIM of \
+                the 8-bit reconstruction against the input. -o writes evaluate.py's CSV layout \
+                (train/results.py --float reads it, e.g. against s2c-int eval --json); the means \
+                per quality go to stdout.
+                """)
+
+        @Option(help: ArgumentHelp("Model name; its float weights are <name>.safetensors in the model folders.",
+                                   valueName: "name"))
+        var model: String = "hybrid-t"
+        @Option(help: ArgumentHelp("Float weights file (overrides --model's default path).", valueName: "path"))
+        var weights: String?
+        @Option(help: ArgumentHelp("Folder of PNG images.", valueName: "dir"))
+        var images: String
+        @Option(help: ArgumentHelp("Comma-separated qualities from 1 to the model's number of levels; default: "
+                                   + "every level.", valueName: "list"))
+        var quality: String?
+        @OptionGroup var input: ImageOptions
+        @Option(name: .shortAndLong, help: ArgumentHelp("Write the per-image CSV here.", valueName: "out.csv"))
+        var output: String?
+
+        func validate() throws {
+            try validateImageFolder(images)
+            if let quality { _ = try parseQualityList(quality) }
+        }
+
+        func run() throws {
+            ProcessMemory.keepFreedMemory()
+            let fm = try FloatModel(path: try resolveWeights(weights, model: model))
+            let qualities = try quality.map(parseQualityList) ?? (1...fm.config.qualities).map(Double.init)
+            for q in qualities { try checkQuality(q, fm) }
+            let rows = try evaluateFloat(fm, images: images, qualities: qualities, maxImages: input.maxImages,
+                                         workers: input.threads ?? 0,
+                                         progress: PhaseProgress("float model", unit: "images").update)
+            let csv = floatRDCSV(rows)
+            if let output { try AtomicFile.write(Array(csv.utf8), to: output) }
+            print("quality,bpp,psnr,ms_ssim")
+            for line in csv.split(separator: "\n") where line.hasPrefix("MEAN,") { print(line.dropFirst(5)) }
+        }
+    }
+
     /// PNG -> float model -> PNG, with estimated rate and PSNR.
     struct Roundtrip: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -363,6 +410,16 @@ struct ImageOptions: ParsableArguments {
         } catch let e as CalibrationError {
             throw ValidationError("--images: \(e)")
         }
+    }
+}
+
+/// "1,2.5,7" -> qualities, each >= 1 (the model's upper end is checked once it is loaded).
+func parseQualityList(_ list: String) throws -> [Double] {
+    try list.split(separator: ",", omittingEmptySubsequences: false).map { item in
+        guard let q = Double(item.trimmingCharacters(in: .whitespaces)), q >= 1, q.isFinite else {
+            throw ValidationError("--quality: '\(item)' is not a quality >= 1")
+        }
+        return q
     }
 }
 

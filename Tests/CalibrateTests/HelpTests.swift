@@ -9,7 +9,7 @@ private let helpDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
 /// Every (tool, subcommand) pair; "" is the root command.
 private let commands: [(tool: String, sub: String)] =
     ["", "encode", "decode", "info", "eval"].map { ("s2c-int", $0) }
-    + ["", "calibrate", "compare", "roundtrip", "bench-float"].map { ("s2c-calibrate", $0) }
+    + ["", "calibrate", "compare", "eval-float", "roundtrip", "bench-float"].map { ("s2c-calibrate", $0) }
 
 /// `tool [sub] --help` at 80 columns, stdout (exit status must be 0).
 private func help(_ tool: String, _ sub: String) throws -> String {
