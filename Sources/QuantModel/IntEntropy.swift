@@ -176,7 +176,7 @@ public struct IntEntropyModel: Sendable {
                 if let c = ccPart { parts.append(c) }
                 parts.append(psiPart)
                 let params = runSequence(pa[k], IntTensor.concat(parts), kn, observe)   // (scale | mean)
-                observe?(TensorName.parameters(k), params)
+                observe?("pa.\(k)", params)
                 for p in 0..<n where (p / w + p % w) % 2 == pass {
                     for c in 0..<gk {
                         let scale = Int32(params.data[p * 2 * gk + c])
