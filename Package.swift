@@ -46,12 +46,14 @@ let package = Package(
         // MARK: Swift libraries
         .target(name: "ImageIO", dependencies: ["_CLibPNG", "ModelPaths"], swiftSettings: swiftSettings),
         .target(name: "QuantModel", dependencies: ["FixedPoint"], swiftSettings: swiftSettings),
-        .target(name: "Calibrate", dependencies: ["QuantModel", "FixedPoint", "_COpenBLAS"],
+        .target(name: "Calibrate", dependencies: ["QuantModel", "ImageIO", "FixedPoint", "_COpenBLAS"],
                 swiftSettings: swiftSettings),
+        // Rate-distortion evaluation of the integer codec (s2c-int eval).
+        .target(name: "Evaluation", dependencies: ["QuantModel", "ImageIO", "FixedPoint"], swiftSettings: swiftSettings),
 
         // MARK: Executables
         .executableTarget(name: "s2c-int", dependencies: [
-            "QuantModel", "ImageIO", "FixedPoint",
+            "QuantModel", "ImageIO", "Evaluation", "FixedPoint",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "s2c-calibrate", dependencies: [
@@ -63,7 +65,9 @@ let package = Package(
         .testTarget(name: "FixedPointTests", dependencies: ["FixedPoint"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], swiftSettings: swiftSettings),
         .testTarget(name: "QuantModelTests", dependencies: ["QuantModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "CalibrateTests", dependencies: ["Calibrate"],
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "QuantModel", "ImageIO"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "CalibrateTests", dependencies: ["Calibrate", "ImageIO"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     ]
 )

@@ -4,38 +4,6 @@
 import Foundation
 import QuantModel
 
-/// Runs g_a and h_a of the float model on the calibration images at every quality and adds
-/// their activation ranges to `stats`: g_a's layers (by module name), "y", the gained "y_gained"
-/// per quality, h_a's layers ("h_a.4" is the last) and "z".
-public func observeEncoder(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
-                           into stats: inout ActivationStats, progress: (Int) -> Void = { _ in }) {
-    var st = stats                     // the observers are escaping closures: no inout capture
-    defer { stats = st }
-    for (i, img) in images.enumerated() {
-        defer { progress(i + 1) }
-        let x = img.paddedReplicate(multiple: model.config.padMultiple)
-        let y = model.analysis(x) { name, t in st.record(name, t) }
-        st.record("y", y)
-        for q in qualities {
-            let yg = FloatModel.scaled(y, model.gains(quality: Float(q)).gain)
-            st.record("y_gained", yg)
-            let z = model.hyperAnalysis(yg) { name, t in st.record(name, t) }
-            st.record("z", z)
-        }
-    }
-}
-
-/// The statistics of both sides (observeDecoder, then observeEncoder into the same set) and
-/// the decoder's float samples: what quantizeCodec needs.
-public func observeCodec(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
-                         progress: (Int, Int) -> Void = { _, _ in }) throws -> (ActivationStats, [SynthesisSample]) {
-    // Progress counts decoder passes (images x qualities) then encoder passes (images).
-    let total = images.count * (qualities.count + 1)
-    var (stats, samples) = try observeDecoder(model, images: images, qualities: qualities) { done, _ in progress(done, total) }
-    observeEncoder(model, images: images, qualities: qualities, into: &stats) { progress(images.count * qualities.count + $0, total) }
-    return (stats, samples)
-}
-
 /// Writes the integer encoder front end. quantizeDecoder must have run first (it fixes
 /// `y_frac_bits`, `z_frac_bits` and `z.median`). Tensors: g_a's layers, `gain.mult`/`.shift`
 /// [Q, M] and `gain.clamp` (y -> y' in Q`y_frac_bits`), `h_a.in` (y' -> h_a's input), h_a's
@@ -43,12 +11,12 @@ public func observeCodec(_ model: FloatModel, images: [FloatTensor], qualities: 
 public func quantizeEncoder(_ model: FloatModel, _ q: inout LayerQuantizer) throws {
     let cfg = model.config
     // The fixed-point formats exactly as quantizeDecoder wrote them.
-    guard case .u32(let yF)? = q.writer.metadata("y_frac_bits"), case .u32(let zF)? = q.writer.metadata("z_frac_bits") else {
+    guard case .u32(let yF)? = q.writer.metadata(ModelKey.yFracBits), case .u32(let zF)? = q.writer.metadata(ModelKey.zFracBits) else {
         throw CalibrationError.unsupported("quantizeEncoder needs quantizeDecoder's y_frac_bits and z_frac_bits")
     }
     let yFrac = Int(yF), zFrac = Int(zF)
     // Pixels: int16 = byte value, real scale 1/255 exactly.
-    let qPx = LayerQuantizer.inputQmax(model.gA[0])
+    let qPx = q.inputQmax(model.gA[0])
     guard qPx >= 255 else { throw CalibrationError.unsupported("g_a.0 cannot take 8-bit pixels (input bound \(qPx))") }
     let sY = try q.sequence(model.gA, sIn: 1.0 / 255)
 
@@ -62,16 +30,16 @@ public func quantizeEncoder(_ model: FloatModel, _ q: inout LayerQuantizer) thro
             shift.append(m.shift)
         }
     }
-    q.writer.add("gain.mult", shape: [qualityRows(cfg), cfg.latent], int32: mult)
-    q.writer.add("gain.shift", shape: [qualityRows(cfg), cfg.latent], int32: shift)
-    q.writer.add("gain.clamp", shape: [1], int32: [Int32(LayerQuantizer.full)])
+    q.writer.add(TensorName.gain + TensorName.mult, shape: [qualityRows(cfg), cfg.latent], int32: mult)
+    q.writer.add(TensorName.gain + TensorName.shift, shape: [qualityRows(cfg), cfg.latent], int32: shift)
+    q.writer.add(TensorName.gain + TensorName.clamp, shape: [1], int32: [Int32(LayerQuantizer.full)])
 
     // h_a reads y' in its own input scale; z leaves it in the decoder's z_hat format.
-    let qHa = LayerQuantizer.inputQmax(model.hA[0])
+    let qHa = q.inputQmax(model.hA[0])
     let sHaIn = try q.scale("y_gained", qHa)
-    q.rescale("h_a.in", sIn: Array(repeating: 1 / oneY, count: cfg.latent), sOut: sHaIn, qmax: qHa)
+    q.rescale(TensorName.hyperAnalysisInput, sIn: Array(repeating: 1 / oneY, count: cfg.latent), sOut: sHaIn, qmax: qHa)
     let sH = try q.sequence(model.hA, sIn: sHaIn)
-    q.rescale("z.out", sIn: Array(repeating: sH, count: cfg.hyper), sOut: pow(2, -Double(zFrac)),
+    q.rescale(TensorName.zOutput, sIn: Array(repeating: sH, count: cfg.hyper), sOut: pow(2, -Double(zFrac)),
               qmax: LayerQuantizer.full)
 }
 

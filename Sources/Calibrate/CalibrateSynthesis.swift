@@ -1,20 +1,21 @@
 // CalibrateSynthesis.swift: calibration of the integer g_s (inverse gains, synthesis layers,
 // pixel output) from float activations observed on calibration images.
 import Foundation
+import ImageIO
 import QuantModel
 
 /// Metadata every integer model carries (read back by QuantModel.IntConfig).
 func writeConfig(_ w: inout ModelFileWriter, _ cfg: HybridConfig, yFracBits: Int) {
-    w.set("model", .string(cfg.name))
-    w.set("channels", .i32Array(cfg.channels.map { Int32($0) }))
-    w.set("depths", .i32Array(cfg.depths.map { Int32($0) }))
-    w.set("stage_kinds", .i32Array(cfg.stageTypes.map { $0 == "attn" ? 1 : 0 }))
-    w.set("latent", .u32(UInt32(cfg.latent)))
-    w.set("hyper", .u32(UInt32(cfg.hyper)))
-    w.set("groups", .i32Array(cfg.groups.map { Int32($0) }))
-    w.set("qualities", .u32(UInt32(cfg.qualities)))
-    w.set("y_frac_bits", .u32(UInt32(yFracBits)))
-    w.set("quality_steps", .u32(UInt32(qualitySteps)))
+    w.set(ModelKey.model, .string(cfg.name))
+    w.set(ModelKey.channels, .i32Array(cfg.channels.map { Int32($0) }))
+    w.set(ModelKey.depths, .i32Array(cfg.depths.map { Int32($0) }))
+    w.set(ModelKey.stageKinds, .i32Array(cfg.stageTypes.map { $0 == "attn" ? 1 : 0 }))
+    w.set(ModelKey.latent, .u32(UInt32(cfg.latent)))
+    w.set(ModelKey.hyper, .u32(UInt32(cfg.hyper)))
+    w.set(ModelKey.groups, .i32Array(cfg.groups.map { Int32($0) }))
+    w.set(ModelKey.qualities, .u32(UInt32(cfg.qualities)))
+    w.set(ModelKey.yFracBits, .u32(UInt32(yFracBits)))
+    w.set(ModelKey.qualitySteps, .u32(UInt32(qualitySteps)))
 }
 
 /// Fractional qualities are served on a grid of 1 / qualitySteps (gains interpolated by the
@@ -52,36 +53,6 @@ public struct SynthesisSample {
     public var yHat: FloatTensor { entropy.yHat }
 }
 
-/// Runs the float model on the calibration images at every integer quality and records the
-/// activation ranges of everything the decoder computes (h_s, the entropy-parameter networks,
-/// g_s). Returns the statistics and the float samples.
-public func observeDecoder(_ model: FloatModel, images: [FloatTensor], qualities: [Int],
-                           progress: (Int, Int) -> Void = { _, _ in }) throws -> (ActivationStats, [SynthesisSample]) {
-    var stats = ActivationStats()
-    var samples: [SynthesisSample] = []
-    var done = 0
-    for img in images {
-        let x = img.paddedReplicate(multiple: model.config.padMultiple)
-        let y = model.analysis(x)
-        for q in qualities {
-            let g = model.gains(quality: Float(q))
-            let yg = FloatModel.scaled(y, g.gain)
-            stats.record("y_gained", yg)
-            let zHat = model.prior.quantize(model.hyperAnalysis(yg))
-            stats.record("z_hat", zHat)
-            let psi = model.hyperSynthesis(zHat) { name, t in stats.record(name, t) }
-            let ent = model.entropyModel(yGained: yg, psi: psi) { name, t in stats.record(name, t) }
-            stats.record("y_hat", ent.yHat)
-            let xh = model.synthesize(yHat: ent.yHat, quality: Float(q)) { name, t in stats.record(name, t) }
-            samples.append(SynthesisSample(quality: q, yGained: yg, zHat: zHat, zLik: model.prior.likelihoods(zHat),
-                                           entropy: ent, xHat: xh))
-            done += 1
-            progress(done, images.count * qualities.count)
-        }
-    }
-    return (stats, samples)
-}
-
 /// Fraction bits for y_hat' so that headroom x its largest magnitude fits int16.
 func yFracBits(_ stats: ActivationStats, headroom: Double) throws -> Int {
     let m = try stats.maxAbs("y_hat") * headroom
@@ -93,10 +64,10 @@ public func quantizeSynthesis(_ model: FloatModel, _ q: inout LayerQuantizer) th
     let cfg = model.config
     let frac = try yFracBits(q.stats, headroom: q.headroom)
     writeConfig(&q.writer, cfg, yFracBits: frac)
-    q.writer.add("exp_lut", shape: [expLUT().count], uint16: expLUT())
-    let qIn = LayerQuantizer.inputQmax(model.gS[0])
-    let sIn = try q.scale("y_hat_inv_gained", qIn)
-    q.tensorScales["y_hat_inv_gained"] = sIn
+    q.writer.add(TensorName.expLUT, shape: [expLUT().count], uint16: expLUT())
+    let qIn = q.inputQmax(model.gS[0])
+    let sIn = try q.scale(TensorName.inverseGained, qIn)
+    q.tensorScales[TensorName.inverseGained] = sIn
     var mult: [Int32] = [], shift: [Int32] = []
     for row in 0..<qualityRows(cfg) {
         for ig in model.gains(quality: qualityOfRow(row)).invGain {
@@ -105,13 +76,13 @@ public func quantizeSynthesis(_ model: FloatModel, _ q: inout LayerQuantizer) th
             shift.append(m.shift)
         }
     }
-    q.writer.add("inv_gain.mult", shape: [qualityRows(cfg), cfg.latent], int32: mult)
-    q.writer.add("inv_gain.shift", shape: [qualityRows(cfg), cfg.latent], int32: shift)
-    q.writer.add("inv_gain.clamp", shape: [1], int32: [Int32(qIn)])
+    q.writer.add(TensorName.inverseGain + TensorName.mult, shape: [qualityRows(cfg), cfg.latent], int32: mult)
+    q.writer.add(TensorName.inverseGain + TensorName.shift, shape: [qualityRows(cfg), cfg.latent], int32: shift)
+    q.writer.add(TensorName.inverseGain + TensorName.clamp, shape: [1], int32: [Int32(qIn)])
     let sX = try q.sequence(model.gS, sIn: sIn)
     let px = FixedMultiplier(sX * 255)
-    q.writer.add("g_s.out.mult", shape: [3], int32: Array(repeating: px.mult, count: 3))
-    q.writer.add("g_s.out.shift", shape: [3], int32: Array(repeating: px.shift, count: 3))
+    q.writer.add(TensorName.pixels + TensorName.mult, shape: [3], int32: Array(repeating: px.mult, count: 3))
+    q.writer.add(TensorName.pixels + TensorName.shift, shape: [3], int32: Array(repeating: px.shift, count: 3))
 }
 
 /// y_hat' (float, CHW) as the fixed-point HWC tensor the integer decoder holds.
@@ -139,25 +110,15 @@ public func rgbBytes(_ x: FloatTensor) -> [UInt8] {
 }
 
 /// PSNR (dB) of the integer g_s's 8-bit output against the float g_s's, per sample.
-public func compareSynthesis(_ syn: IntSynthesis, _ samples: [SynthesisSample], _ kn: Kernels) -> [(quality: Int, psnr: Double)] {
-    samples.map { s in
+/// Samples run in parallel (`workers`, 0: one per core); `progress` counts finished samples.
+public func compareSynthesis(_ syn: IntSynthesis, _ samples: [SynthesisSample], _ kn: Kernels, workers: Int = 0,
+                             progress: @escaping (Int) -> Void = { _ in }) -> [(quality: Int, psnr: Double)] {
+    let counter = ProgressCounter(total: samples.count) { done, _ in progress(done) }
+    return try! parallelMap(samples.count, workers: workers) { i in
+        defer { counter.step() }
+        let s = samples[i]
         let yq = fixedPointLatent(s.yHat, fracBits: syn.config.yFracBits)
-        return (s.quality, FloatModel.psnr(syn(yq, quality: syn.config.qualityIndex(level: s.quality), kn), rgbBytes(s.xHat)))
-    }
-}
-
-extension FloatTensor {
-    /// The centred side x side window (each side clipped to the image).
-    public func centreCrop(side: Int) -> FloatTensor {
-        let h = min(height, side), w = min(width, side)
-        let top = (height - h) / 2, left = (width - w) / 2
-        var out = FloatTensor(channels: channels, height: h, width: w)
-        for c in 0..<channels {
-            for y in 0..<h {
-                for x in 0..<w { out.data[(c * h + y) * w + x] = self[c, top + y, left + x] }
-            }
-        }
-        return out
+        return (s.quality, PSNR.compute(syn(yq, quality: syn.config.qualityIndex(level: s.quality), kn), rgbBytes(s.xHat)))
     }
 }
 
@@ -169,62 +130,62 @@ public func quantizeDecoder(_ model: FloatModel, _ q: inout LayerQuantizer) thro
     let cfg = model.config
     let frac = try yFracBits(q.stats, headroom: q.headroom)
     let sY = pow(2, -Double(frac))
-    q.writer.set("cc_blocks", .u32(UInt32(cfg.ccBlocks)))
-    q.writer.set("pa_blocks", .u32(UInt32(cfg.paBlocks)))
+    q.writer.set(ModelKey.ccBlocks, .u32(UInt32(cfg.ccBlocks)))
+    q.writer.set(ModelKey.paBlocks, .u32(UInt32(cfg.paBlocks)))
 
     // z_hat = s + median in fixed point, within h_s's input bound.
-    let qZ = LayerQuantizer.inputQmax(model.hS[0])
+    let qZ = q.inputQmax(model.hS[0])
     let zMax = try q.stats.maxAbs("z_hat") * q.headroom
     let zFrac = max(0, min(14, Int(log2(Double(qZ) / zMax).rounded(.down))))
     let sZ = pow(2, -Double(zFrac))
-    q.writer.set("z_frac_bits", .u32(UInt32(zFrac)))
-    q.writer.add("z.median", shape: [cfg.hyper], int32: model.prior.medians.map { Int32((Double($0) / sZ).rounded()) })
-    q.writer.add("z.clamp", shape: [1], int32: [Int32(qZ)])
+    q.writer.set(ModelKey.zFracBits, .u32(UInt32(zFrac)))
+    q.writer.add(TensorName.zMedian, shape: [cfg.hyper], int32: model.prior.medians.map { Int32((Double($0) / sZ).rounded()) })
+    q.writer.add(TensorName.zClamp, shape: [1], int32: [Int32(qZ)])
     let sPsi = try q.sequence(model.hS, sIn: sZ)
 
     let yMax = try q.stats.maxAbs("y_hat") * q.headroom
     let gaussScales = GaussianTables.scales()
     for (k, gk) in cfg.groups.enumerated() {
         let pa = model.scctx.pa[k]
-        let qPa = LayerQuantizer.inputQmax(pa[0])
+        let qPa = q.inputQmax(pa[0])
         var parts = [try q.stats.maxAbs("sc.\(k)"), try q.stats.maxAbs("h_s.4")]
         var sCc = 0.0
         if k > 0 {
             let cc = model.scctx.cc[k]
-            let qCc = LayerQuantizer.inputQmax(cc[0])
+            let qCc = q.inputQmax(cc[0])
             let sCcIn = yMax / Double(qCc)
             let prev = cfg.groups[..<k].reduce(0, +)
-            q.rescale("cc.\(k).in", sIn: Array(repeating: sY, count: prev), sOut: sCcIn, qmax: qCc)
+            q.rescale(TensorName.channelContext(k) + TensorName.contextInput, sIn: Array(repeating: sY, count: prev), sOut: sCcIn, qmax: qCc)
             sCc = try q.sequence(cc, sIn: sCcIn)
             q.tensorScales["cc.\(k)"] = sCc
             parts.append(try q.stats.maxAbs("cc.\(k)"))
         }
-        let qSc = LayerQuantizer.inputQmax(model.scctx.sc[k])
+        let qSc = q.inputQmax(model.scctx.sc[k])
         let sScIn = yMax / Double(qSc)
-        q.rescale("sc.\(k).in", sIn: Array(repeating: sY, count: gk), sOut: sScIn, qmax: qSc)
+        q.rescale(TensorName.spatialContext(k) + TensorName.contextInput, sIn: Array(repeating: sY, count: gk), sOut: sScIn, qmax: qSc)
         let scConv = model.scctx.sc[k]
         let sSc = try q.scale(scConv.name, LayerQuantizer.full)
         try q.conv(scConv, sIn: sScIn, sOut: Array(repeating: sSc, count: scConv.cout), qmax: LayerQuantizer.full)
         // One input scale for concat(sc, cc, psi).
         let sPaIn = (parts.max() ?? 1) * q.headroom / Double(qPa)
-        q.rescale("pa.\(k).in_sc", sIn: Array(repeating: sSc, count: 2 * gk), sOut: sPaIn, qmax: qPa)
-        if k > 0 { q.rescale("pa.\(k).in_cc", sIn: Array(repeating: sCc, count: 2 * gk), sOut: sPaIn, qmax: qPa) }
-        q.rescale("pa.\(k).in_psi", sIn: Array(repeating: sPsi, count: 2 * cfg.hyper), sOut: sPaIn, qmax: qPa)
+        q.rescale(TensorName.parameters(k) + TensorName.fromSpatial, sIn: Array(repeating: sSc, count: 2 * gk), sOut: sPaIn, qmax: qPa)
+        if k > 0 { q.rescale(TensorName.parameters(k) + TensorName.fromContext, sIn: Array(repeating: sCc, count: 2 * gk), sOut: sPaIn, qmax: qPa) }
+        q.rescale(TensorName.parameters(k) + TensorName.fromHyper, sIn: Array(repeating: sPsi, count: 2 * cfg.hyper), sOut: sPaIn, qmax: qPa)
         let sScale = try q.scale("pa.\(k).out.scale", LayerQuantizer.full)
         _ = try q.sequence(pa, sIn: sPaIn, lastScales: Array(repeating: sScale, count: gk) + Array(repeating: sY, count: gk))
         q.tensorScales["pa.\(k).scale"] = sScale
         q.tensorScales["pa.\(k).mean"] = sY
-        q.writer.add("pa.\(k).thresholds", shape: [gaussScales.count - 1],
+        q.writer.add(TensorName.parameters(k) + TensorName.thresholds, shape: [gaussScales.count - 1],
                      int32: GaussianTables.quantizer(scales: gaussScales, unit: sScale).thresholds)
     }
     let gauss = GaussianTables.build(scales: gaussScales)
-    q.writer.add("gauss.cdf", shape: [gauss.cdf.count], int32: gauss.cdf)
-    q.writer.add("gauss.offsets", shape: [gauss.count], int32: gauss.offsets)
-    q.writer.add("gauss.tails", shape: [gauss.count], int32: gauss.tails)
+    q.writer.add(TensorName.gaussianTables + TensorName.cdf, shape: [gauss.cdf.count], int32: gauss.cdf)
+    q.writer.add(TensorName.gaussianTables + TensorName.offsets, shape: [gauss.count], int32: gauss.offsets)
+    q.writer.add(TensorName.gaussianTables + TensorName.tails, shape: [gauss.count], int32: gauss.tails)
     let z = factorizedTables(model.prior)
-    q.writer.add("z.cdf", shape: [z.cdf.count], int32: z.cdf)
-    q.writer.add("z.offsets", shape: [z.count], int32: z.offsets)
-    q.writer.add("z.tails", shape: [z.count], int32: z.tails)
+    q.writer.add(TensorName.zTables + TensorName.cdf, shape: [z.cdf.count], int32: z.cdf)
+    q.writer.add(TensorName.zTables + TensorName.offsets, shape: [z.count], int32: z.offsets)
+    q.writer.add(TensorName.zTables + TensorName.tails, shape: [z.count], int32: z.tails)
 }
 
 /// One CDF table per z channel over symbols s = round(z - median) in [-tail, tail] (+ escape):

@@ -2,6 +2,7 @@
 // against the float model on the calibration samples, and checks that a decoder replaying the
 // encoder's symbols reconstructs exactly the encoder's y_hat'.
 import Foundation
+import ImageIO
 import QuantModel
 
 /// Encoder side: s = round(y' - mean), half up, on integers; records symbols and tables.
@@ -43,13 +44,18 @@ public struct ReplayCoder: SymbolCoder {
     }
 }
 
-/// Code length in bits of symbol s under table t (an escape costs its symbol plus 32 raw bits).
+/// Code length in bits of symbol s under table t, as QuantModel's RansSymbolWriter codes it:
+/// -log2 of its 16-bit frequency; an escape (|s| > tail) costs the escape index plus its raw
+/// bits: the sign, a 5-bit length n and |s| - tail - 1 in n bits.
 public func codeLength(_ set: CDFTableSet, _ t: Int, _ s: Int32) -> Double {
-    let tail = set.tails[t]
+    let tail = Int64(set.tails[t])
     let o = Int(set.offsets[t])
-    let i = abs(s) > tail ? 2 * Int(tail) + 1 : Int(s + tail)
+    let escape = abs(Int64(s)) > tail
+    let i = escape ? 2 * Int(tail) + 1 : Int(Int64(s) + tail)
     let f = Double(set.cdf[o + i + 1] - set.cdf[o + i])
-    return -log2(f / 65536) + (abs(s) > tail ? 32 : 0)
+    guard escape else { return -log2(f / 65536) }
+    let magnitude = UInt64(abs(Int64(s)) - tail - 1)
+    return -log2(f / 65536) + Double(1 + 5 + (64 - magnitude.leadingZeroBitCount))
 }
 
 extension SynthesisSample {
@@ -87,14 +93,18 @@ public struct DecoderComparison {
 
 /// Runs encoder and decoder sides of the integer model on every sample.
 public func compareDecoder(_ file: ModelFile, _ samples: [SynthesisSample], _ model: FloatModel,
-                           _ kn: Kernels) throws -> [DecoderComparison] {
+                           _ kn: Kernels, workers: Int = 0,
+                           progress: @escaping (Int) -> Void = { _ in }) throws -> [DecoderComparison] {
     let cfg = try IntConfig(file)
     let hs = try IntHyperSynthesis(file, cfg)
     let em = try IntEntropyModel(file, cfg)
     let syn = try IntSynthesis(file)
     let scales = GaussianTables.scales()
     let mids = (0..<scales.count - 1).map { (scales[$0] * scales[$0 + 1]).squareRoot() }
-    return samples.map { s in
+    let counter = ProgressCounter(total: samples.count) { done, _ in progress(done) }
+    return try parallelMap(samples.count, workers: workers) { index in
+        defer { counter.step() }
+        let s = samples[index]
         let psi = hs(symbols: s.zSymbols(model.prior.medians), kn)
         var enc = RecordingCoder(y: fixedPointLatent(s.yGained, fracBits: cfg.yFracBits), frac: cfg.yFracBits)
         let yEnc = em.run(psi: psi, coder: &enc, kn)
@@ -122,27 +132,28 @@ public func compareDecoder(_ file: ModelFile, _ samples: [SynthesisSample], _ mo
         return DecoderComparison(quality: s.quality, symmetric: yDec == yEnc && dec.tableMismatches == 0,
                                  symbolAgreement: Double(same) / Double(max(i, 1)), integerBits: intBits,
                                  floatTableBits: refBits, floatLikelihoodBits: FloatModel.bits(s.entropy.yLik),
-                                 psnr: FloatModel.psnr(syn(yDec, quality: cfg.qualityIndex(level: s.quality), kn), rgbBytes(s.xHat)))
+                                 psnr: PSNR.compute(syn(yDec, quality: cfg.qualityIndex(level: s.quality), kn), rgbBytes(s.xHat)))
     }
 }
 
 /// SQNR (dB) of the integer encoder's y' (g_a, gains) against the float model's y' for each
 /// sample; `images` are the images the samples were made from, each at `qualitiesPerImage`
-/// consecutive samples (observeDecoder's order).
+/// consecutive samples (observeCodec's order).
 public func compareEncoder(_ file: ModelFile, images: [FloatTensor], samples: [SynthesisSample],
-                           qualitiesPerImage: Int, padMultiple: Int, _ kn: Kernels) throws -> [Double] {
+                           qualitiesPerImage: Int, padMultiple: Int, _ kn: Kernels,
+                           workers: Int = 0, progress: @escaping (Int) -> Void = { _ in }) throws -> [Double] {
     precondition(samples.count == images.count * qualitiesPerImage)
     let cfg = try IntConfig(file)
     let ga = try IntAnalysis(file, cfg)
     let one = pow(2, -Double(cfg.yFracBits))
-    var out: [Double] = []
-    for (i, img) in images.enumerated() {
-        let x = img.paddedReplicate(multiple: padMultiple)
+    let counter = ProgressCounter(total: images.count) { done, _ in progress(done) }
+    return try parallelMap(images.count, workers: workers) { i -> [Double] in
+        defer { counter.step() }
+        let x = images[i].paddedReplicate(multiple: padMultiple)
         let y = ga.y(pixels: rgbBytes(x), h: x.height, w: x.width, kn)
-        for s in samples[(i * qualitiesPerImage)..<((i + 1) * qualitiesPerImage)] {
+        return samples[(i * qualitiesPerImage)..<((i + 1) * qualitiesPerImage)].map { s in
             let yg = ga.gained(y, quality: cfg.qualityIndex(level: s.quality), kn)
-            out.append(tensorSQNR(float: s.yGained, int: yg, scales: Array(repeating: one, count: yg.c)))
+            return tensorSQNR(float: s.yGained, int: yg, scales: Array(repeating: one, count: yg.c))
         }
-    }
-    return out
+    }.flatMap { $0 }
 }

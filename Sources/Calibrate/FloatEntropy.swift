@@ -1,5 +1,6 @@
 // FloatEntropy: factorized prior for z and the ELIC SCCTX model for y (train/s2c/entropy.py, model.py).
 import Foundation
+import QuantModel
 
 /// Likelihoods are clamped to at least this (entropy.py LIKELIHOOD_MIN).
 public let likelihoodMin: Float = 1e-9
@@ -145,21 +146,21 @@ struct SCCTX: Sendable {
         var cc: [[FloatLayer]] = [[]], sc: [Conv2d] = [], pa: [[FloatLayer]] = []
         for (k, gk) in cfg.groups.enumerated() {
             if k > 0 {
-                var l: [FloatLayer] = [.conv(try Conv2d(st, "cc.\(k).inp", cin: cfg.groups[..<k].reduce(0, +),
+                var l: [FloatLayer] = [.conv(try Conv2d(st, TensorName.channelContext(k) + TensorName.input, cin: cfg.groups[..<k].reduce(0, +),
                                                         cout: cfg.ccHidden, kernel: 1))]
                 for b in 0..<cfg.ccBlocks {
-                    l.append(.block(try S2CBlock(st, "cc.\(k).blocks.\(b)", c: cfg.ccHidden, kind: "conv", cfg: cfg)))
+                    l.append(.block(try S2CBlock(st, TensorName.channelContext(k) + TensorName.block(b), c: cfg.ccHidden, kind: "conv", cfg: cfg)))
                 }
-                l.append(.conv(try Conv2d(st, "cc.\(k).out", cin: cfg.ccHidden, cout: 2 * gk, kernel: 1)))
+                l.append(.conv(try Conv2d(st, TensorName.channelContext(k) + TensorName.output, cin: cfg.ccHidden, cout: 2 * gk, kernel: 1)))
                 cc.append(l)
             }
-            sc.append(try Conv2d(st, "sc.\(k)", cin: gk, cout: 2 * gk, kernel: 5, padding: 2))
+            sc.append(try Conv2d(st, TensorName.spatialContext(k), cin: gk, cout: 2 * gk, kernel: 5, padding: 2))
             let cin = 2 * gk + (k > 0 ? 2 * gk : 0) + psiC
-            var l: [FloatLayer] = [.conv(try Conv2d(st, "pa.\(k).inp", cin: cin, cout: cfg.paHidden, kernel: 1))]
+            var l: [FloatLayer] = [.conv(try Conv2d(st, TensorName.parameters(k) + TensorName.input, cin: cin, cout: cfg.paHidden, kernel: 1))]
             for b in 0..<cfg.paBlocks {
-                l.append(.block(try S2CBlock(st, "pa.\(k).blocks.\(b)", c: cfg.paHidden, kind: "identity", cfg: cfg)))
+                l.append(.block(try S2CBlock(st, TensorName.parameters(k) + TensorName.block(b), c: cfg.paHidden, kind: "identity", cfg: cfg)))
             }
-            l.append(.conv(try Conv2d(st, "pa.\(k).out", cin: cfg.paHidden, cout: 2 * gk, kernel: 1)))
+            l.append(.conv(try Conv2d(st, TensorName.parameters(k) + TensorName.output, cin: cfg.paHidden, cout: 2 * gk, kernel: 1)))
             pa.append(l)
         }
         self.cc = cc
@@ -171,7 +172,7 @@ struct SCCTX: Sendable {
     func groupParams(_ k: Int, sc: FloatTensor, cc: FloatTensor?, psi: FloatTensor,
                      _ observe: FloatObserver?) -> (FloatTensor, FloatTensor) {
         let p = runSequence(pa[k], FloatTensor.concat([sc] + (cc.map { [$0] } ?? []) + [psi]), observe)
-        observe?("pa.\(k)", p)
+        observe?(TensorName.parameters(k), p)
         let g = groups[k]
         return (p.channels(0..<g), p.channels(g..<(2 * g)))
     }
@@ -192,7 +193,7 @@ struct SCCTX: Sendable {
             var ctx: FloatTensor?
             if k > 0 {
                 let c = runSequence(cc[k], FloatTensor.concat(yHats), observe)
-                observe?("cc.\(k)", c)
+                observe?(TensorName.channelContext(k), c)
                 ctx = c
             }
             let zeros = FloatTensor(channels: 2 * gk, height: h, width: w)

@@ -1,6 +1,7 @@
 // FloatLayers: the building blocks of train/s2c/layers.py, loaded by PyTorch name, run in float.
 import _COpenBLAS
 import Foundation
+import QuantModel
 
 /// Nn.Conv2d with bias; `name` is the PyTorch module path ("g_a.0").
 public struct Conv2d: Sendable {
@@ -88,13 +89,11 @@ public struct LayerNorm2d: Sendable {
     }
 }
 
-/// GELU over a whole tensor.
-func gelu(_ x: FloatTensor) -> FloatTensor {
-    var out = x
-    out.data.withUnsafeMutableBufferPointer { p in
-        for i in 0..<p.count { p[i] = geluExact(p[i]) }
+/// GELU over a whole tensor, in place.
+func geluInPlace(_ x: inout FloatTensor) {
+    x.data.withUnsafeMutableBufferPointer { p in
+        if let base = p.baseAddress { geluInPlace(base, count: p.count) }
     }
-    return out
 }
 
 /// S2C-Conv spatial op: pw1 1x1 (C -> eC), GELU, dw kxk (eC), pw2 1x1 (eC -> C).
@@ -105,14 +104,15 @@ public struct SepConv: Sendable {
     init(_ st: SafeTensorsFile, _ name: String, c: Int, cfg: HybridConfig) throws {
         self.name = name
         let h = c * cfg.sepExpansion, k = cfg.dwKernel
-        pw1 = try Conv2d(st, name + ".pw1", cin: c, cout: h, kernel: 1)
-        dw = try Conv2d(st, name + ".dw", cin: h, cout: h, kernel: k, padding: k / 2, groups: h)
-        pw2 = try Conv2d(st, name + ".pw2", cin: h, cout: c, kernel: 1)
+        pw1 = try Conv2d(st, name + TensorName.pw1, cin: c, cout: h, kernel: 1)
+        dw = try Conv2d(st, name + TensorName.dw, cin: h, cout: h, kernel: k, padding: k / 2, groups: h)
+        pw2 = try Conv2d(st, name + TensorName.pw2, cin: h, cout: c, kernel: 1)
     }
 
     func callAsFunction(_ x: FloatTensor, _ observe: FloatObserver?) -> FloatTensor {
-        let a = gelu(pw1(x, observe))
-        observe?(name + ".gelu", a)
+        var a = pw1(x, observe)
+        geluInPlace(&a)
+        observe?(name + TensorName.gelu, a)
         let y = pw2(dw(a, observe), observe)
         observe?(name, y)
         return y
@@ -127,8 +127,8 @@ public struct GatedFFN: Sendable {
     init(_ st: SafeTensorsFile, _ name: String, c: Int, cfg: HybridConfig) throws {
         self.name = name
         let r = cfg.ffnExpansion
-        fc1 = try Conv2d(st, name + ".fc1", cin: c, cout: 2 * r * c, kernel: 1)
-        fc2 = try Conv2d(st, name + ".fc2", cin: r * c, cout: c, kernel: 1)
+        fc1 = try Conv2d(st, name + TensorName.fc1, cin: c, cout: 2 * r * c, kernel: 1)
+        fc2 = try Conv2d(st, name + TensorName.fc2, cin: r * c, cout: c, kernel: 1)
     }
 
     func callAsFunction(_ x: FloatTensor, _ observe: FloatObserver?) -> FloatTensor {
@@ -138,11 +138,11 @@ public struct GatedFFN: Sendable {
         // chunk(2, dim=1): a = first half of the channels, b = second half; both contiguous.
         // h = GELU(a) * b is written over a, then b is dropped (no new buffer).
         ab.data.withUnsafeMutableBufferPointer { s in
-            for i in 0..<n { s[i] = geluExact(s[i]) * s[n + i] }
+            geluInPlace(s.baseAddress!, count: n, times: s.baseAddress! + n)
         }
         ab.data.removeLast(n)
         let h = FloatTensor(channels: half, height: ab.height, width: ab.width, data: ab.data)
-        observe?(name + ".gate", h)
+        observe?(name + TensorName.gate, h)
         let y = fc2(h, observe)
         observe?(name, y)
         return y
@@ -163,8 +163,8 @@ public struct WindowAttention: Sendable {
         headDim = cfg.headDim
         heads = c / cfg.headDim
         window = cfg.window
-        qkv = try Self.linear(st, name + ".qkv", cin: c, cout: 3 * c)
-        proj = try Self.linear(st, name + ".proj", cin: c, cout: c)
+        qkv = try Self.linear(st, name + TensorName.qkv, cin: c, cout: 3 * c)
+        proj = try Self.linear(st, name + TensorName.proj, cin: c, cout: c)
     }
 
     private static func linear(_ st: SafeTensorsFile, _ name: String, cin: Int, cout: Int) throws -> Conv2d {
@@ -181,39 +181,41 @@ public struct WindowAttention: Sendable {
         let qkvOut = qkv(x, observe)
         var o = FloatTensor(channels: c, height: h, width: w)
         let scale = 1 / Float(headDim).squareRoot()
-        var q = [Float](repeating: 0, count: t * headDim)
-        var k = q, v = q, att = [Float](repeating: 0, count: t * t), ov = q
-        qkvOut.data.withUnsafeBufferPointer { src in
-            o.data.withUnsafeMutableBufferPointer { dst in
-                for wy in 0..<(h / ws) {
-                    for wx in 0..<(w / ws) {
-                        for head in 0..<heads {
-                            // Gather tokens (raster order inside the window) as [t, head_dim].
-                            for d in 0..<headDim {
-                                let ch = head * headDim + d
-                                for ty in 0..<ws {
-                                    let row = (wy * ws + ty) * w + wx * ws
-                                    for tx in 0..<ws {
-                                        let tok = ty * ws + tx
-                                        q[tok * headDim + d] = src[ch * p + row + tx]
-                                        k[tok * headDim + d] = src[(c + ch) * p + row + tx]
-                                        v[tok * headDim + d] = src[(2 * c + ch) * p + row + tx]
+        // One window at a time as [3C][t] (channel-major: token rows of a window are memcpys),
+        // attention per head on it with transposed GEMMs, the result [C][t] copied back.
+        var win = [Float](repeating: 0, count: 3 * c * t), out = [Float](repeating: 0, count: c * t)
+        var att = [Float](repeating: 0, count: t * t)
+        qkvOut.data.withUnsafeBufferPointer { srcBuf in
+            o.data.withUnsafeMutableBufferPointer { dstBuf in
+                win.withUnsafeMutableBufferPointer { wb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        att.withUnsafeMutableBufferPointer { ab in
+                            let src = srcBuf.baseAddress!, dst = dstBuf.baseAddress!
+                            let wp = wb.baseAddress!, op = ob.baseAddress!, a = ab.baseAddress!
+                            for wy in 0..<(h / ws) {
+                                for wx in 0..<(w / ws) {
+                                    let corner = wy * ws * w + wx * ws
+                                    for ch in 0..<(3 * c) {
+                                        for ty in 0..<ws {
+                                            (wp + ch * t + ty * ws).update(from: src + ch * p + corner + ty * w, count: ws)
+                                        }
                                     }
-                                }
-                            }
-                            // att = Q K^T * scale; softmax over keys; ov = att V.
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(headDim),
-                                        scale, q, Int32(headDim), k, Int32(headDim), 0, &att, Int32(t))
-                            att.withUnsafeMutableBufferPointer { a in
-                                for r in 0..<t { softmaxRow(a.baseAddress! + r * t, t) }
-                            }
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t),
-                                        1, att, Int32(t), v, Int32(headDim), 0, &ov, Int32(headDim))
-                            for d in 0..<headDim {
-                                let ch = head * headDim + d
-                                for ty in 0..<ws {
-                                    let row = (wy * ws + ty) * w + wx * ws
-                                    for tx in 0..<ws { dst[ch * p + row + tx] = ov[(ty * ws + tx) * headDim + d] }
+                                    for head in 0..<heads {
+                                        let q = wp + head * headDim * t, k = q + c * t, v = k + c * t
+                                        // att = scale * Q K^T with Q^T, K^T stored [head_dim][t].
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t), Int32(t),
+                                                    Int32(headDim), scale, q, Int32(t), k, Int32(t), 0, a, Int32(t))
+                                        for r in 0..<t { softmaxRow(a + r * t, t) }
+                                        // (att V)^T = V^T att^T, [head_dim][t].
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(headDim), Int32(t),
+                                                    Int32(t), 1, v, Int32(t), a, Int32(t), 0, op + head * headDim * t,
+                                                    Int32(t))
+                                    }
+                                    for ch in 0..<c {
+                                        for ty in 0..<ws {
+                                            (dst + ch * p + corner + ty * w).update(from: op + ch * t + ty * ws, count: ws)
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -221,7 +223,7 @@ public struct WindowAttention: Sendable {
                 }
             }
         }
-        observe?(name + ".attn", o)
+        observe?(name + TensorName.attention, o)
         let y = proj(o, observe)
         observe?(name, y)
         return y
@@ -262,19 +264,19 @@ public struct S2CBlock: Sendable {
         let eps = Float(cfg.lnEps)
         switch kind {
         case "conv":
-            norm1 = try LayerNorm2d(st, name + ".norm1", c: c, eps: eps)
-            spatial = .conv(try SepConv(st, name + ".spatial", c: c, cfg: cfg))
+            norm1 = try LayerNorm2d(st, name + TensorName.norm1, c: c, eps: eps)
+            spatial = .conv(try SepConv(st, name + TensorName.spatial, c: c, cfg: cfg))
         case "attn":
-            norm1 = try LayerNorm2d(st, name + ".norm1", c: c, eps: eps)
-            spatial = .attn(try WindowAttention(st, name + ".spatial", c: c, cfg: cfg))
+            norm1 = try LayerNorm2d(st, name + TensorName.norm1, c: c, eps: eps)
+            spatial = .attn(try WindowAttention(st, name + TensorName.spatial, c: c, cfg: cfg))
         case "identity":
             norm1 = nil
             spatial = .identity
         default:
             throw FloatModelError.badConfig(file: st.file, reason: "unknown block kind '\(kind)'")
         }
-        norm2 = try LayerNorm2d(st, name + ".norm2", c: c, eps: eps)
-        ffn = try GatedFFN(st, name + ".ffn", c: c, cfg: cfg)
+        norm2 = try LayerNorm2d(st, name + TensorName.norm2, c: c, eps: eps)
+        ffn = try GatedFFN(st, name + TensorName.ffn, c: c, cfg: cfg)
     }
 
     func callAsFunction(_ input: FloatTensor, _ observe: FloatObserver?) -> FloatTensor {
@@ -287,7 +289,7 @@ public struct S2CBlock: Sendable {
             case .identity: s = x
             }
             add(&x, s)
-            observe?(name + ".mid", x)     // the residual stream between the two halves
+            observe?(name + TensorName.mid, x)     // the residual stream between the two halves
         }
         add(&x, ffn(norm2(x, observe), observe))
         observe?(name, x)
@@ -322,9 +324,24 @@ enum FloatLayer: Sendable {
         }
     }
 
+    /// Every convolution of this layer, in execution order.
+    var convolutions: [Conv2d] {
+        switch self {
+        case let .conv(c), let .up(_, c): return [c]
+        case let .block(b):
+            var out: [Conv2d] = []
+            switch b.spatial {
+            case let .conv(op): out += [op.pw1, op.dw, op.pw2]
+            case let .attn(op): out += [op.qkv, op.proj]
+            case .identity: break
+            }
+            return out + [b.ffn.fc1, b.ffn.fc2]
+        }
+    }
+
     /// Up(a -> b) named `name`: its convolution is `name.0`.
     static func up(_ st: SafeTensorsFile, _ name: String, a: Int, b: Int) throws -> FloatLayer {
-        .up(name: name, conv: try Conv2d(st, name + ".0", cin: a, cout: 4 * b, kernel: 3, padding: 1))
+        .up(name: name, conv: try Conv2d(st, name + TensorName.upConv, cin: a, cout: 4 * b, kernel: 3, padding: 1))
     }
 
     /// Conv5x5 stride 2, pad 2.

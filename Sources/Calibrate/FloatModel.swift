@@ -1,5 +1,6 @@
 // FloatModel: the whole S2C-Hybrid network in float, computing what HybridModel.forward computes in eval mode.
 import Foundation
+import QuantModel
 
 /// Everything the encoder side computes for one image (tensors at the padded size).
 public struct FloatEncoding: Sendable {
@@ -63,26 +64,28 @@ public struct FloatModel: Sendable {
         weights = st
         let c = cfg.channels, l = cfg.depths, t = cfg.stageTypes, m = cfg.latent, n = cfg.hyper
         func stage(_ prefix: String, _ ch: Int, _ depth: Int, _ kind: String) throws -> [FloatLayer] {
-            try (0..<depth).map { .block(try S2CBlock(st, "\(prefix).\($0)", c: ch, kind: kind, cfg: cfg)) }
+            try (0..<depth).map { .block(try S2CBlock(st, prefix + TensorName.child($0), c: ch, kind: kind, cfg: cfg)) }
         }
-        gA = try [.down(st, "g_a.0", a: 3, b: c[0])] + stage("g_a.1", c[0], l[0], t[0])
-            + [.down(st, "g_a.2", a: c[0], b: c[1])] + stage("g_a.3", c[1], l[1], t[1])
-            + [.down(st, "g_a.4", a: c[1], b: c[2])] + stage("g_a.5", c[2], l[2], t[2])
-            + [.down(st, "g_a.6", a: c[2], b: m)]
-        gS = try [.up(st, "g_s.0", a: m, b: c[2])] + stage("g_s.1", c[2], l[2], t[2])
-            + [.up(st, "g_s.2", a: c[2], b: c[1])] + stage("g_s.3", c[1], l[1], t[1])
-            + [.up(st, "g_s.4", a: c[1], b: c[0])] + stage("g_s.5", c[0], l[0], t[0])
-            + [.up(st, "g_s.6", a: c[0], b: 3)]
-        hA = [.conv(try Conv2d(st, "h_a.0", cin: m, cout: n, kernel: 3, padding: 1)),
-              .block(try S2CBlock(st, "h_a.1", c: n, kind: "conv", cfg: cfg)),
-              try .down(st, "h_a.2", a: n, b: n),
-              .block(try S2CBlock(st, "h_a.3", c: n, kind: "conv", cfg: cfg)),
-              try .down(st, "h_a.4", a: n, b: n)]
-        hS = [try .up(st, "h_s.0", a: n, b: n),
-              .block(try S2CBlock(st, "h_s.1", c: n, kind: "conv", cfg: cfg)),
-              try .up(st, "h_s.2", a: n, b: n),
-              .block(try S2CBlock(st, "h_s.3", c: n, kind: "conv", cfg: cfg)),
-              .conv(try Conv2d(st, "h_s.4", cin: n, cout: 2 * n, kernel: 3, padding: 1))]
+        let ga = TensorName.analysis, gs = TensorName.synthesis, ha = TensorName.hyperAnalysis
+        let hs = TensorName.hyperSynthesis
+        gA = try [.down(st, ga(0), a: 3, b: c[0])] + stage(ga(1), c[0], l[0], t[0])
+            + [.down(st, ga(2), a: c[0], b: c[1])] + stage(ga(3), c[1], l[1], t[1])
+            + [.down(st, ga(4), a: c[1], b: c[2])] + stage(ga(5), c[2], l[2], t[2])
+            + [.down(st, ga(6), a: c[2], b: m)]
+        gS = try [.up(st, gs(0), a: m, b: c[2])] + stage(gs(1), c[2], l[2], t[2])
+            + [.up(st, gs(2), a: c[2], b: c[1])] + stage(gs(3), c[1], l[1], t[1])
+            + [.up(st, gs(4), a: c[1], b: c[0])] + stage(gs(5), c[0], l[0], t[0])
+            + [.up(st, gs(6), a: c[0], b: 3)]
+        hA = [.conv(try Conv2d(st, ha(0), cin: m, cout: n, kernel: 3, padding: 1)),
+              .block(try S2CBlock(st, ha(1), c: n, kind: "conv", cfg: cfg)),
+              try .down(st, ha(2), a: n, b: n),
+              .block(try S2CBlock(st, ha(3), c: n, kind: "conv", cfg: cfg)),
+              try .down(st, ha(4), a: n, b: n)]
+        hS = [try .up(st, hs(0), a: n, b: n),
+              .block(try S2CBlock(st, hs(1), c: n, kind: "conv", cfg: cfg)),
+              try .up(st, hs(2), a: n, b: n),
+              .block(try S2CBlock(st, hs(3), c: n, kind: "conv", cfg: cfg)),
+              .conv(try Conv2d(st, hs(4), cin: n, cout: 2 * n, kernel: 3, padding: 1))]
         prior = try FactorizedPrior(st, "entropy_bottleneck", channels: n)
         scctx = try SCCTX(st, cfg: cfg)
         let q = cfg.qualities
@@ -90,6 +93,14 @@ public struct FloatModel: Sendable {
         let lig = try st.floats("log_inv_gain", expect: [q, m])
         logGain = (0..<q).map { Array(lg[($0 * m)..<(($0 + 1) * m)]) }
         logInvGain = (0..<q).map { Array(lig[($0 * m)..<(($0 + 1) * m)]) }
+    }
+
+    /// Every convolution of the network (g_a, h_a, h_s, the SCCTX networks, g_s).
+    var convolutions: [Conv2d] {
+        var layers = gA + hA + hS
+        for k in scctx.groups.indices { layers += scctx.cc[k] + scctx.pa[k] }
+        layers += gS
+        return layers.flatMap(\.convolutions) + scctx.sc
     }
 
     // MARK: - Rate control
@@ -167,7 +178,7 @@ public struct FloatModel: Sendable {
     /// Decoder side: x_hat = g_s(y_hat' * inv_gain(q)), at y_hat's padded size (16 x its sides).
     public func synthesize(yHat: FloatTensor, quality: Float, observe: FloatObserver? = nil) -> FloatTensor {
         let yIn = Self.scaled(yHat, gains(quality: quality).invGain)
-        observe?("y_hat_inv_gained", yIn)
+        observe?(TensorName.inverseGained, yIn)
         return synthesis(yIn, observe: observe)
     }
 
@@ -183,17 +194,5 @@ public struct FloatModel: Sendable {
     /// -sum log2(likelihood), in double.
     public static func bits(_ lik: FloatTensor) -> Double {
         lik.data.reduce(0) { $0 - log2(Double($1)) }
-    }
-
-    /// PSNR in dB between two 8-bit images of the same size (infinity when identical).
-    public static func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
-        precondition(a.count == b.count && !a.isEmpty)
-        var se = 0.0
-        for i in 0..<a.count {
-            let d = Double(a[i]) - Double(b[i])
-            se += d * d
-        }
-        let mse = se / Double(a.count)
-        return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
     }
 }

@@ -1,6 +1,7 @@
 // Int8Selection.swift: which GEMMs of g_s take int8 inputs (gemm_s8, faster) instead of int16,
 // chosen by measured end-to-end sensitivity under a fidelity budget (docs/integer-design.md).
 import Foundation
+import ImageIO
 import QuantModel
 
 /// The g_s convolutions whose input may be int8: those fed by a producer that can clamp to
@@ -50,15 +51,19 @@ public struct Int8Choice: Sendable {
 /// then take candidates from the cheapest while the summed rises keep the PSNR loss within
 /// `budgetDB`; the chosen set is measured again as a whole.
 public func chooseInt8Inputs(_ model: FloatModel, stats: ActivationStats, samples: [SynthesisSample],
-                             budgetDB: Double, progress: (Int, Int) -> Void = { _, _ in }) throws -> Int8Choice {
+                             budgetDB: Double, weights: WeightCache = WeightCache(),
+                             progress: (Int, Int) -> Void = { _, _ in }) throws -> Int8Choice {
     precondition(budgetDB >= 0)
-    let sel = samples.map { s -> SelectionSample in
-        let y = s.yHat.centreCrop(side: 16)
-        return SelectionSample(quality: s.quality, yHat: y,
-                               reference: rgbBytes(model.synthesize(yHat: y, quality: Float(s.quality))))
+    // The float references with the observation's single-threaded BLAS (the same rounding on any machine).
+    let sel = withSingleThreadedBLAS {
+        samples.map { s -> SelectionSample in
+            let y = s.yHat.centreCrop(side: 16)
+            return SelectionSample(quality: s.quality, yHat: y,
+                                   reference: rgbBytes(model.synthesize(yHat: y, quality: Float(s.quality))))
+        }
     }
     func mse(_ set: Set<String>) throws -> Double {
-        var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
+        var q = LayerQuantizer(stats: stats, writer: ModelFileWriter(), weights: weights)
         q.int8Inputs = set
         try quantizeSynthesis(model, &q)
         let syn = try IntSynthesis(try ModelFile(bytes: q.writer.serialize()))
@@ -76,7 +81,6 @@ public func chooseInt8Inputs(_ model: FloatModel, stats: ActivationStats, sample
         }
         return total / Double(max(sel.count, 1))
     }
-    func psnr(_ m: Double) -> Double { m == 0 ? 99 : 10 * log10(255 * 255 / m) }
     let candidates = int8Candidates(model.gS)
     let base = try mse([])
     var cost: [(name: String, mse: Double)] = []
@@ -94,5 +98,5 @@ public func chooseInt8Inputs(_ model: FloatModel, stats: ActivationStats, sample
         spent += c.mse
     }
     let final = chosen.isEmpty ? base : try mse(Set(chosen))
-    return Int8Choice(chosen: chosen, cost: cost, basePSNR: psnr(base), chosenPSNR: psnr(final))
+    return Int8Choice(chosen: chosen, cost: cost, basePSNR: PSNR.fromMSE(base), chosenPSNR: PSNR.fromMSE(final))
 }

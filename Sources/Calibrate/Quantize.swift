@@ -55,6 +55,7 @@ public enum WeightClip: Sendable {
 
 /// Symmetric per-output-channel quantization of a weight tensor whose leading axis is the
 /// output channel. Returns integers in [-qmax, qmax] and each channel's scale (real = q * scale).
+/// Channels are independent: large tensors are split over the cores (same result).
 public func quantizePerChannel(_ w: [Float], outChannels: Int, bits: Int,
                                clip: WeightClip = .maxAbs) -> (q: [Int32], scales: [Double]) {
     precondition(outChannels > 0 && w.count % outChannels == 0 && (bits == 8 || bits == 16))
@@ -63,30 +64,39 @@ public func quantizePerChannel(_ w: [Float], outChannels: Int, bits: Int,
     var q = [Int32](repeating: 0, count: w.count)
     var scales = [Double](repeating: 1, count: outChannels)
     w.withUnsafeBufferPointer { wp in
-        for n in 0..<outChannels {
-            let row = UnsafeBufferPointer(rebasing: wp[n * per..<(n + 1) * per])
-            var m = 0.0
-            for v in row { m = max(m, Double(abs(v))) }
-            guard m > 0 else { continue }
-            var s = m / qmax
-            if case .mse = clip {
-                var bestErr = Double.infinity
-                for k in stride(from: 100, through: 50, by: -1) {
-                    let sc = m * Double(k) / 100 / qmax
-                    var err = 0.0
-                    for v in row {
-                        let d = Double(v) - max(-qmax, min(qmax, (Double(v) / sc).rounded())) * sc
-                        err += d * d
+        q.withUnsafeMutableBufferPointer { qp in
+            scales.withUnsafeMutableBufferPointer { sp in
+                let qBase = qp.baseAddress!, sBase = sp.baseAddress!
+                func channel(_ n: Int) {
+                    let row = UnsafeBufferPointer(rebasing: wp[n * per..<(n + 1) * per])
+                    var m = 0.0
+                    for v in row { m = max(m, Double(abs(v))) }
+                    guard m > 0 else { return }
+                    var s = m / qmax
+                    if case .mse = clip {
+                        var bestErr = Double.infinity
+                        for k in stride(from: 100, through: 50, by: -1) {
+                            let sc = m * Double(k) / 100 / qmax
+                            var err = 0.0
+                            for v in row {
+                                let d = Double(v) - max(-qmax, min(qmax, (Double(v) / sc).rounded())) * sc
+                                err += d * d
+                            }
+                            if err < bestErr {
+                                bestErr = err
+                                s = sc
+                            }
+                        }
                     }
-                    if err < bestErr {
-                        bestErr = err
-                        s = sc
+                    sBase[n] = s
+                    for (i, v) in row.enumerated() {
+                        qBase[n * per + i] = Int32(max(-qmax, min(qmax, (Double(v) / s).rounded())))
                     }
                 }
-            }
-            scales[n] = s
-            for (i, v) in row.enumerated() {
-                q[n * per + i] = Int32(max(-qmax, min(qmax, (Double(v) / s).rounded())))
+                let chunks = w.count >= 1 << 16 ? min(outChannels, 4 * ProcessInfo.processInfo.activeProcessorCount) : 1
+                parallelFor(chunks) { c in
+                    for n in stride(from: c, to: outChannels, by: chunks) { channel(n) }
+                }
             }
         }
     }
@@ -95,62 +105,101 @@ public func quantizePerChannel(_ w: [Float], outChannels: Int, bits: Int,
 
 /// Collects a histogram of |x| for one activation tensor over the calibration set, then picks
 /// the symmetric clipping range that minimises the expected quantization MSE.
-public struct RangeObserver: Sendable {
+///
+/// The histogram's upper end is the smallest power of two above every |x| seen, so a value's
+/// bin is floor(|x| * bins / histMax) computed exactly (a power-of-two scale), and growing the
+/// range merges whole bins. The result therefore does not depend on the order in which values,
+/// batches or other observers (`merge`) arrive: parallel observation stays deterministic.
+public struct RangeObserver: Sendable, Equatable {
     public static let bins = 2048
     public private(set) var maxAbs: Double = 0
     public private(set) var count: Int = 0
-    /// Histogram of |x| over [0, histMax); rebuilt (merged into wider bins) when maxAbs grows.
-    var hist = [Double](repeating: 0, count: RangeObserver.bins)
+    /// Counts of |x| over [0, histMax) in `bins` equal bins; empty when not kept.
+    var hist: [Int]
+    /// A power of two above every |x| seen; 0 while every value was zero (they sit in bin 0).
     var histMax: Double = 0
 
-    public init() {}
+    /// `histogram`: also keep the histogram (needed by `expectedError` and `bestClip`); without
+    /// it only the range and the count are kept, which costs a tenth of the time per value.
+    public init(histogram: Bool = true) {
+        hist = histogram ? [Int](repeating: 0, count: RangeObserver.bins) : []
+    }
+
+    /// Whether the histogram is kept.
+    public var hasHistogram: Bool { !hist.isEmpty }
 
     /// Adds a batch of values.
     public mutating func observe(_ xs: [Float]) {
-        guard !xs.isEmpty else { return }
-        let m = Double(xs.lazy.map { abs($0) }.max() ?? 0)
-        if m > histMax {
-            var newMax = histMax > 0 ? histMax : max(m, 1e-8)
-            while newMax < m { newMax *= 2 }
-            if histMax > 0 {                       // each doubling merges pairs of bins
-                var h = hist
-                while histMax < newMax {
-                    var merged = [Double](repeating: 0, count: RangeObserver.bins)
-                    for i in 0..<RangeObserver.bins { merged[i / 2] += h[i] }
-                    h = merged
-                    histMax *= 2
-                }
-                hist = h
-            }
-            histMax = newMax
-        }
-        maxAbs = max(maxAbs, m)
+        xs.withUnsafeBufferPointer { observe($0) }
+    }
+
+    /// Adds a batch of values.
+    public mutating func observe(_ xs: UnsafeBufferPointer<Float>) {
+        guard let base = xs.baseAddress, !xs.isEmpty else { return }
+        grow(to: Double(Calibrate.maxAbs(xs)))
         count += xs.count
+        guard hasHistogram else { return }
         guard histMax > 0 else {            // all zeros so far (e.g. a residual branch still at its zero init)
-            hist[0] += Double(xs.count)
+            hist[0] += xs.count
             return
         }
+        // bins / histMax is a power of two: |x| * scale is exact, and below `bins`.
         let scale = Double(RangeObserver.bins) / histMax
-        for x in xs {
-            let b = min(RangeObserver.bins - 1, Int(Double(abs(x)) * scale))
-            hist[b] += 1
+        hist.withUnsafeMutableBufferPointer { h in
+            if scale <= 0x1p100 {
+                let s = Float(scale)
+                for i in 0..<xs.count { h[Int(abs(base[i]) * s)] += 1 }
+            } else {                        // tiny ranges: in Float the scale would overflow
+                for i in 0..<xs.count { h[Int(Double(abs(base[i])) * scale)] += 1 }
+            }
         }
+    }
+
+    /// Adds everything another observer saw (the same result as observing its values here).
+    public mutating func merge(_ other: RangeObserver) {
+        guard other.count > 0 else { return }
+        precondition(hasHistogram == other.hasHistogram, "merging observers with and without a histogram")
+        grow(to: other.maxAbs)
+        var theirs = other
+        theirs.grow(to: maxAbs)
+        count += theirs.count
+        for i in hist.indices { hist[i] += theirs.hist[i] }
+    }
+
+    /// Raises maxAbs to m, widening the histogram (merging pairs of bins per doubling) as needed.
+    mutating func grow(to m: Double) {
+        maxAbs = max(maxAbs, m)
+        guard m > 0, m >= histMax else { return }
+        let newMax = Double(sign: .plus, exponent: m.exponent + 1, significand: 1)     // > m
+        if histMax > 0 && hasHistogram {
+            var h = hist
+            while histMax < newMax {
+                var merged = [Int](repeating: 0, count: RangeObserver.bins)
+                for i in 0..<RangeObserver.bins { merged[i / 2] += h[i] }
+                h = merged
+                histMax *= 2
+            }
+            hist = h
+        }
+        histMax = newMax
     }
 
     /// Expected squared error of symmetric b-bit quantization with clip c, from the histogram.
     public func expectedError(clip c: Double, bits: Int) -> Double {
+        precondition(hasHistogram, "expectedError needs the histogram")
         let step = c / Double((1 << (bits - 1)) - 1)
         let w = histMax / Double(RangeObserver.bins)
         var err = 0.0
         for (i, n) in hist.enumerated() where n > 0 {
             let x = (Double(i) + 0.5) * w
-            err += x > c ? n * (x - c) * (x - c) : n * step * step / 12
+            err += x > c ? Double(n) * (x - c) * (x - c) : Double(n) * step * step / 12
         }
         return err / Double(max(count, 1))
     }
 
     /// The clip in (0, maxAbs] with the least expected error (grid search over 200 candidates).
     public func bestClip(bits: Int) -> Double {
+        precondition(hasHistogram, "bestClip needs the histogram")
         guard maxAbs > 0 else { return 1 }
         var best = maxAbs
         var bestErr = expectedError(clip: maxAbs, bits: bits)

@@ -9,28 +9,51 @@ import Foundation
 import QuantModel
 
 /// Activation statistics keyed by observer name, with the split views the integer graph needs.
-public struct ActivationStats: Sendable {
+/// Independent of the order of `record` and `merge` calls (RangeObserver), so images can be
+/// observed in parallel.
+public struct ActivationStats: Sendable, Equatable {
     public var ranges: [String: RangeObserver] = [:]
+    /// Tensors whose names start with one of these also get a histogram (for the MSE-optimal
+    /// int8 clip of LayerQuantizer.scale8); the others keep only their range (much cheaper).
+    public var histogramPrefixes: [String]
 
-    public init() {}
+    /// `histogramPrefixes`: see the property; [""] keeps every histogram.
+    public init(histogramPrefixes: [String] = [""]) {
+        self.histogramPrefixes = histogramPrefixes
+    }
+
+    /// Adds values to the observer of `name` (created on first use).
+    private mutating func observe(_ name: String, _ values: UnsafeBufferPointer<Float>) {
+        if ranges[name] == nil {
+            ranges[name] = RangeObserver(histogram: histogramPrefixes.contains { name.hasPrefix($0) })
+        }
+        ranges[name]!.observe(values)
+    }
 
     /// Records one observed tensor (and its q/k/v or a/b parts).
     public mutating func record(_ name: String, _ t: FloatTensor) {
-        ranges[name, default: RangeObserver()].observe(t.data)
-        if name.hasSuffix(".qkv") {
-            let c = t.channels / 3
-            for (i, part) in ["q", "k", "v"].enumerated() {
-                ranges[name + "." + part, default: RangeObserver()].observe(t.channels(i * c..<(i + 1) * c).data)
+        t.data.withUnsafeBufferPointer { d in
+            observe(name, d)
+            // The parts are channel ranges of the CHW tensor: contiguous slices, no copies.
+            func part(_ suffix: String, _ i: Int, of n: Int) {
+                let len = t.channels / n * t.plane
+                observe(name + "." + suffix, UnsafeBufferPointer(rebasing: d[(i * len)..<((i + 1) * len)]))
             }
-        } else if name.hasPrefix("pa.") && name.hasSuffix(".out") {
-            let c = t.channels / 2
-            ranges[name + ".scale", default: RangeObserver()].observe(t.channels(0..<c).data)
-            ranges[name + ".mean", default: RangeObserver()].observe(t.channels(c..<2 * c).data)
-        } else if name.hasSuffix(".fc1") {
-            let c = t.channels / 2
-            ranges[name + ".a", default: RangeObserver()].observe(t.channels(0..<c).data)
-            ranges[name + ".b", default: RangeObserver()].observe(t.channels(c..<2 * c).data)
+            if name.hasSuffix(".qkv") {
+                for (i, p) in ["q", "k", "v"].enumerated() { part(p, i, of: 3) }
+            } else if name.hasPrefix("pa.") && name.hasSuffix(".out") {
+                part("scale", 0, of: 2)
+                part("mean", 1, of: 2)
+            } else if name.hasSuffix(".fc1") {
+                part("a", 0, of: 2)
+                part("b", 1, of: 2)
+            }
         }
+    }
+
+    /// Adds another set's statistics (as if its tensors had been recorded here).
+    public mutating func merge(_ other: ActivationStats) {
+        for (name, r) in other.ranges { ranges[name, default: RangeObserver(histogram: r.hasHistogram)].merge(r) }
     }
 
     /// Largest |x| seen at `name`.
@@ -44,11 +67,13 @@ public struct ActivationStats: Sendable {
 public enum CalibrationError: Error, CustomStringConvertible {
     case noStatistics(String)
     case unsupported(String)
+    case images(String)
 
     public var description: String {
         switch self {
         case .noStatistics(let n): return "no activation statistics for '\(n)' (is it reached by the calibration images?)"
         case .unsupported(let s): return "cannot quantize: \(s)"
+        case .images(let s): return "calibration images: \(s)"
         }
     }
 }
@@ -79,12 +104,17 @@ public struct LayerQuantizer {
     static let full = 32767
     /// Weight clipping: MSE-optimal per channel (nano, 2 Kodak crops: +0.5 dB on y', +0.15 dB on
     /// g_s's output against all-max clipping).
-    static let weightClip = WeightClip.mse
+    public static let weightClip = WeightClip.mse
     static let qkQmax = 4095
 
-    public init(stats: ActivationStats, writer: ModelFileWriter) {
+    /// The int8 weights of the model's convolutions, computed on first use and shared by copies.
+    public let weights: WeightCache
+
+    /// `weights` may be shared by quantizers of the same float model (it is keyed by layer name).
+    public init(stats: ActivationStats, writer: ModelFileWriter, weights: WeightCache = WeightCache()) {
         self.stats = stats
         self.writer = writer
+        self.weights = weights
     }
 
     /// Real scale for tensor `name` held in [-qmax, qmax].
@@ -95,6 +125,10 @@ public struct LayerQuantizer {
     /// Real scale of int8 tensor `name`: its MSE-optimal 8-bit clip / 127.
     mutating func scale8(_ name: String) throws -> Double {
         guard let r = stats.ranges[name], r.count > 0 else { throw CalibrationError.noStatistics(name) }
+        guard r.hasHistogram else {
+            throw CalibrationError.unsupported("int8 tensor \(name) was observed without a histogram "
+                                               + "(ActivationStats.histogramPrefixes)")
+        }
         int8Tensors.insert(name)
         return max(r.bestClip(bits: 8), 1e-6) / 127
     }
@@ -102,42 +136,19 @@ public struct LayerQuantizer {
     /// Clamp bound and scale of tensor `name`, produced for convolution `consumer`.
     mutating func producer(_ name: String, for consumer: Conv2d) throws -> (qmax: Int, scale: Double) {
         if int8Inputs.contains(consumer.name) { return (127, try scale8(name)) }
-        let q = Self.inputQmax(consumer)
+        let q = inputQmax(consumer)
         return (q, try scale(name, q))
     }
 
     // MARK: - Weights
 
-    /// Int8 weights of a convolution in [cout, ky, kx, cin] order (im2col patch order), per-channel scales.
-    static func convWeights(_ c: Conv2d) -> (q: [Int8], s: [Double]) {
-        let k = c.kernel, cin = c.cin / c.groups
-        var w = [Float](repeating: 0, count: c.weight.count)
-        for o in 0..<c.cout {
-            for i in 0..<cin {
-                for ky in 0..<k {
-                    for kx in 0..<k {
-                        w[((o * k + ky) * k + kx) * cin + i] = c.weight[((o * cin + i) * k + ky) * k + kx]
-                    }
-                }
-            }
-        }
-        let (q, s) = quantizePerChannel(w, outChannels: c.cout, bits: 8, clip: weightClip)
-        return (q.map { Int8($0) }, s)
-    }
+    /// Int8 weights of a convolution in [cout, ky, kx, cin] order (im2col patch order), per-channel
+    /// scales (quantized once per model: `weights`).
+    func convWeights(_ c: Conv2d) -> QuantizedConv { weights[c] }
 
     /// The largest input magnitude a GEMM on these weights can take without int32 overflow
     /// (bias kept below 2^30).
-    static func inputQmax(_ c: Conv2d) -> Int {
-        let (q, _) = convWeights(c)
-        let per = q.count / c.cout
-        var worst = 1
-        for o in 0..<c.cout {
-            var s = 0
-            for i in 0..<per { s += abs(Int(q[o * per + i])) }
-            worst = max(worst, s)
-        }
-        return min(full, (1 << 30) / worst)
-    }
+    func inputQmax(_ c: Conv2d) -> Int { weights[c].inputQmax }
 
     // MARK: - Layers
 
@@ -146,7 +157,8 @@ public struct LayerQuantizer {
     mutating func conv(_ c: Conv2d, sIn: Double, sOut: [Double], qmax: Int) throws {
         precondition(sOut.count == c.cout)
         if let s0 = sOut.first, sOut.allSatisfy({ $0 == s0 }) { tensorScales[c.name] = s0 }
-        let (q, sw) = Self.convWeights(c)
+        let qc = convWeights(c)
+        let q = qc.q, sw = qc.scales
         var bias = [Int32](), mult = [Int32](), shift = [Int32]()
         var clipped = 0
         for o in 0..<c.cout {
@@ -159,18 +171,18 @@ public struct LayerQuantizer {
         }
         let k = c.kernel
         if c.groups == c.cin && c.groups == c.cout && c.groups > 1 {
-            writer.add(c.name + ".w", shape: [c.cout, k, k], int8: q)
+            writer.add(c.name + TensorName.weights, shape: [c.cout, k, k], int8: q)
         } else {
             guard c.groups == 1 else { throw CalibrationError.unsupported("grouped convolution \(c.name)") }
-            writer.add(c.name + ".w", shape: [c.cout, k, k, c.cin], int8: q)
+            writer.add(c.name + TensorName.weights, shape: [c.cout, k, k, c.cin], int8: q)
         }
-        writer.add(c.name + ".bias", shape: [c.cout], int32: bias)
-        writer.add(c.name + ".mult", shape: [c.cout], int32: mult)
-        writer.add(c.name + ".shift", shape: [c.cout], int32: shift)
+        writer.add(c.name + TensorName.bias, shape: [c.cout], int32: bias)
+        writer.add(c.name + TensorName.mult, shape: [c.cout], int32: mult)
+        writer.add(c.name + TensorName.shift, shape: [c.cout], int32: shift)
         if int8Inputs.contains(c.name) {
-            writer.add(c.name + ".conv", shape: [5], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax), 8])
+            writer.add(c.name + TensorName.conv, shape: [5], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax), 8])
         } else {
-            writer.add(c.name + ".conv", shape: [4], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax)])
+            writer.add(c.name + TensorName.conv, shape: [4], int32: [Int32(c.stride), Int32(c.padding), Int32(-qmax), Int32(qmax)])
         }
         if clipped > 0 { report.append(LayerReport(name: c.name, detail: "\(clipped) biases clipped to 2^30")) }
     }
@@ -191,9 +203,9 @@ public struct LayerQuantizer {
         let b = n.bias.map { Int32((Double($0) * p2 / 65536 / sOut).rounded()) }
         let epsQ = min(Double(UInt64.max / 2), (Double(n.eps) * pow(Double(c), 3) / (sIn * sIn)).rounded())
         let e = UInt64(epsQ)
-        writer.add(n.name + ".g", shape: [c], int32: g)
-        writer.add(n.name + ".b", shape: [c], int32: b)
-        writer.add(n.name + ".ln", shape: [5], int32: [Int32(shift), Int32(-qmax), Int32(qmax),
+        writer.add(n.name + TensorName.normGamma, shape: [c], int32: g)
+        writer.add(n.name + TensorName.normBeta, shape: [c], int32: b)
+        writer.add(n.name + TensorName.norm, shape: [5], int32: [Int32(shift), Int32(-qmax), Int32(qmax),
                                                       Int32(bitPattern: UInt32(e >> 32)), Int32(bitPattern: UInt32(e & 0xFFFF_FFFF))])
     }
 
@@ -228,9 +240,9 @@ public struct LayerQuantizer {
                 try layerNorm(n1, sIn: sX, sOut: sN, qmax: qIn)
                 let sPw1 = try scale(op.pw1.name, Self.full)
                 try conv(op.pw1, sIn: sN, sOut: Array(repeating: sPw1, count: op.pw1.cout), qmax: Self.full)
-                let sG = try scale(op.name + ".gelu", Self.full)
-                tensorScales[op.name + ".gelu"] = sG
-                writer.add(op.name + ".gelu.lut", shape: [65536], int16: Self.lut(sIn: sPw1, sOut: sG, Self.gelu))
+                let sG = try scale(op.name + TensorName.gelu, Self.full)
+                tensorScales[op.name + TensorName.gelu] = sG
+                writer.add(op.name + TensorName.gelu + TensorName.lut, shape: [65536], int16: Self.lut(sIn: sPw1, sOut: sG, Self.gelu))
                 let (qDw, sDw) = try producer(op.dw.name, for: op.pw2)
                 try conv(op.dw, sIn: sG, sOut: Array(repeating: sDw, count: op.dw.cout), qmax: qDw)
                 sp = try scale(op.pw2.name, Self.full)
@@ -250,12 +262,12 @@ public struct LayerQuantizer {
                 tensorScales[op.qkv.name + ".q"] = sQ
                 tensorScales[op.qkv.name + ".k"] = sK
                 tensorScales[op.qkv.name + ".v"] = sV
-                let qProj = Self.inputQmax(op.proj)
-                let sA = try scale(op.name + ".attn", qProj)
-                tensorScales[op.name + ".attn"] = sA
+                let qProj = inputQmax(op.proj)
+                let sA = try scale(op.name + TensorName.attention, qProj)
+                tensorScales[op.name + TensorName.attention] = sA
                 let logit = FixedMultiplier(sQ * sK / Double(op.headDim).squareRoot() * 256)
                 let out = FixedMultiplier(sV / 32768 / sA)
-                writer.add(op.name + ".attn", shape: [6], int32: [Int32(op.heads), Int32(op.window), logit.mult, logit.shift,
+                writer.add(op.name + TensorName.attention, shape: [6], int32: [Int32(op.heads), Int32(op.window), logit.mult, logit.shift,
                                                                    out.mult, out.shift])
                 sp = try scale(op.proj.name, Self.full)
                 try conv(op.proj, sIn: sA, sOut: Array(repeating: sp, count: op.proj.cout), qmax: Self.full)
@@ -263,9 +275,9 @@ public struct LayerQuantizer {
             case .identity:
                 throw CalibrationError.unsupported("\(n): norm1 without a spatial op")
             }
-            let sMid = try scale(n + ".mid", Self.full)
-            tensorScales[n + ".mid"] = sMid
-            add(n + ".add1", sa: sX, sb: sp, sOut: sMid, qmax: Self.full)
+            let sMid = try scale(n + TensorName.mid, Self.full)
+            tensorScales[n + TensorName.mid] = sMid
+            add(n + TensorName.add1, sa: sX, sb: sp, sOut: sMid, qmax: Self.full)
             sX = sMid
         }
         let (qFc1, sN2) = try producer(blk.norm2.name, for: blk.ffn.fc1)
@@ -280,26 +292,26 @@ public struct LayerQuantizer {
         // GELU(a) into its own int16 scale, then the product with b requantized to the gate scale.
         let gMax = max(Self.gelu(sA * 32767), 0.17)
         let sGelu = gMax / 32767
-        let (qFc2, sH) = try producer(f.name + ".gate", for: f.fc2)
-        tensorScales[f.name + ".gate"] = sH
-        writer.add(f.name + ".gate.lut", shape: [65536], int16: Self.lut(sIn: sA, sOut: sGelu, Self.gelu))
+        let (qFc2, sH) = try producer(f.name + TensorName.gate, for: f.fc2)
+        tensorScales[f.name + TensorName.gate] = sH
+        writer.add(f.name + TensorName.gate + TensorName.lut, shape: [65536], int16: Self.lut(sIn: sA, sOut: sGelu, Self.gelu))
         let m = FixedMultiplier(sGelu * sB / sH)
-        writer.add(f.name + ".gate", shape: [4], int32: [m.mult, m.shift, Int32(-qFc2), Int32(qFc2)])
+        writer.add(f.name + TensorName.gate, shape: [4], int32: [m.mult, m.shift, Int32(-qFc2), Int32(qFc2)])
         let sF = try scale(f.fc2.name, Self.full)
         try conv(f.fc2, sIn: sH, sOut: Array(repeating: sF, count: f.fc2.cout), qmax: Self.full)
         tensorScales[f.name] = sF
         let sOut = int8Out ? try scale8(n) : try scale(n, qmaxOut)
         tensorScales[n] = sOut
-        add(n + ".add2", sa: sX, sb: sF, sOut: sOut, qmax: qmaxOut)
+        add(n + TensorName.add2, sa: sX, sb: sF, sOut: sOut, qmax: qmaxOut)
         return sOut
     }
 
     /// The input bound of a layer (what its producer must clamp to).
-    static func inputQmax(_ l: FloatLayer) -> Int {
+    func inputQmax(_ l: FloatLayer) -> Int {
         switch l {
         case .conv(let c): return inputQmax(c)
         case .up(_, let c): return inputQmax(c)
-        case .block: return full
+        case .block: return Self.full
         }
     }
 
@@ -318,7 +330,7 @@ public struct LayerQuantizer {
                 }
             }
             let int8Next = next.map { int8Inputs.contains($0.name) } ?? false
-            let qOut = int8Next ? 127 : i + 1 < layers.count ? Self.inputQmax(layers[i + 1]) : lastQmax
+            let qOut = int8Next ? 127 : i + 1 < layers.count ? inputQmax(layers[i + 1]) : lastQmax
             switch l {
             case .conv(let c):
                 if i == layers.count - 1, let ls = lastScales {
@@ -347,8 +359,75 @@ extension LayerQuantizer {
     /// (IntRescale reads `name.mult`, `.shift`, `.clamp`).
     mutating func rescale(_ name: String, sIn: [Double], sOut: Double, qmax: Int) {
         let m = sIn.map { FixedMultiplier($0 / sOut) }
-        writer.add(name + ".mult", shape: [m.count], int32: m.map(\.mult))
-        writer.add(name + ".shift", shape: [m.count], int32: m.map(\.shift))
-        writer.add(name + ".clamp", shape: [1], int32: [Int32(qmax)])
+        writer.add(name + TensorName.mult, shape: [m.count], int32: m.map(\.mult))
+        writer.add(name + TensorName.shift, shape: [m.count], int32: m.map(\.shift))
+        writer.add(name + TensorName.clamp, shape: [1], int32: [Int32(qmax)])
+    }
+}
+
+/// A convolution's int8 weights ([cout, ky, kx, cin]), per-channel scales, and the input bound
+/// that keeps its int32 accumulator from overflowing.
+public struct QuantizedConv: Sendable {
+    public var q: [Int8]
+    public var scales: [Double]
+    public var inputQmax: Int
+
+    /// Quantizes `c` per output channel (LayerQuantizer.weightClip).
+    init(_ c: Conv2d) {
+        let k = c.kernel, cin = c.cin / c.groups
+        var w = [Float](repeating: 0, count: c.weight.count)
+        for o in 0..<c.cout {
+            for i in 0..<cin {
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        w[((o * k + ky) * k + kx) * cin + i] = c.weight[((o * cin + i) * k + ky) * k + kx]
+                    }
+                }
+            }
+        }
+        let (q32, s) = quantizePerChannel(w, outChannels: c.cout, bits: 8, clip: LayerQuantizer.weightClip)
+        q = q32.map { Int8($0) }
+        scales = s
+        let per = q.count / c.cout
+        var worst = 1
+        for o in 0..<c.cout {
+            var sum = 0
+            for i in 0..<per { sum += abs(Int(q[o * per + i])) }
+            worst = max(worst, sum)
+        }
+        inputQmax = min(LayerQuantizer.full, (1 << 30) / worst)
+    }
+}
+
+/// The quantized weights of one float model's convolutions, by layer name, each computed once.
+public final class WeightCache: @unchecked Sendable {
+    private var entries: [String: QuantizedConv] = [:]
+    private let lock = NSLock()
+
+    public init() {}
+
+    /// The quantized weights of `c` (computed now if not yet).
+    subscript(_ c: Conv2d) -> QuantizedConv {
+        lock.lock()
+        if let e = entries[c.name] {
+            lock.unlock()
+            return e
+        }
+        lock.unlock()
+        let e = QuantizedConv(c)
+        lock.lock()
+        entries[c.name] = e
+        lock.unlock()
+        return e
+    }
+
+    /// Quantizes every convolution of `model` up front (quantizePerChannel runs on all cores),
+    /// reporting (done, total) after each.
+    public func prepare(_ model: FloatModel, progress: (Int, Int) -> Void = { _, _ in }) {
+        let convs = model.convolutions
+        for (i, c) in convs.enumerated() {
+            _ = self[c]
+            progress(i + 1, convs.count)
+        }
     }
 }

@@ -61,6 +61,8 @@ public enum ImageIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case sameFile(output: String, input: String)
     /// An image handed to the encoder is inconsistent (e.g. gray flag with unequal channels).
     case invalidImage(detail: String)
+    /// A folder of images holds no PNG file.
+    case noImages(path: String)
 
     /// A message a user can act on, starting with the file name.
     public var description: String {
@@ -84,6 +86,8 @@ public enum ImageIOError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(output): refusing to overwrite the input file \(input)"
         case let .invalidImage(detail):
             return "invalid image: \(detail)"
+        case let .noImages(path):
+            return "\(path): no PNG files in this folder"
         }
     }
 }

@@ -23,36 +23,36 @@ public struct IntAnalysis: Sendable {
 
     public init(_ f: ModelFile, _ cfg: IntConfig) throws(ModelFileError) {
         // Everything into locals first: self is assigned only once nothing can throw.
-        let expLUT = try f.uint16("exp_lut")
+        let expLUT = try f.uint16(TensorName.expLUT)
         var ga: [IntLayer] = []
         for stage in 0..<3 {
-            let down = try IntConv(f, "g_a.\(2 * stage)")
+            let down = try IntConv(f, TensorName.analysis(2 * stage))
             guard stage > 0 || down.cin == 3 else { throw .malformed("'g_a.0' does not take RGB") }
             ga.append(.conv(down))
             for b in 0..<cfg.depths[stage] {
-                ga.append(.block(try IntBlock(f, "g_a.\(2 * stage + 1).\(b)", kind: cfg.stageKinds[stage], expLUT: expLUT)))
+                ga.append(.block(try IntBlock(f, TensorName.analysis(2 * stage + 1) + TensorName.child(b), kind: cfg.stageKinds[stage], expLUT: expLUT)))
             }
         }
-        let last = try IntConv(f, "g_a.6")
+        let last = try IntConv(f, TensorName.analysis(6))
         guard last.cout == cfg.latent else { throw .malformed("'g_a.6' does not produce \(cfg.latent) channels") }
         ga.append(.conv(last))
         let n = cfg.qualityRows * cfg.latent
-        let gm = try params(f, "gain.mult", n)
-        let gs = try params(f, "gain.shift", n)
-        let gq = try params(f, "gain.clamp", 1)[0]
+        let gm = try params(f, TensorName.gain + TensorName.mult, n)
+        let gs = try params(f, TensorName.gain + TensorName.shift, n)
+        let gq = try params(f, TensorName.gain + TensorName.clamp, 1)[0]
         guard gq >= 1, gq <= 32767 else { throw .malformed("'gain.clamp' is invalid") }
         for i in 0..<n where gm[i] < 0 || gs[i] < 1 || gs[i] > 62 {
             throw .malformed("'gain' entry \(i) has an invalid requantization")
         }
-        let hIn = try IntRescale(f, "h_a.in")
-        let ha: [IntLayer] = [.conv(try IntConv(f, "h_a.0")),
-                              .block(try IntBlock(f, "h_a.1", kind: 0, expLUT: [])),
-                              .conv(try IntConv(f, "h_a.2")),
-                              .block(try IntBlock(f, "h_a.3", kind: 0, expLUT: [])),
-                              .conv(try IntConv(f, "h_a.4"))]
-        let zo = try IntRescale(f, "z.out")
+        let hIn = try IntRescale(f, TensorName.hyperAnalysisInput)
+        let ha: [IntLayer] = [.conv(try IntConv(f, TensorName.hyperAnalysis(0))),
+                              .block(try IntBlock(f, TensorName.hyperAnalysis(1), kind: 0, expLUT: [])),
+                              .conv(try IntConv(f, TensorName.hyperAnalysis(2))),
+                              .block(try IntBlock(f, TensorName.hyperAnalysis(3), kind: 0, expLUT: [])),
+                              .conv(try IntConv(f, TensorName.hyperAnalysis(4)))]
+        let zo = try IntRescale(f, TensorName.zOutput)
         let zf = try f.int("z_frac_bits")
-        let med = try params(f, "z.median", cfg.hyper)
+        let med = try params(f, TensorName.zMedian, cfg.hyper)
         guard zf >= 0, zf <= 14 else { throw .malformed("'z_frac_bits' is invalid") }
         guard hIn.mult.count == cfg.latent, zo.mult.count == cfg.hyper else {
             throw .malformed("'h_a.in' or 'z.out' does not match the latent sizes")

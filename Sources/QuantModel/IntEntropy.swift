@@ -18,9 +18,9 @@ public struct IntRescale: Sendable {
 
     /// `N.mult`, `N.shift` int32 [c], `N.clamp` int32 [1].
     public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
-        mult = try f.int32(name + ".mult")
-        shift = try params(f, name + ".shift", mult.count)
-        qmax = try params(f, name + ".clamp", 1)[0]
+        mult = try f.int32(name + TensorName.mult)
+        shift = try params(f, name + TensorName.shift, mult.count)
+        qmax = try params(f, name + TensorName.clamp, 1)[0]
         guard qmax >= 0, qmax <= 32767 else { throw .malformed("'\(name).clamp' is invalid") }
         for s in shift where s < 1 || s > 62 { throw .malformed("'\(name).shift' is invalid") }
     }
@@ -44,9 +44,9 @@ public struct IntRescale: Sendable {
 
 /// Loads a sequence: `prefix.inp` conv, `prefix.blocks.i` blocks of `kind`, `prefix.out` conv.
 func contextSequence(_ f: ModelFile, _ prefix: String, blocks: Int, kind: Int) throws(ModelFileError) -> [IntLayer] {
-    var l: [IntLayer] = [.conv(try IntConv(f, prefix + ".inp"))]
-    for b in 0..<blocks { l.append(.block(try IntBlock(f, "\(prefix).blocks.\(b)", kind: kind, expLUT: []))) }
-    l.append(.conv(try IntConv(f, prefix + ".out")))
+    var l: [IntLayer] = [.conv(try IntConv(f, prefix + TensorName.input))]
+    for b in 0..<blocks { l.append(.block(try IntBlock(f, prefix + TensorName.block(b), kind: kind, expLUT: []))) }
+    l.append(.conv(try IntConv(f, prefix + TensorName.output)))
     return l
 }
 
@@ -58,16 +58,16 @@ public struct IntHyperSynthesis: Sendable {
     let layers: [IntLayer]
 
     public init(_ f: ModelFile, _ cfg: IntConfig) throws(ModelFileError) {
-        zFracBits = try f.int("z_frac_bits")
-        medians = try params(f, "z.median", cfg.hyper)
-        qmax = try params(f, "z.clamp", 1)[0]
+        zFracBits = try f.int(ModelKey.zFracBits)
+        medians = try params(f, TensorName.zMedian, cfg.hyper)
+        qmax = try params(f, TensorName.zClamp, 1)[0]
         guard zFracBits >= 0, zFracBits <= 14, qmax >= 1, qmax <= 32767 else { throw .malformed("z parameters are invalid") }
         var l: [IntLayer] = []
-        l.append(.up(try IntConv(f, "h_s.0.0")))
-        l.append(.block(try IntBlock(f, "h_s.1", kind: 0, expLUT: [])))
-        l.append(.up(try IntConv(f, "h_s.2.0")))
-        l.append(.block(try IntBlock(f, "h_s.3", kind: 0, expLUT: [])))
-        l.append(.conv(try IntConv(f, "h_s.4")))
+        l.append(.up(try IntConv(f, TensorName.hyperSynthesis(0) + TensorName.upConv)))
+        l.append(.block(try IntBlock(f, TensorName.hyperSynthesis(1), kind: 0, expLUT: [])))
+        l.append(.up(try IntConv(f, TensorName.hyperSynthesis(2) + TensorName.upConv)))
+        l.append(.block(try IntBlock(f, TensorName.hyperSynthesis(3), kind: 0, expLUT: [])))
+        l.append(.conv(try IntConv(f, TensorName.hyperSynthesis(4))))
         layers = l
     }
 
@@ -102,7 +102,7 @@ public struct IntEntropyModel: Sendable {
     public let tables: CDFTableSet
 
     public init(_ f: ModelFile, _ cfg: IntConfig) throws(ModelFileError) {
-        let ccBlocks = try f.int("cc_blocks"), paBlocks = try f.int("pa_blocks")
+        let ccBlocks = try f.int(ModelKey.ccBlocks), paBlocks = try f.int(ModelKey.paBlocks)
         groups = cfg.groups
         yFracBits = cfg.yFracBits
         var cc: [[IntLayer]] = [], ccIn: [IntRescale?] = [], sc: [IntConv] = [], scIn: [IntRescale] = []
@@ -114,16 +114,16 @@ public struct IntEntropyModel: Sendable {
                 ccIn.append(nil)
                 paCc.append(nil)
             } else {
-                cc.append(try contextSequence(f, "cc.\(k)", blocks: ccBlocks, kind: 0))
-                ccIn.append(try IntRescale(f, "cc.\(k).in"))
-                paCc.append(try IntRescale(f, "pa.\(k).in_cc"))
+                cc.append(try contextSequence(f, TensorName.channelContext(k), blocks: ccBlocks, kind: 0))
+                ccIn.append(try IntRescale(f, TensorName.channelContext(k) + TensorName.contextInput))
+                paCc.append(try IntRescale(f, TensorName.parameters(k) + TensorName.fromContext))
             }
-            sc.append(try IntConv(f, "sc.\(k)"))
-            scIn.append(try IntRescale(f, "sc.\(k).in"))
-            pa.append(try contextSequence(f, "pa.\(k)", blocks: paBlocks, kind: 2))
-            paSc.append(try IntRescale(f, "pa.\(k).in_sc"))
-            paPsi.append(try IntRescale(f, "pa.\(k).in_psi"))
-            th.append(ScaleQuantizer(thresholds: try f.int32("pa.\(k).thresholds")))
+            sc.append(try IntConv(f, TensorName.spatialContext(k)))
+            scIn.append(try IntRescale(f, TensorName.spatialContext(k) + TensorName.contextInput))
+            pa.append(try contextSequence(f, TensorName.parameters(k), blocks: paBlocks, kind: 2))
+            paSc.append(try IntRescale(f, TensorName.parameters(k) + TensorName.fromSpatial))
+            paPsi.append(try IntRescale(f, TensorName.parameters(k) + TensorName.fromHyper))
+            th.append(ScaleQuantizer(thresholds: try f.int32(TensorName.parameters(k) + TensorName.thresholds)))
         }
         self.cc = cc
         self.ccIn = ccIn
@@ -134,8 +134,8 @@ public struct IntEntropyModel: Sendable {
         self.paCc = paCc
         self.paPsi = paPsi
         thresholds = th
-        tables = CDFTableSet(cdf: try f.int32("gauss.cdf"), offsets: try f.int32("gauss.offsets"),
-                             tails: try f.int32("gauss.tails"))
+        tables = CDFTableSet(cdf: try f.int32(TensorName.gaussianTables + TensorName.cdf), offsets: try f.int32(TensorName.gaussianTables + TensorName.offsets),
+                             tails: try f.int32(TensorName.gaussianTables + TensorName.tails))
         if let why = tables.validate() { throw .malformed("Gaussian CDF tables: \(why)") }
         for q in th where q.thresholds.count + 1 != tables.count { throw .malformed("scale thresholds do not match the tables") }
     }
@@ -157,7 +157,7 @@ public struct IntEntropyModel: Sendable {
             var ccPart: IntTensor? = nil
             if k > 0, let inR = ccIn[k], let outR = paCc[k] {
                 let c = runSequence(cc[k], inR(IntTensor.concat(decoded), kn), kn, observe)
-                observe?("cc.\(k)", c)
+                observe?(TensorName.channelContext(k), c)
                 ccPart = outR(c, kn)
             }
             var yk = IntTensor(h: h, w: w, c: gk)

@@ -23,9 +23,9 @@ public struct ChannelRequant: Sendable {
     public var shift: [Int32]
 
     init(_ f: ModelFile, _ name: String, _ n: Int) throws(ModelFileError) {
-        bias = try params(f, name + ".bias", n)
-        mult = try params(f, name + ".mult", n)
-        shift = try params(f, name + ".shift", n)
+        bias = try params(f, name + TensorName.bias, n)
+        mult = try params(f, name + TensorName.mult, n)
+        shift = try params(f, name + TensorName.shift, n)
         for i in 0..<n where mult[i] < 0 || shift[i] < 1 || shift[i] > 62 {
             throw .malformed("'\(name)' channel \(i) has an invalid requantization")
         }
@@ -47,14 +47,14 @@ public struct IntConv: Sendable {
 
     public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
         self.name = name
-        let info = try f.info(name + ".w", .i8)
+        let info = try f.info(name + TensorName.weights, .i8)
         guard info.shape.count == 4, info.shape[1] == info.shape[2] else { throw .malformed("'\(name).w' is not [cout, k, k, cin]") }
         cout = info.shape[0]
         k = info.shape[1]
         cin = info.shape[3]
-        w = try f.int8(name + ".w")
+        w = try f.int8(name + TensorName.weights)
         rq = try ChannelRequant(f, name, cout)
-        let p = try f.int32(name + ".conv")
+        let p = try f.int32(name + TensorName.conv)
         guard p.count == 4 || p.count == 5 else { throw .malformed("'\(name).conv' has \(p.count) values, expected 4 or 5") }
         stride = Int(p[0])
         pad = Int(p[1])
@@ -140,15 +140,15 @@ public struct IntDWConv: Sendable {
 
     public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
         self.name = name
-        let info = try f.info(name + ".w", .i8)
+        let info = try f.info(name + TensorName.weights, .i8)
         guard info.shape.count == 3, info.shape[1] == info.shape[2], info.shape[1] % 2 == 1 else {
             throw .malformed("'\(name).w' is not [c, k, k] with odd k")
         }
         c = info.shape[0]
         k = info.shape[1]
-        w = try f.int8(name + ".w")
+        w = try f.int8(name + TensorName.weights)
         rq = try ChannelRequant(f, name, c)
-        let p = try params(f, name + ".conv", 4)
+        let p = try params(f, name + TensorName.conv, 4)
         lo = p[2]
         hi = p[3]
     }
@@ -186,9 +186,9 @@ public struct IntLayerNorm: Sendable {
 
     public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
         self.name = name
-        g = try f.int32(name + ".g")
-        b = try params(f, name + ".b", g.count)
-        let p = try params(f, name + ".ln", 5)
+        g = try f.int32(name + TensorName.normGamma)
+        b = try params(f, name + TensorName.normBeta, g.count)
+        let p = try params(f, name + TensorName.norm, 5)
         shift = p[0]
         lo = p[1]
         hi = p[2]
@@ -219,7 +219,7 @@ public struct IntLUT: Sendable {
     let lut: [Int16]
 
     public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
-        lut = try f.int16(name + ".lut")
+        lut = try f.int16(name + TensorName.lut)
         guard lut.count == 65536 else { throw .malformed("'\(name).lut' must have 65536 entries") }
     }
 
@@ -241,16 +241,16 @@ public struct IntSepConv: Sendable {
 
     public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
         self.name = name
-        pw1 = try IntConv(f, name + ".pw1")
-        gelu = try IntLUT(f, name + ".gelu")
-        dw = try IntDWConv(f, name + ".dw")
-        pw2 = try IntConv(f, name + ".pw2")
+        pw1 = try IntConv(f, name + TensorName.pw1)
+        gelu = try IntLUT(f, name + TensorName.gelu)
+        dw = try IntDWConv(f, name + TensorName.dw)
+        pw2 = try IntConv(f, name + TensorName.pw2)
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         guard let observe else { return pw2(dw(gelu(pw1(x, kn), kn), kn), kn) }
         let a = gelu(pw1(x, kn, observe), kn)
-        observe(name + ".gelu", a)
+        observe(name + TensorName.gelu, a)
         let y = pw2(dw(a, kn, observe), kn, observe)
         observe(name, y)
         return y
@@ -266,10 +266,10 @@ public struct IntGatedFFN: Sendable {
 
     public init(_ f: ModelFile, _ name: String) throws(ModelFileError) {
         self.name = name
-        fc1 = try IntConv(f, name + ".fc1")
-        fc2 = try IntConv(f, name + ".fc2")
-        lut = try IntLUT(f, name + ".gate")
-        let p = try params(f, name + ".gate", 4)
+        fc1 = try IntConv(f, name + TensorName.fc1)
+        fc2 = try IntConv(f, name + TensorName.fc2)
+        lut = try IntLUT(f, name + TensorName.gate)
+        let p = try params(f, name + TensorName.gate, 4)
         mult = p[0]
         shift = p[1]
         lo = p[2]
@@ -290,7 +290,7 @@ public struct IntGatedFFN: Sendable {
             }
         }
         guard let observe else { return fc2(h, kn) }
-        observe(name + ".gate", h)
+        observe(name + TensorName.gate, h)
         let y = fc2(h, kn, observe)
         observe(name, y)
         return y
@@ -308,9 +308,9 @@ public struct IntAttention: Sendable {
 
     public init(_ f: ModelFile, _ name: String, expLUT: [UInt16]) throws(ModelFileError) {
         self.name = name
-        qkv = try IntConv(f, name + ".qkv")
-        proj = try IntConv(f, name + ".proj")
-        let p = try params(f, name + ".attn", 6)
+        qkv = try IntConv(f, name + TensorName.qkv)
+        proj = try IntConv(f, name + TensorName.proj)
+        let p = try params(f, name + TensorName.attention, 6)
         heads = p[0]
         window = p[1]
         logitMult = p[2]
@@ -339,7 +339,7 @@ public struct IntAttention: Sendable {
             }
         }
         guard let observe else { return proj(o, kn) }
-        observe(name + ".attn", o)
+        observe(name + TensorName.attention, o)
         let y = proj(o, kn, observe)
         observe(name, y)
         return y
@@ -395,21 +395,21 @@ public struct IntBlock: Sendable {
         self.name = name
         switch kind {
         case 0:
-            norm1 = try IntLayerNorm(f, name + ".norm1")
-            spatial = .conv(try IntSepConv(f, name + ".spatial"))
-            add1 = try IntAdd(f, name + ".add1")
+            norm1 = try IntLayerNorm(f, name + TensorName.norm1)
+            spatial = .conv(try IntSepConv(f, name + TensorName.spatial))
+            add1 = try IntAdd(f, name + TensorName.add1)
         case 1:
-            norm1 = try IntLayerNorm(f, name + ".norm1")
-            spatial = .attn(try IntAttention(f, name + ".spatial", expLUT: expLUT))
-            add1 = try IntAdd(f, name + ".add1")
+            norm1 = try IntLayerNorm(f, name + TensorName.norm1)
+            spatial = .attn(try IntAttention(f, name + TensorName.spatial, expLUT: expLUT))
+            add1 = try IntAdd(f, name + TensorName.add1)
         default:
             norm1 = nil
             spatial = .identity
             add1 = nil
         }
-        norm2 = try IntLayerNorm(f, name + ".norm2")
-        ffn = try IntGatedFFN(f, name + ".ffn")
-        add2 = try IntAdd(f, name + ".add2")
+        norm2 = try IntLayerNorm(f, name + TensorName.norm2)
+        ffn = try IntGatedFFN(f, name + TensorName.ffn)
+        add2 = try IntAdd(f, name + TensorName.add2)
     }
 
     public func callAsFunction(_ input: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
@@ -420,7 +420,7 @@ public struct IntBlock: Sendable {
             case .attn(let op): x = a1(x, op(n1(x, kn, observe), kn, observe), kn)
             case .identity: break
             }
-            observe?(name + ".mid", x)
+            observe?(name + TensorName.mid, x)
         }
         if let observe {
             let y = add2(x, ffn(norm2(x, kn, observe), kn, observe), kn)
@@ -465,7 +465,7 @@ public enum IntLayer: Sendable {
                 }
             }
             if let observe {
-                observe(c.name.hasSuffix(".0") ? String(c.name.dropLast(2)) : c.name, out)
+                observe(c.name.hasSuffix(TensorName.upConv) ? String(c.name.dropLast(TensorName.upConv.count)) : c.name, out)
             }
             return out
         }

@@ -35,15 +35,15 @@ public struct IntConfig: Sendable, Equatable {
 
     public init(_ f: ModelFile) throws(ModelFileError) {
         func ints(_ k: String) throws(ModelFileError) -> [Int] { try f.ints(k).map { Int($0) } }
-        channels = try ints("channels")
-        depths = try ints("depths")
-        stageKinds = try ints("stage_kinds")
-        latent = try f.int("latent")
-        hyper = try f.int("hyper")
-        groups = try ints("groups")
-        qualities = try f.int("qualities")
-        yFracBits = try f.int("y_frac_bits")
-        qualitySteps = try f.int("quality_steps")
+        channels = try ints(ModelKey.channels)
+        depths = try ints(ModelKey.depths)
+        stageKinds = try ints(ModelKey.stageKinds)
+        latent = try f.int(ModelKey.latent)
+        hyper = try f.int(ModelKey.hyper)
+        groups = try ints(ModelKey.groups)
+        qualities = try f.int(ModelKey.qualities)
+        yFracBits = try f.int(ModelKey.yFracBits)
+        qualitySteps = try f.int(ModelKey.qualitySteps)
         guard channels.count == 3, depths.count == 3, stageKinds.count == 3,
               groups.reduce(0, +) == latent, qualities >= 1, yFracBits >= 0, yFracBits <= 14,
               qualitySteps >= 1, qualitySteps <= 256 else {
@@ -56,12 +56,12 @@ public struct IntConfig: Sendable, Equatable {
 func synthesisLayers(_ f: ModelFile, _ cfg: IntConfig, expLUT: [UInt16]) throws(ModelFileError) -> [IntLayer] {
     var layers: [IntLayer] = []
     for (i, stage) in [2, 1, 0].enumerated() {
-        layers.append(.up(try IntConv(f, "g_s.\(2 * i).0")))
+        layers.append(.up(try IntConv(f, TensorName.synthesis(2 * i) + TensorName.upConv)))
         for b in 0..<cfg.depths[stage] {
-            layers.append(.block(try IntBlock(f, "g_s.\(2 * i + 1).\(b)", kind: cfg.stageKinds[stage], expLUT: expLUT)))
+            layers.append(.block(try IntBlock(f, TensorName.synthesis(2 * i + 1) + TensorName.child(b), kind: cfg.stageKinds[stage], expLUT: expLUT)))
         }
     }
-    layers.append(.up(try IntConv(f, "g_s.6.0")))
+    layers.append(.up(try IntConv(f, TensorName.synthesis(6) + TensorName.upConv)))
     return layers
 }
 
@@ -77,15 +77,15 @@ public struct IntSynthesis: Sendable {
 
     public init(_ f: ModelFile) throws(ModelFileError) {
         config = try IntConfig(f)
-        let expLUT = try f.uint16("exp_lut")
+        let expLUT = try f.uint16(TensorName.expLUT)
         layers = try synthesisLayers(f, config, expLUT: expLUT)
         let n = config.qualityRows * config.latent
-        invGainMult = try params(f, "inv_gain.mult", n)
-        invGainShift = try params(f, "inv_gain.shift", n)
-        inputQmax = try params(f, "inv_gain.clamp", 1)[0]
+        invGainMult = try params(f, TensorName.inverseGain + TensorName.mult, n)
+        invGainShift = try params(f, TensorName.inverseGain + TensorName.shift, n)
+        inputQmax = try params(f, TensorName.inverseGain + TensorName.clamp, 1)[0]
         guard inputQmax >= 1, inputQmax <= 32767 else { throw .malformed("'inv_gain.clamp' is invalid") }
-        outMult = try params(f, "g_s.out.mult", 3)
-        outShift = try params(f, "g_s.out.shift", 3)
+        outMult = try params(f, TensorName.pixels + TensorName.mult, 3)
+        outShift = try params(f, TensorName.pixels + TensorName.shift, 3)
     }
 
     /// y_hat' in fixed point (h, w, latent) at gain-table row q (IntConfig.qualityIndex) ->
@@ -106,7 +106,7 @@ public struct IntSynthesis: Sendable {
                 }
             }
         }
-        observe?("y_hat_inv_gained", x)
+        observe?(TensorName.inverseGained, x)
         let y = runSequence(layers, x, kn, observe)
         var px = IntTensor(h: y.h, w: y.w, c: 3)
         px.data.withUnsafeMutableBufferPointer { o in

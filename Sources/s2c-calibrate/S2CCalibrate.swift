@@ -12,14 +12,14 @@ import QuantModel
         commandName: "s2c-calibrate",
         abstract: "Float reference runtime and calibrator of S2C-Hybrid.",
         discussion: """
-            roundtrip and bench-float run the float model exported by train/export.py \
-            (<name>.safetensors); calibrate writes the integer .s2cq model; compare measures an \
-            integer model against its float model on other images. Models are found by name in \
+            roundtrip, eval-float and bench-float run the float model exported by \
+            train/export.py (<name>.safetensors); calibrate writes the integer .s2cq model; compare \
+            measures an integer model against its float model on other images. Models are found by name in \
             the model folders (s2c-int --help): each folder of $S2C_MODEL_PATH, ./Weights, the \
             executable's folder, the first Weights/ above the executable.
             """,
         version: S2CVersion.line,
-        subcommands: [Calibrate.self, Compare.self, Roundtrip.self, BenchFloat.self],
+        subcommands: [Calibrate.self, Compare.self, EvalFloat.self, Roundtrip.self, BenchFloat.self],
         defaultSubcommand: Calibrate.self)
 }
 
@@ -68,16 +68,19 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 extension S2CCalibrate {
-    /// Calibration over a folder of images -> .s2cq (interface only so far).
+    /// Calibration over a folder of images -> .s2cq.
     struct Calibrate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Calibrate the float model into an integer .s2cq model.",
             discussion: """
-                Runs the float model on the calibration images at every quality level, records \
-                activation ranges, and writes the whole integer codec (g_a, gains, h_a, h_s, the \
-                SCCTX entropy networks, g_s, CDF tables): int8 weights, int16 activation scales, \
-                lookup tables and requantization multipliers. Prints integer-vs-float measurements \
-                per quality and per-layer SQNR tables.
+                Runs the float model on the calibration images (g_a once per image, the rest at \
+                every quality level), records activation ranges, and writes the whole integer \
+                codec (g_a, gains, h_a, h_s, the SCCTX entropy networks, g_s, CDF tables): int8 \
+                weights, int16 activation scales, lookup tables and requantization multipliers. \
+                Prints integer-vs-float measurements per quality and per-layer SQNR tables. By \
+                default each image contributes its \(defaultCrop) x \(defaultCrop) window with the \
+                most detail (--crop 0: whole images). The same inputs give the same bytes, for \
+                any --threads. Progress and an ETA for each phase go to stderr.
                 """)
 
         @Option(help: ArgumentHelp("Model name (hybrid-lite, hybrid-t); its float weights are <name>.safetensors "
@@ -90,11 +93,10 @@ extension S2CCalibrate {
         @Option(name: .shortAndLong, help: ArgumentHelp("Output model file; default <name>.s2cq next to the float weights.",
                                                         valueName: "path"))
         var output: String?
-        @Option(help: ArgumentHelp("Use at most n images (n >= 1), in name order.", valueName: "n"))
-        var maxImages: Int?
-        @Option(help: ArgumentHelp("Centre-crop each image to at most n x n, n a positive multiple of 64.",
-                                   valueName: "n"))
-        var crop: Int?
+        @OptionGroup var input: ImageOptions
+        @Option(help: ArgumentHelp("Use each image's n x n window with the most detail (n a multiple of 64; "
+                                   + "0: whole images, several times slower).", valueName: "n"))
+        var crop: Int = defaultCrop
         @Option(name: .customLong("int8-budget"),
                 help: ArgumentHelp("Let g_s GEMMs take int8 inputs (faster) where it costs least, while the integer "
                                    + "g_s loses at most this many dB of PSNR against float (measured); default: "
@@ -106,7 +108,8 @@ extension S2CCalibrate {
             guard !model.isEmpty, model.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
                 throw ValidationError("--model must be a config name such as hybrid-t, got '\(model)'")
             }
-            try validateImageOptions(images: images, maxImages: maxImages, crop: crop)
+            try validateImageFolder(images)
+            try validateCrop(crop)
             if let output, output.isEmpty { throw ValidationError("-o/--output must not be empty") }
         }
 
@@ -114,23 +117,24 @@ extension S2CCalibrate {
             ProcessMemory.keepFreedMemory()
             let wpath = try resolveWeights(weights, model: model)
             let fm = try FloatModel(path: wpath)
-            let tensors = try loadImages(images, maxImages: maxImages, crop: crop)
+            let tensors = try input.load(images, crop: crop)
             let qualities = Array(1...fm.config.qualities)
-            log("calibrating \(fm.config.name) from \(wpath) on \(tensors.count) images x \(qualities.count) qualities")
-            let start = Date()
-            let (stats, samples) = try observeCodec(fm, images: tensors, qualities: qualities) { done, total in
-                let el = Date().timeIntervalSince(start)
-                let eta = el / Double(done) * Double(total - done)
-                log(String(format: "  observed %d/%d  elapsed %.0fs  ETA %.0fs", done, total, el, eta))
-            }
+            log("calibrating \(fm.config.name) from \(wpath) on \(tensors.count) images (\(cropText(crop))) x "
+                + "\(qualities.count) qualities")
+            let started = Date()
+            let (stats, samples) = try observeCodec(fm, images: tensors, qualities: qualities,
+                                                    histogramPrefixes: int8Budget == nil ? [] : int8HistogramPrefixes,
+                                                    workers: input.threads ?? 0,
+                                                    progress: PhaseProgress("float passes", unit: "(g_a per image, "
+                                                                            + "then h_a ... g_s per image and quality)").update)
             var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
+            q.weights.prepare(fm, progress: PhaseProgress("quantizing weights", unit: "convolutions").update)
             if let budget = int8Budget {
                 // Sensitivity on the first image at the lowest, middle and highest quality.
                 let picks = Set([1, (fm.config.qualities + 1) / 2, fm.config.qualities])
                 let sel = Array(samples.prefix(qualities.count)).filter { picks.contains($0.quality) }
-                let choice = try chooseInt8Inputs(fm, stats: stats, samples: sel, budgetDB: budget) { done, total in
-                    if done % 10 == 0 || done == total { log("  int8 sensitivity \(done)/\(total)") }
-                }
+                let choice = try chooseInt8Inputs(fm, stats: stats, samples: sel, budgetDB: budget, weights: q.weights,
+                                                  progress: PhaseProgress("int8 sensitivity", unit: "g_s candidates").update)
                 q.int8Inputs = Set(choice.chosen)
                 print(String(format: "int8 GEMM inputs: %d of %d g_s candidates within %.2f dB (g_s vs float %.2f -> %.2f dB)",
                              choice.chosen.count, choice.cost.count, budget, choice.basePSNR, choice.chosenPSNR))
@@ -144,10 +148,14 @@ extension S2CCalibrate {
             let file = try ModelFile(bytes: bytes)
             let out = output ?? (wpath as NSString).deletingPathExtension + ".s2cq"
             try AtomicFile.write(bytes, to: out)
+            log("  wrote \(out) after " + String(format: "%.0f s", Date().timeIntervalSince(started)))
             for r in q.report { log("  note \(r.name): \(r.detail)") }
-            try printFidelity(fm, file, tensors, samples, title: "on the calibration images (in-sample)")
-            printLayerReports(fm, file, q.tensorScales, samples, image: tensors[0], int8: q.int8Tensors)
+            print(try fidelityReport(fm, file, images: tensors, samples: samples, title: "on the calibration images (in-sample)",
+                                     workers: input.threads ?? 0, progress: PhaseProgress("fidelity report", unit: "integer runs").update), terminator: "")
+            print(layerReports(fm, file, scales: q.tensorScales, samples: samples, image: tensors[0], int8: q.int8Tensors,
+                               progress: PhaseProgress("per-layer reports", unit: "networks").update), terminator: "")
             print("wrote \(out) (\(bytes.count) bytes, fingerprint \(String(file.fingerprint, radix: 16)))")
+            log("  total " + String(format: "%.0f s", Date().timeIntervalSince(started)))
         }
     }
 
@@ -161,7 +169,7 @@ extension S2CCalibrate {
                 float y' (SQNR), the integer g_s and the whole integer decoder against the float \
                 decoder (PSNR of the 8-bit outputs), the share of latent symbols equal to the \
                 float model's, and the code lengths. Use images the model was not calibrated on \
-                to measure out-of-sample fidelity.
+                to measure out-of-sample fidelity. Whole images by default.
                 """)
 
         @Option(help: ArgumentHelp("Model name; float weights <name>.safetensors and integer model <name>.s2cq "
@@ -174,14 +182,14 @@ extension S2CCalibrate {
         var intModel: String?
         @Option(help: ArgumentHelp("Folder of PNG images.", valueName: "dir"))
         var images: String
-        @Option(help: ArgumentHelp("Use at most n images (n >= 1), in name order.", valueName: "n"))
-        var maxImages: Int?
-        @Option(help: ArgumentHelp("Centre-crop each image to at most n x n, n a positive multiple of 64.",
-                                   valueName: "n"))
-        var crop: Int?
+        @OptionGroup var input: ImageOptions
+        @Option(help: ArgumentHelp("Use each image's n x n window with the most detail, as calibrate does "
+                                   + "(n a multiple of 64; 0: whole images).", valueName: "n"))
+        var crop: Int = 0
 
         func validate() throws {
-            try validateImageOptions(images: images, maxImages: maxImages, crop: crop)
+            try validateImageFolder(images)
+            try validateCrop(crop)
         }
 
         func run() throws {
@@ -200,16 +208,64 @@ extension S2CCalibrate {
                 }
             }
             let file = try ModelFile(bytes: try FileIO.readAll(path: ipath, maxBytes: 1 << 30))
-            let tensors = try loadImages(images, maxImages: maxImages, crop: crop)
+            let tensors = try input.load(images, crop: crop)
             let qualities = Array(1...fm.config.qualities)
-            log("comparing \(ipath) with its float model on \(tensors.count) images x \(qualities.count) qualities")
-            let start = Date()
-            let (_, samples) = try observeDecoder(fm, images: tensors, qualities: qualities) { done, total in
-                let el = Date().timeIntervalSince(start)
-                log(String(format: "  float model %d/%d  elapsed %.0fs  ETA %.0fs", done, total, el,
-                           el / Double(done) * Double(total - done)))
-            }
-            try printFidelity(fm, file, tensors, samples, title: "on \(images) (\(tensors.count) images)")
+            log("comparing \(ipath) with its float model on \(tensors.count) images (\(cropText(crop))) x "
+                + "\(qualities.count) qualities")
+            let (_, samples) = try observeCodec(fm, images: tensors, qualities: qualities, statistics: false,
+                                                workers: input.threads ?? 0,
+                                                progress: PhaseProgress("float passes", unit: "(g_a per image, "
+                                                                        + "then h_a ... g_s per image and quality)").update)
+            print(try fidelityReport(fm, file, images: tensors, samples: samples,
+                                     title: "on \(images) (\(tensors.count) images, \(cropText(crop)))",
+                                     workers: input.threads ?? 0, progress: PhaseProgress("fidelity report", unit: "integer runs").update), terminator: "")
+        }
+    }
+
+    /// The float model's rate-distortion on a folder (train/evaluate.py's measurement, in Swift).
+    struct EvalFloat: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "eval-float",
+            abstract: "Float model's bits per pixel (from likelihoods), PSNR and MS-SSIM on every PNG of a folder.",
+            discussion: """
+                Measures what train/evaluate.py measures, with the Swift float runtime: per image \
+                (name order) and quality, bpp from the y and z likelihoods and PSNR / MS-SSIM of \
+                the 8-bit reconstruction against the input. -o writes evaluate.py's CSV layout \
+                (train/results.py --float reads it, e.g. against s2c-int eval --json); the means \
+                per quality go to stdout.
+                """)
+
+        @Option(help: ArgumentHelp("Model name; its float weights are <name>.safetensors in the model folders.",
+                                   valueName: "name"))
+        var model: String = "hybrid-t"
+        @Option(help: ArgumentHelp("Float weights file (overrides --model's default path).", valueName: "path"))
+        var weights: String?
+        @Option(help: ArgumentHelp("Folder of PNG images.", valueName: "dir"))
+        var images: String
+        @Option(help: ArgumentHelp("Comma-separated qualities from 1 to the model's number of levels; default: "
+                                   + "every level.", valueName: "list"))
+        var quality: String?
+        @OptionGroup var input: ImageOptions
+        @Option(name: .shortAndLong, help: ArgumentHelp("Write the per-image CSV here.", valueName: "out.csv"))
+        var output: String?
+
+        func validate() throws {
+            try validateImageFolder(images)
+            if let quality { _ = try parseQualityList(quality) }
+        }
+
+        func run() throws {
+            ProcessMemory.keepFreedMemory()
+            let fm = try FloatModel(path: try resolveWeights(weights, model: model))
+            let qualities = try quality.map(parseQualityList) ?? (1...fm.config.qualities).map(Double.init)
+            for q in qualities { try checkQuality(q, fm) }
+            let rows = try evaluateFloat(fm, images: images, qualities: qualities, maxImages: input.maxImages,
+                                         workers: input.threads ?? 0,
+                                         progress: PhaseProgress("float model", unit: "images").update)
+            let csv = floatRDCSV(rows)
+            if let output { try AtomicFile.write(Array(csv.utf8), to: output) }
+            print("quality,bpp,psnr,ms_ssim")
+            for line in csv.split(separator: "\n") where line.hasPrefix("MEAN,") { print(line.dropFirst(5)) }
         }
     }
 
@@ -244,7 +300,7 @@ extension S2CCalibrate {
             let tDec = seconds { xHat = model.synthesize(yHat: enc.yHat, quality: q) }
             // Same as the codec's output: crop, clamp to [0, 1], v = round(255 x).
             let rec = xHat.cropped(height: img.height, width: img.width).rgb8()
-            let psnr = FloatModel.psnr(rec, img.pixels)
+            let psnr = PSNR.compute(rec, img.pixels)
             print("\(image): \(img.width)x\(img.height), model \(model.config.name), quality \(quality)")
             print(String(format: "bpp %.6f (estimated from likelihoods: y %.0f bits, z %.0f bits)",
                          enc.bitsPerPixel, FloatModel.bits(enc.yLik), FloatModel.bits(enc.zLik)))
@@ -331,83 +387,55 @@ struct SplitMix64 {
 
 // MARK: - Shared by calibrate and compare
 
-func validateImageOptions(images: String, maxImages: Int?, crop: Int?) throws {
+/// The default crop side of calibrate and compare.
+let defaultCrop = 256
+
+/// How many images calibrate and compare read, and how many float passes run at once.
+struct ImageOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Use at most n images (n >= 1), in name order.", valueName: "n"))
+    var maxImages: Int?
+    @Option(help: ArgumentHelp("Float passes and integer report runs at once (default: one per core); the results "
+                               + "do not depend on it.", valueName: "n"))
+    var threads: Int?
+
+    func validate() throws {
+        if let maxImages, maxImages < 1 { throw ValidationError("--max-images must be >= 1, got \(maxImages)") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be in 1...256, got \(threads)") }
+    }
+
+    /// The images of `dir` as float tensors, cropped to `crop` (0: whole).
+    func load(_ dir: String, crop: Int) throws -> [FloatTensor] {
+        do {
+            return try loadCalibrationImages(dir, maxImages: maxImages, crop: crop == 0 ? .whole : .detail(side: crop))
+        } catch let e as CalibrationError {
+            throw ValidationError("--images: \(e)")
+        }
+    }
+}
+
+/// "1,2.5,7" -> qualities, each >= 1 (the model's upper end is checked once it is loaded).
+func parseQualityList(_ list: String) throws -> [Double] {
+    try list.split(separator: ",", omittingEmptySubsequences: false).map { item in
+        guard let q = Double(item.trimmingCharacters(in: .whitespaces)), q >= 1, q.isFinite else {
+            throw ValidationError("--quality: '\(item)' is not a quality >= 1")
+        }
+        return q
+    }
+}
+
+/// The --crop check of calibrate and compare.
+func validateCrop(_ crop: Int) throws {
+    if crop < 0 || crop % 64 != 0 {
+        throw ValidationError("--crop must be 0 (whole images) or a positive multiple of 64, got \(crop)")
+    }
+}
+
+/// How a --crop value reads in the tools' logs.
+func cropText(_ crop: Int) -> String { crop == 0 ? "whole" : "\(crop) x \(crop) windows with the most detail" }
+
+func validateImageFolder(_ images: String) throws {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: images, isDirectory: &isDir), isDir.boolValue else {
         throw ValidationError("--images: '\(images)' is not a folder")
     }
-    if let maxImages, maxImages < 1 { throw ValidationError("--max-images must be >= 1, got \(maxImages)") }
-    if let crop, crop < 64 || crop % 64 != 0 {
-        throw ValidationError("--crop must be a positive multiple of 64, got \(crop)")
-    }
-}
-
-/// The PNG files of a folder in name order (at most maxImages), centre-cropped when asked.
-func loadImages(_ dir: String, maxImages: Int?, crop: Int?) throws -> [FloatTensor] {
-    let files = try FileManager.default.contentsOfDirectory(atPath: dir)
-        .filter { $0.lowercased().hasSuffix(".png") }.sorted()
-    let chosen = Array(files.prefix(maxImages ?? files.count))
-    guard !chosen.isEmpty else { throw ValidationError("--images: no PNG files in '\(dir)'") }
-    return try chosen.map { f in
-        let img = try PNGIO.read(path: (dir as NSString).appendingPathComponent(f))
-        let t = FloatTensor(rgb8: img.pixels, width: img.width, height: img.height)
-        return crop.map { t.centreCrop(side: $0) } ?? t
-    }
-}
-
-/// The integer codec against the float model, per quality level, averaged over the samples.
-func printFidelity(_ fm: FloatModel, _ file: ModelFile, _ images: [FloatTensor], _ samples: [SynthesisSample],
-                   title: String) throws {
-    let kn = Kernels.best()
-    let qualities = Array(1...fm.config.qualities)
-    let syn = try IntSynthesis(file)
-    let res = compareSynthesis(syn, samples, kn)
-    let dec = try compareDecoder(file, samples, fm, kn)
-    let enc = try compareEncoder(file, images: images, samples: samples, qualitiesPerImage: qualities.count,
-                                 padMultiple: fm.config.padMultiple, kn)
-    print("integer codec vs float model \(title):")
-    print("  quality | y' SQNR  | g_s PSNR | decoder PSNR | symbols equal | y bits int / float sigmas, int tables / float likelihoods")
-    for level in qualities {
-        let idx = samples.indices.filter { samples[$0].quality == level }
-        func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(v.count, 1)) }
-        let d = idx.map { dec[$0] }
-        print(String(format: "  %7d | %5.2f dB | %5.2f dB | %9.2f dB | %12.2f%% | %.0f / %.0f / %.0f%@", level,
-                     mean(idx.map { enc[$0] }), mean(idx.map { res[$0].psnr }), mean(d.map(\.psnr)),
-                     100 * mean(d.map(\.symbolAgreement)), mean(d.map(\.integerBits)),
-                     mean(d.map(\.floatTableBits)), mean(d.map(\.floatLikelihoodBits)),
-                     d.allSatisfy(\.symmetric) ? "" : "  DECODER DIVERGED"))
-    }
-}
-
-/// Per-layer bits and SQNR of the integer networks against the float ones (g_s, h_s + SCCTX on
-/// the first calibration image at the middle quality, g_a on the first image); the 5 worst
-/// layers of each part are marked.
-func printLayerReports(_ fm: FloatModel, _ file: ModelFile, _ scales: [String: Double],
-                       _ samples: [SynthesisSample], image: FloatTensor, int8: Set<String> = []) {
-    let mid = (fm.config.qualities + 1) / 2
-    guard let s = samples.first(where: { $0.quality == mid }) else { return }
-    printLayerTable("g_s (synthesis)", layerReport(model: fm, file: file, scales: scales, sample: s, int8: int8), quality: mid)
-    printLayerTable("h_s and SCCTX (entropy parameters; SCCTX networks as first run: anchor pass)",
-                    entropyLayerReport(model: fm, file: file, scales: scales, sample: s), quality: mid)
-    printLayerTable("g_a (analysis)", analysisLayerReport(model: fm, file: file, scales: scales, image: image), quality: nil)
-}
-
-func printLayerTable(_ title: String, _ rows: [LayerSQNR], quality: Int?) {
-    // The same tensor under a second name (Up = its conv shuffled, spatial = pw2 / proj,
-    // ffn = fc2, cc.k = cc.k.out, pa.k = pa.k.out) is listed but not ranked twice.
-    let names = Set(rows.map(\.name))
-    let ranked = rows.filter { r in
-        !(names.contains(r.name + ".0") || names.contains(r.name + ".out") || r.name.hasSuffix(".ffn")
-          || r.name.hasSuffix(".spatial"))
-    }.sorted { $0.sqnr < $1.sqnr }.prefix(5)
-    let worst = Set(ranked.map(\.name))
-    func pad(_ t: String, _ n: Int) -> String { t.count >= n ? t : t + String(repeating: " ", count: n - t.count) }
-    print("integer \(title) per layer vs float (first calibration image" + (quality.map { ", quality \($0)" } ?? "") + "):")
-    print("  \(pad("layer", 34)) | \(pad("bits", 6)) | SQNR")
-    for r in rows {
-        let bits = (r.weightBits.map { "w\($0) " } ?? "") + "a\(r.activationBits)"
-        print("  \(pad(r.name, 34)) | \(pad(bits, 6)) | " + String(format: "%6.2f dB", r.sqnr)
-              + (worst.contains(r.name) ? "  <- worst 5" : ""))
-    }
-    print("  worst 5: " + ranked.map { "\($0.name) " + String(format: "%.2f dB", $0.sqnr) }.joined(separator: ", "))
 }

@@ -4,6 +4,7 @@
 import ArgumentParser
 import FixedPoint
 import Foundation
+import Evaluation
 import ImageIO
 import QuantModel
 #if canImport(Glibc)
@@ -224,7 +225,16 @@ extension S2CInt {
     /// Rate-distortion evaluation over a folder of PNGs.
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Encode and decode every PNG in a folder; report bits per pixel, PSNR and MS-SSIM per quality.")
+            abstract: "Encode and decode every PNG in a folder; report bits per pixel, PSNR and MS-SSIM per quality.",
+            discussion: """
+                Per image (in name order) and quality: bits per pixel of the real .s2c file \
+                (header, rANS streams and CRCs counted), PSNR (capped at 99 dB, the value for \
+                identical images) and MS-SSIM (n/a for sides of 160 pixels or fewer) of the \
+                decoded image against the input, and encode and decode times (g_a runs once per \
+                image; an image's encode time counts it at every quality). Every decode is checked \
+                equal to the encoder's reconstruction; a difference stops with an error. Then the \
+                mean per quality. Progress on stderr.
+                """)
 
         @Option(help: ArgumentHelp("Folder of PNG images (e.g. the Kodak set).", valueName: "dir")) var images: String
         @Option(help: ArgumentHelp("Comma-separated qualities \(qualityHelp).", valueName: "list"))
@@ -238,31 +248,19 @@ extension S2CInt {
             guard stat(images, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw ValidationError("--images: '\(images)' is not a folder")
             }
+            do { _ = try ImageFolder.pngFiles(images) } catch { throw ValidationError("--images: \(error)") }
             _ = try parseQualities(quality)
         }
 
         func run() throws {
             let qualities = try parseQualities(quality)
-            let files = try FileManager.default.contentsOfDirectory(atPath: images)
-                .filter { $0.lowercased().hasSuffix(".png") }.sorted()
-            guard !files.isEmpty else { throw ValidationError("--images: no PNG files in '\(images)'") }
             let (codec, kn) = try runtime.load()
             for q in qualities { try checkQuality(q, codec) }
-            var rows: [EvalRow] = []
-            for (i, f) in files.enumerated() {
-                let img = try PNGIO.read(path: (images as NSString).appendingPathComponent(f))
-                let t0 = Date()
-                let analysed = try codec.analyse(rgb: img.pixels, width: img.width, height: img.height,
-                                                 color: img.isGrayscale ? .gray : .rgb, maxTile: tiling.tile, kn)
-                let analysisSeconds = Date().timeIntervalSince(t0)
-                for q in qualities {
-                    rows.append(try evaluate(codec, kn, img, analysed, analysisSeconds: analysisSeconds, name: f, quality: q))
-                    let r = rows[rows.count - 1]
-                    FileHandle.standardError.write(Data(String(format: "[%d/%d] %@ q%.3g: %.4f bpp %.2f dB\n", i + 1,
-                        files.count, f, q, r.bpp, r.psnr).utf8))
-                }
+            let rows = try Evaluation.evaluateFolder(images, codec, kn, qualities: qualities, maxTile: tiling.tile) { r, i, n in
+                FileHandle.standardError.write(Data(String(format: "[%d/%d] %@ q%.3g: %.4f bpp %.2f dB\n", i + 1, n,
+                                                           r.image, r.quality, r.bpp, r.psnr).utf8))
             }
-            print(json ? evalJSON(rows) : evalTable(rows, qualities), terminator: "")
+            print(json ? Evaluation.json(rows) : Evaluation.table(rows, qualities: qualities), terminator: "")
         }
     }
 }
@@ -344,77 +342,4 @@ func requireDistinct(input: String, output: String) throws {
     if input != "-", output != "-", input == output || AtomicFile.isSameFile(input, output) {
         throw ValidationError("output '\(output)' is the input file; choose another name")
     }
-}
-
-// MARK: - Evaluation
-
-/// One image at one quality.
-struct EvalRow {
-    var image: String
-    var quality: Double
-    var bytes: Int
-    var bpp: Double
-    var psnr: Double
-    /// MS-SSIM as pytorch_msssim computes it; nil where it refuses the image (a side <= 160).
-    var msssim: Double?
-    var encodeSeconds: Double
-    var decodeSeconds: Double
-}
-
-/// Encodes (from the image's g_a output, computed once for all qualities), serializes, parses
-/// and decodes; checks the decoder reproduces the encoder's reconstruction; measures the real file
-/// size and PSNR against the input. Encode time = g_a time + this quality's coding time, i.e.
-/// what a standalone `encode` takes.
-func evaluate(_ codec: IntCodec, _ kn: Kernels, _ img: RGBImage, _ analysed: IntCodec.Analysed,
-              analysisSeconds: Double, name: String, quality: Double) throws -> EvalRow {
-    let t0 = Date().addingTimeInterval(-analysisSeconds)
-    let (bs, rec) = try codec.encode(analysed, quality256: Int((quality * 256).rounded()), kn)
-    let bytes = bs.serialize()
-    let t1 = Date()
-    let dec = try codec.decode(try Bitstream(bytes: bytes), kn)
-    let t2 = Date()
-    guard dec == rec else { throw ModelError(description: "\(name): decoder output differs from the encoder's reconstruction") }
-    let ref = img.isGrayscale ? stride(from: 0, to: img.pixels.count, by: 3).map { img.pixels[$0] } : img.pixels
-    var se = 0.0
-    for i in 0..<ref.count {
-        let d = Double(ref[i]) - Double(dec.pixels[i])
-        se += d * d
-    }
-    let mse = se / Double(ref.count)
-    return EvalRow(image: name, quality: quality, bytes: bytes.count,
-                   bpp: 8 * Double(bytes.count) / Double(img.width * img.height),
-                   psnr: mse == 0 ? 99 : 10 * log10(255 * 255 / mse),
-                   msssim: MSSSIM.compute(ref, dec.pixels, width: img.width, height: img.height,
-                                          channels: ref.count / (img.width * img.height)),
-                   encodeSeconds: t1.timeIntervalSince(t0), decodeSeconds: t2.timeIntervalSince(t1))
-}
-
-func evalTable(_ rows: [EvalRow], _ qualities: [Double]) -> String {
-    let width = max(16, rows.map(\.image.count).max() ?? 0)
-    func pad(_ t: String) -> String { t.padding(toLength: width, withPad: " ", startingAt: 0) }
-    func ms(_ v: Double?) -> String { v.map { String(format: " %8.5f", $0) } ?? "      n/a" }
-    var s = pad("image") + " quality      bpp   PSNR dB  MS-SSIM   enc s   dec s\n"
-    for r in rows {
-        s += pad(r.image) + String(format: " %7.3g %8.4f %9.3f", r.quality, r.bpp, r.psnr) + ms(r.msssim)
-            + String(format: " %7.2f %7.2f\n", r.encodeSeconds, r.decodeSeconds)
-    }
-    for q in qualities {
-        let sel = rows.filter { $0.quality == q }
-        func mean(_ f: (EvalRow) -> Double) -> Double { sel.map(f).reduce(0, +) / Double(sel.count) }
-        // MS-SSIM mean: n/a unless every image at this quality has one.
-        let msAll = sel.compactMap(\.msssim)
-        let msMean = msAll.count == sel.count && !sel.isEmpty ? msAll.reduce(0, +) / Double(sel.count) : nil
-        s += pad("MEAN") + String(format: " %7.3g %8.4f %9.3f", q, mean(\.bpp), mean(\.psnr)) + ms(msMean)
-            + String(format: " %7.2f %7.2f\n", mean(\.encodeSeconds), mean(\.decodeSeconds))
-    }
-    return s
-}
-
-func evalJSON(_ rows: [EvalRow]) -> String {
-    let items = rows.map { r in
-        String(format: "{\"image\":\"%@\",\"quality\":%.4f,\"bytes\":%d,\"bpp\":%.6f,\"psnr\":%.4f,\"msssim\":%@,\"encode_s\":%.3f,\"decode_s\":%.3f}",
-               r.image, r.quality, r.bytes, r.bpp, r.psnr, r.msssim.map { String(format: "%.6f", $0) } ?? "null",
-               r.encodeSeconds, r.decodeSeconds)
-    }
-    return "[" + items.joined(separator: ",\n ") + "]\n"
 }

@@ -44,13 +44,17 @@ private struct CLIMissing: Error, CustomStringConvertible {
     for part in ["integer g_s (synthesis) per layer", "integer h_s and SCCTX", "integer g_a (analysis) per layer"] {
         #expect(r.out.contains(part), "report lacks \(part)")
     }
+    for phase in ["float passes", "quantizing weights", "fidelity report", "per-layer reports"] {
+        #expect(r.err.contains("  \(phase) ") && r.err.contains("done (CPU"), "no progress for \(phase): \(r.err)")
+    }
     #expect(r.err.contains("ETA"))
     let file = try ModelFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: out))))
     #expect(try file.string("model") == "hybrid-nano")
-    // Same inputs, byte-identical model file.
+    // Same inputs in another process with another worker count: byte-identical model file.
     let out2 = out + ".again"
     defer { try? FileManager.default.removeItem(atPath: out2) }
-    let again = try run(["calibrate", "--weights", weights, "--images", dir, "--max-images", "1", "--crop", "64", "-o", out2])
+    let again = try run(["calibrate", "--weights", weights, "--images", dir, "--max-images", "1", "--crop", "64",
+                         "--threads", "1", "-o", out2])
     #expect(again.status == 0)
     #expect(try Data(contentsOf: URL(fileURLWithPath: out2)) == Data(contentsOf: URL(fileURLWithPath: out)),
             "two calibrations of the same inputs differ")
@@ -77,9 +81,13 @@ private struct CLIMissing: Error, CustomStringConvertible {
     let missing = try run(["calibrate", "--images", "/nonexistent-s2c-dir"])
     #expect(missing.status != 0 && missing.err.contains("is not a folder"))
     let crop = try run(["calibrate", "--images", dir, "--crop", "100"])
-    #expect(crop.status != 0 && crop.err.contains("--crop must be a positive multiple of 64"))
+    #expect(crop.status != 0 && crop.err.contains("--crop must be 0 (whole images) or a positive multiple of 64"))
     let n = try run(["calibrate", "--images", dir, "--max-images", "0"])
     #expect(n.status != 0 && n.err.contains("--max-images must be >= 1"))
+    let t = try run(["calibrate", "--images", dir, "--threads", "0"])
+    #expect(t.status != 0 && t.err.contains("--threads must be in 1...256"))
+    let q = try run(["eval-float", "--images", dir, "--quality", "0.5"])
+    #expect(q.status != 0 && q.err.contains("is not a quality >= 1"))
 }
 
 @Test func roundtripMissingWeights() throws {

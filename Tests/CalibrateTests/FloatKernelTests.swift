@@ -1,5 +1,6 @@
 // FloatKernelTests: convolution, pixel shuffle and layer helpers against naive double-precision loops.
 import Foundation
+import ImageIO
 import Testing
 @testable import Calibrate
 
@@ -79,5 +80,41 @@ func convMatchesNaive(cin: Int, cout: Int, k: Int, stride: Int, padding: Int, gr
     let t = FloatTensor(rgb8: px, width: 2, height: 1)
     #expect(t[2, 0, 0] == 1 && t[0, 0, 1] == Float(7) / 255)
     #expect(t.rgb8() == px)
-    #expect(FloatModel.psnr(px, px) == .infinity)
+    #expect(PSNR.compute(px, px) == PSNR.lossless)
+}
+
+/// The 16-lane GELU (A&S 7.1.26 erf, Cephes exp) against libm's erf in double, over a dense
+/// grid, both tails and every tail length; and the gated form multiplies by the second input.
+@Test func fastGeluMatchesErf() {
+    var xs: [Float] = stride(from: -12.0, through: 12.0, by: 1.0 / 512).map { Float($0) }
+    xs += [0, -0, 1e-30, -1e-30, 88, -88, 200, -200, Float.greatestFiniteMagnitude, -Float.greatestFiniteMagnitude]
+    for n in [xs.count, 1, 15, 17, 33] {
+        var got = Array(xs.prefix(n))
+        got.withUnsafeMutableBufferPointer { geluInPlace($0.baseAddress!, count: n) }
+        for (x, g) in zip(xs.prefix(n), got) {
+            let want = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))
+            let err = abs(Double(g) - want)
+            #expect(err <= 3e-7 * max(1, abs(want)), "GELU(\(x)) = \(g), want \(want)")
+        }
+    }
+    var a: [Float] = [1, -2, 0.5], b: [Float] = [3, 4, -2]
+    a.withUnsafeMutableBufferPointer { geluInPlace($0.baseAddress!, count: 3, times: &b) }
+    for (i, x) in [Float(1), -2, 0.5].enumerated() {
+        #expect(abs(a[i] - geluExact(x) * b[i]) <= 1e-6)
+    }
+}
+
+/// maxAbs (16 lanes on the bit patterns) equals the scalar maximum of |x| for every length and sign.
+@Test func maxAbsMatchesScalar() {
+    var s: UInt64 = 7
+    for n in [0, 1, 15, 16, 17, 31, 32, 33, 100, 1000] {
+        let v: [Float] = (0..<n).map { _ in
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17
+            return Float(Int64(bitPattern: s) >> 40) / 1000
+        }
+        let want = v.map { abs($0) }.max() ?? 0
+        #expect(v.withUnsafeBufferPointer { maxAbs($0) } == want, "n \(n)")
+        let neg = v.map { -abs($0) } + [-1e30]
+        #expect(neg.withUnsafeBufferPointer { maxAbs($0) } == 1e30)
+    }
 }

@@ -3,6 +3,7 @@
 // bit-exactness across kernel variants and thread counts.
 import FixedPoint
 import Foundation
+import ImageIO
 import QuantModel
 import Testing
 @testable import Calibrate
@@ -139,12 +140,12 @@ private func floatCodec(_ model: FloatModel, yGained: FloatTensor, quality q: In
         let got = floatLatent(r.yHat, fracBits: cfg.yFracBits)
         let same = zip(got.data, ref.yHat.data).filter { abs($0 - $1) < 0.5 }.count
         let agree = Double(same) / Double(got.data.count)
-        let vsFloat = FloatModel.psnr(r.rgb, ref.rgb), vsFloatOnInt = FloatModel.psnr(r.rgb, onInt.rgb)
+        let vsFloat = PSNR.compute(r.rgb, ref.rgb), vsFloatOnInt = PSNR.compute(r.rgb, onInt.rgb)
         print(String(format: "nano integer codec from pixels, quality %d: y symbols equal to float %.1f%%, y_hat' SQNR %.2f dB; "
                      + "%.2f dB from the float codec, %.2f dB from the float codec on the integer y'; "
                      + "vs original: integer %.2f dB, float %.2f dB", q, 100 * agree,
                      sqnr(reference: ref.yHat.data, approx: got.data), vsFloat, vsFloatOnInt,
-                     FloatModel.psnr(r.rgb, nano.pixels), FloatModel.psnr(ref.rgb, nano.pixels)))
+                     PSNR.compute(r.rgb, nano.pixels), PSNR.compute(ref.rgb, nano.pixels)))
         #expect(agree >= 0.98, "quality \(q): \(agree) of the y symbols match")
         #expect(vsFloat >= 20 && vsFloatOnInt >= 20, "quality \(q): \(vsFloat) dB, \(vsFloatOnInt) dB on the integer y'")
     }

@@ -2,6 +2,7 @@
 // bit-exactness across kernel variants and thread counts.
 import FixedPoint
 import Foundation
+import ImageIO
 import QuantModel
 import Testing
 @testable import Calibrate
@@ -12,7 +13,7 @@ func nanoSynthesis() throws -> (ModelFile, [SynthesisSample], FloatModel) {
     let model = try Fixtures.model()
     let x = try Fixtures.golden().tensor("x")
     let img = FloatTensor(channels: 3, height: x.height, width: x.width, data: x.data)
-    let (stats, samples) = try observeDecoder(model, images: [img], qualities: Array(1...model.config.qualities))
+    let (stats, samples) = try observeCodec(model, images: [img], qualities: Array(1...model.config.qualities))
     var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
     try quantizeDecoder(model, &q)
     return (try ModelFile(bytes: q.writer.serialize()), samples, model)
@@ -28,7 +29,7 @@ func nanoSynthesis() throws -> (ModelFile, [SynthesisSample], FloatModel) {
         let yq = fixedPointLatent(s.yHat, fracBits: syn.config.yFracBits)
         let got = syn(yq, quality: syn.config.qualityIndex(level: s.quality), kn)
         let want = rgbBytes(s.xHat)
-        let psnr = FloatModel.psnr(got, want)
+        let psnr = PSNR.compute(got, want)
         print("nano integer g_s vs float, quality \(s.quality): \(String(format: "%.2f", psnr)) dB")
         #expect(psnr >= 40, "quality \(s.quality): \(psnr) dB")
     }
@@ -50,9 +51,39 @@ func nanoSynthesis() throws -> (ModelFile, [SynthesisSample], FloatModel) {
     s2c_set_threads(0)
 }
 
-/// Same inputs, same model bytes.
-@Test func calibrationIsDeterministic() throws {
-    let a = try nanoSynthesis().0
-    let b = try nanoSynthesis().0
-    #expect(a.bytes == b.bytes)
+/// The statistics and the model bytes do not depend on how many float passes run at once (the
+/// passes of 2 images x 7 qualities spread over 1, 2 or 5 workers, each pass finishing in a
+/// different order), nor on which statistics keep a histogram for the others.
+@Test func calibrationDoesNotDependOnTheWorkerCount() throws {
+    let model = try Fixtures.model()
+    let x = try Fixtures.golden().tensor("x")
+    let a = FloatTensor(channels: 3, height: x.height, width: x.width, data: x.data)
+    let b = FloatTensor(channels: 3, height: x.height, width: x.width, data: x.data.reversed())
+    let qualities = Array(1...model.config.qualities)
+    func calibrate(workers: Int, histograms: [String] = [""]) throws -> (ActivationStats, [UInt8]) {
+        let (stats, _) = try observeCodec(model, images: [a, b], qualities: qualities, histogramPrefixes: histograms,
+                                          workers: workers)
+        var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
+        try quantizeCodec(model, &q)
+        return (stats, q.writer.serialize())
+    }
+    /// Names whose statistics differ (the values themselves are too long to print).
+    func differing(_ a: ActivationStats, _ b: ActivationStats, histograms: Bool = true) -> [String] {
+        Set(a.ranges.keys).union(b.ranges.keys).sorted().filter { k in
+            guard let x = a.ranges[k], let y = b.ranges[k] else { return true }
+            return x.maxAbs != y.maxAbs || x.count != y.count || (histograms && x != y)
+        }
+    }
+    let (s1, m1) = try calibrate(workers: 1)
+    for w in [2, 5] {
+        let (s, m) = try calibrate(workers: w)
+        let d = differing(s, s1)
+        #expect(d.isEmpty, "statistics with \(w) workers differ at \(d.count) tensors, e.g. \(d.prefix(5))")
+        #expect(m == m1, "model bytes with \(w) workers")
+    }
+    let (sNone, mNone) = try calibrate(workers: 2, histograms: [])
+    #expect(mNone == m1, "int16 scales use the ranges only")
+    #expect(sNone.ranges.values.allSatisfy { !$0.hasHistogram })
+    let d = differing(sNone, s1, histograms: false)
+    #expect(d.isEmpty, "ranges without histograms differ at \(d.count) tensors, e.g. \(d.prefix(5))")
 }

@@ -10,7 +10,7 @@ func nanoLayerReport() throws -> (ModelFile, [String: Double], FloatModel, [Synt
     let model = try Fixtures.model()
     let x = try Fixtures.golden().tensor("x")
     let img = FloatTensor(channels: 3, height: x.height, width: x.width, data: x.data)
-    let (stats, samples) = try observeDecoder(model, images: [img], qualities: Array(1...model.config.qualities))
+    let (stats, samples) = try observeCodec(model, images: [img], qualities: Array(1...model.config.qualities))
     var q = LayerQuantizer(stats: stats, writer: ModelFileWriter())
     try quantizeDecoder(model, &q)
     return (try ModelFile(bytes: q.writer.serialize()), q.tensorScales, model, samples)

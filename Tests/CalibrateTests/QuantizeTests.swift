@@ -84,3 +84,33 @@ import Testing
     #expect(abs(sqnr(reference: r, approx: a) - 10 * log10(30.0)) < 1e-9)
     #expect(sqnr(reference: r, approx: r) == .infinity)
 }
+
+/// The histogram does not depend on the order of values, their batching or merges: the same
+/// values split in different ways give identical observers (the property parallel observation
+/// relies on), including ranges that grow by many powers of two and values at the boundaries.
+@Test func rangeObserverIsOrderIndependent() {
+    var rng = SeededRNG(seed: 7)
+    var xs = (0..<20_000).map { _ in Float(Double.random(in: -1...1, using: &rng)) }
+    xs += [0, -0, 1, -1, 2, 0.5, 1e-7, 3000, -0.25, 4096]   // powers of two, a jump of 12 doublings
+    var whole = RangeObserver()
+    whole.observe(xs)
+    var reversed = RangeObserver()
+    for chunk in stride(from: xs.count, to: 0, by: -777) { reversed.observe(Array(xs[max(0, chunk - 777)..<chunk])) }
+    var merged = RangeObserver(), left = RangeObserver(), right = RangeObserver(), zeros = RangeObserver()
+    left.observe(Array(xs.suffix(10)))                  // the large values first
+    right.observe(Array(xs.prefix(xs.count - 10)))
+    zeros.observe([0, 0])
+    merged.merge(zeros)
+    merged.merge(left)
+    merged.merge(right)
+    #expect(reversed == whole)
+    var withZeros = whole
+    withZeros.observe([0, 0])
+    #expect(merged == withZeros)
+    #expect(whole.maxAbs == 4096 && whole.histMax == 8192 && whole.count == xs.count)
+    #expect(whole.hist.reduce(0, +) == xs.count)
+    // Without a histogram: the same range and count, and clips refuse to be computed from it.
+    var bare = RangeObserver(histogram: false)
+    bare.observe(xs)
+    #expect(bare.maxAbs == whole.maxAbs && bare.count == whole.count && !bare.hasHistogram)
+}
