@@ -5,8 +5,8 @@
 #
 # For each model Weights/<name>.s2cq that has its float weights Weights/<name>.safetensors
 # (MODELS="hybrid-lite hybrid-t" picks some):
-#   1. (only with S2C_RECALIBRATE=1) calibrate the float weights into the .s2cq on 256x256 centre
-#      crops of the 24 Kodak images;
+#   1. (only with S2C_RECALIBRATE=1, or when the .s2cq is missing) calibrate the float weights into
+#      the .s2cq on the 24 Kodak images (the calibrator's default: each image's most detailed 256x256 window);
 #   2. out-of-sample fidelity: s2c-calibrate compare on 8 BSDS500 test photographs (not calibration images);
 #   3. float model on Kodak (train/evaluate.py: bpp from likelihoods);
 #   4. integer codec on Kodak (s2c-int eval: real file sizes, decoder checked against the encoder);
@@ -74,8 +74,8 @@ for name in $MODELS; do
     M=Weights/$name.s2cq
     [ -f "$W" ] || { echo "results: $W not found (export it: python train/export.py weights -o $W)" >&2; exit 1; }
     if [ ! -f "$M" ] || [ -n "${S2C_RECALIBRATE:-}" ]; then
-        echo "== $name: calibrate (Kodak, 256x256 centre crops)" >&2
-        "$BIN/s2c-calibrate" calibrate --weights "$W" --images "$KODAK" --crop 256 -o "$M" | tee "$OUT/$name-calibrate.txt"
+        echo "== $name: calibrate (Kodak)" >&2
+        "$BIN/s2c-calibrate" calibrate --weights "$W" --images "$KODAK" -o "$M" | tee "$OUT/$name-calibrate.txt"
     fi
     if [ "${HELD_OUT:-8}" != 0 ]; then
         echo "== $name: out-of-sample fidelity (${HELD_OUT:-8} BSDS500 test photographs)" >&2

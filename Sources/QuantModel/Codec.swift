@@ -66,7 +66,9 @@ public struct IntCodec: Sendable {
         hyper = try IntHyperSynthesis(f, config)
         entropy = try IntEntropyModel(f, config)
         synthesis = try IntSynthesis(f)
-        zTables = CDFTableSet(cdf: try f.int32("z.cdf"), offsets: try f.int32("z.offsets"), tails: try f.int32("z.tails"))
+        let z = TensorName.zTables
+        zTables = CDFTableSet(cdf: try f.int32(z + TensorName.cdf), offsets: try f.int32(z + TensorName.offsets),
+                              tails: try f.int32(z + TensorName.tails))
         if let why = zTables.validate() { throw .malformed("z CDF tables: \(why)") }
         guard zTables.count == config.hyper else { throw .malformed("z CDF tables do not match the hyper-latent width") }
     }
