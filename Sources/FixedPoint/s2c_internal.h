@@ -67,6 +67,21 @@ void s2c_gemm_s8_avx2(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
 void s2c_gemm_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
                        ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                        int m, int n, int k, int lo, int hi);
+/* The two AVX2 designs behind the two functions above (x86/gemm_avx2.c picks one by shape): dot
+ * products along k (_dot) and the broadcast layout with repacked weights (_bcast, which returns
+ * non-zero when it cannot get its buffers; the caller then runs _dot over the whole output). */
+void s2c_gemm_s8_avx2_dot(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                          ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                          int m, int n, int k, int lo, int hi);
+void s2c_gemm_s16_avx2_dot(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                           ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int m, int n, int k, int lo, int hi);
+int s2c_gemm_s8_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                           ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int m, int n, int k, int lo, int hi);
+int s2c_gemm_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                            ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int m, int n, int k, int lo, int hi);
 void s2c_gemm_s8_avx512vnni(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
                             const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
                             const int32_t *mult, const int32_t *shift, int m, int n, int k,

@@ -3,7 +3,7 @@
  * that reads or writes past the end of a buffer (a vector tail) faults.
  * Portable (x86-64 and aarch64): checks whatever ladder levels the running CPU has.
  * Usage: check_main [seed] [--bench]   (exit 1 on any mismatch; --bench then times, one thread, the two
- * AVX-512 VNNI GEMM designs on x86 and the layer kernels, C reference vs each level; under qemu the numbers
+ * GEMM designs of each x86 SIMD level and the layer kernels, C reference vs each level; under qemu the numbers
  * say nothing about real hardware) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,10 +104,17 @@ static void check_gemm(int a16, int m, int n, int k, int amode, int wmode, int q
     if (a16) ref_dsp.gemm_s16(ref, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
     else ref_dsp.gemm_s8(ref, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
     const uint32_t have = s2c_cpu_flags();
-    /* v < NLEVELS: the table of ladder level v; then (x86) both AVX-512 VNNI designs by name, since
-     * the table entry runs only the one its shape picks */
-    for (int v = 1; v < NLEVELS + 2; v++) {
-        const char *name = v < NLEVELS ? levels[v].name : v == NLEVELS ? "avx512vnni_dot" : "avx512vnni_bcast";
+    /* v < NLEVELS: the table of ladder level v; then (x86) both designs of each SIMD level by name,
+     * since the table entry runs only the one its shape picks */
+#if defined(__x86_64__)
+    static const char *const named[] = {"avx2_dot", "avx2_bcast", "avx512vnni_dot", "avx512vnni_bcast"};
+    enum { NNAMED = 4 };
+#else
+    static const char *const named[] = {""};
+    enum { NNAMED = 0 };
+#endif
+    for (int v = 1; v < NLEVELS + NNAMED; v++) {
+        const char *name = v < NLEVELS ? levels[v].name : named[v - NLEVELS];
         int rc = 0;
         memset(out, 0x5a, nc * 2);
         if (v < NLEVELS) {
@@ -118,11 +125,17 @@ static void check_gemm(int a16, int m, int n, int k, int amode, int wmode, int q
             else dsp.gemm_s8(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
         } else {
 #if defined(__x86_64__)
-            if (!(have & S2C_CPU_AVX512VNNI) || !(have & S2C_CPU_AVX512BW)) continue;
-            if (v == NLEVELS && a16) s2c_gemm_s16_avx512vnni_dot(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
-            if (v == NLEVELS && !a16) s2c_gemm_s8_avx512vnni_dot(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
-            if (v > NLEVELS && a16) rc = s2c_gemm_s16_avx512vnni_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
-            if (v > NLEVELS && !a16) rc = s2c_gemm_s8_avx512vnni_bcast(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            const int x = v - NLEVELS;
+            if (x < 2 && !(have & S2C_CPU_AVX2)) continue;
+            if (x >= 2 && (!(have & S2C_CPU_AVX512VNNI) || !(have & S2C_CPU_AVX512BW))) continue;
+            if (x == 0 && a16) s2c_gemm_s16_avx2_dot(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 0 && !a16) s2c_gemm_s8_avx2_dot(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 1 && a16) rc = s2c_gemm_s16_avx2_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 1 && !a16) rc = s2c_gemm_s8_avx2_bcast(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 2 && a16) s2c_gemm_s16_avx512vnni_dot(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 2 && !a16) s2c_gemm_s8_avx512vnni_dot(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 3 && a16) rc = s2c_gemm_s16_avx512vnni_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 3 && !a16) rc = s2c_gemm_s8_avx512vnni_bcast(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
 #else
             continue;
 #endif
@@ -622,17 +635,37 @@ static void bench(const char *name, const char *shape, BenchFn fn, const BenchCt
 }
 
 /* GEMM at the codec's shapes (1x1 convolutions over a 192 x 128 latent-stage tensor, and a 3x3 one
- * via im2col, k = 9 * 96): the AVX-512 VNNI dot-product kernel (old) vs the broadcast kernel (new),
- * timed alternately in the same run, best of >= 5 calls each; outputs compared. */
+ * via im2col, k = 9 * 96): per x86 SIMD level, the dot-product kernel (old) vs the broadcast kernel
+ * (new), timed alternately in the same run, best of >= 5 calls each; outputs compared. */
+#if defined(__x86_64__)
+typedef void (*GemmS16)(int16_t *, ptrdiff_t, const int16_t *, ptrdiff_t, const int8_t *, ptrdiff_t, const int32_t *,
+                        const int32_t *, const int32_t *, int, int, int, int, int);
+typedef void (*GemmS8)(int16_t *, ptrdiff_t, const int8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, const int32_t *,
+                       const int32_t *, const int32_t *, int, int, int, int, int);
+/* The broadcast kernels return an int (non-zero: no buffer); these wrappers make them GemmS16 / GemmS8. */
+#define BCAST_WRAP(name, T)                                                                                      \
+    static void name##_v(int16_t *c, ptrdiff_t ldc, const T *a, ptrdiff_t lda, const int8_t *w, ptrdiff_t ldw,  \
+                         const int32_t *b, const int32_t *mu, const int32_t *sh, int m, int n, int k, int lo, int hi) { \
+        if (name(c, ldc, a, lda, w, ldw, b, mu, sh, m, n, k, lo, hi)) failures++;                                \
+    }
+BCAST_WRAP(s2c_gemm_s16_avx2_bcast, int16_t)
+BCAST_WRAP(s2c_gemm_s8_avx2_bcast, int8_t)
+BCAST_WRAP(s2c_gemm_s16_avx512vnni_bcast, int16_t)
+BCAST_WRAP(s2c_gemm_s8_avx512vnni_bcast, int8_t)
+#endif
+
 static void run_gemm_bench(void) {
 #if defined(__x86_64__)
-    if (!(s2c_cpu_flags() & S2C_CPU_AVX512VNNI) || !(s2c_cpu_flags() & S2C_CPU_AVX512BW)) {
-        printf("bench gemm: no AVX-512 VNNI on this CPU\n");
-        return;
-    }
     enum { M = 24576, KMAX = 9 * 96, NMAX = 768 };
     static const int shapes[][2] = {{192, 96}, {96, 192}, {384, 192}, {192, 384},
                                     {512, 256}, {256, 512}, {768, 256}, {256, 9 * 96}};
+    static const struct { const char *name; uint32_t need; GemmS16 s16[2]; GemmS8 s8[2]; } isa[] = {
+        {"avx2", S2C_CPU_AVX2, {s2c_gemm_s16_avx2_dot, s2c_gemm_s16_avx2_bcast_v},
+         {s2c_gemm_s8_avx2_dot, s2c_gemm_s8_avx2_bcast_v}},
+        {"avx512vnni", S2C_CPU_AVX2 | S2C_CPU_AVX512BW | S2C_CPU_AVX512VNNI,
+         {s2c_gemm_s16_avx512vnni_dot, s2c_gemm_s16_avx512vnni_bcast_v},
+         {s2c_gemm_s8_avx512vnni_dot, s2c_gemm_s8_avx512vnni_bcast_v}},
+    };
     int16_t *a16 = malloc((size_t)M * KMAX * 2), *o1 = malloc((size_t)M * NMAX * 2), *o2 = malloc((size_t)M * NMAX * 2);
     int8_t *a8 = malloc((size_t)M * KMAX), *w = malloc((size_t)NMAX * KMAX);
     int32_t *bias = malloc(NMAX * 4), *mult = malloc(NMAX * 4), *shift = malloc(NMAX * 4);
@@ -643,32 +676,36 @@ static void run_gemm_bench(void) {
         mult[j] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30)));
         shift[j] = rint_in(36, 40);
     }
-    for (int a16on = 1; a16on >= 0; a16on--) {
-        double sum_old = 0, sum_new = 0;
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            const int n = shapes[s][0], k = shapes[s][1];
-            double best[2] = {1e30, 1e30}, total = 0;
-            for (int rep = 0; rep < 5 || total < 1.0; rep++)
-                for (int v = 0; v < 2; v++) {
-                    int16_t *o = v ? o2 : o1;
-                    const double t0 = now_s();
-                    if (a16on && !v) s2c_gemm_s16_avx512vnni_dot(o, n, a16, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
-                    if (a16on && v) s2c_gemm_s16_avx512vnni_bcast(o, n, a16, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
-                    if (!a16on && !v) s2c_gemm_s8_avx512vnni_dot(o, n, a8, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
-                    if (!a16on && v) s2c_gemm_s8_avx512vnni_bcast(o, n, a8, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
-                    const double dt = now_s() - t0;
-                    total += dt;
-                    if (dt < best[v]) best[v] = dt;
-                }
-            const int same = !memcmp(o1, o2, (size_t)M * n * 2);
-            if (!same) failures++;
-            sum_old += best[0]; sum_new += best[1];
-            printf("bench gemm_%-3s m=%d n=%-4d k=%-4d  old (dot) %8.3f ms  new (bcast) %8.3f ms  %.2fx  %.1f GMAC/s%s\n",
-                   a16on ? "s16" : "s8", M, n, k, best[0] * 1e3, best[1] * 1e3, best[0] / best[1],
-                   (double)M * n * k / best[1] * 1e-9, same ? "" : "  OUTPUTS DIFFER");
+    for (size_t l = 0; l < sizeof isa / sizeof isa[0]; l++) {
+        if ((s2c_cpu_flags() & isa[l].need) != isa[l].need) {
+            printf("bench gemm_%s: not on this CPU\n", isa[l].name);
+            continue;
         }
-        printf("bench gemm_%-3s all shapes: old %8.3f ms  new %8.3f ms  %.2fx\n", a16on ? "s16" : "s8", sum_old * 1e3,
-               sum_new * 1e3, sum_old / sum_new);
+        for (int a16on = 1; a16on >= 0; a16on--) {
+            double sum_old = 0, sum_new = 0;
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                const int n = shapes[s][0], k = shapes[s][1];
+                double best[2] = {1e30, 1e30}, total = 0;
+                for (int rep = 0; rep < 5 || total < 1.0; rep++)
+                    for (int v = 0; v < 2; v++) {
+                        int16_t *o = v ? o2 : o1;
+                        const double t0 = now_s();
+                        if (a16on) isa[l].s16[v](o, n, a16, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                        else isa[l].s8[v](o, n, a8, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                        const double dt = now_s() - t0;
+                        total += dt;
+                        if (dt < best[v]) best[v] = dt;
+                    }
+                const int same = !memcmp(o1, o2, (size_t)M * n * 2);
+                if (!same) failures++;
+                sum_old += best[0]; sum_new += best[1];
+                printf("bench gemm_%-3s %-10s m=%d n=%-4d k=%-4d  dot %8.3f ms  bcast %8.3f ms  %.2fx  %.1f -> %.1f GMAC/s%s\n",
+                       a16on ? "s16" : "s8", isa[l].name, M, n, k, best[0] * 1e3, best[1] * 1e3, best[0] / best[1],
+                       (double)M * n * k / best[0] * 1e-9, (double)M * n * k / best[1] * 1e-9, same ? "" : "  OUTPUTS DIFFER");
+            }
+            printf("bench gemm_%-3s %-10s all shapes: dot %8.3f ms  bcast %8.3f ms  %.2fx\n", a16on ? "s16" : "s8",
+                   isa[l].name, sum_old * 1e3, sum_new * 1e3, sum_old / sum_new);
+        }
     }
     free(a16); free(o1); free(o2); free(a8); free(w); free(bias); free(mult); free(shift);
 #endif
