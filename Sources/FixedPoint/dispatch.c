@@ -23,8 +23,13 @@ void s2c_gemm_dsp_init(S2CGemmDSP *c, uint32_t flags) {
 }
 
 void s2c_elt_dsp_init(S2CEltDSP *c, uint32_t flags) {
-    (void)flags;  /* C reference only so far */
     c->add_requant_s16 = s2c_add_requant_s16_c;
+#if defined(__x86_64__)
+    if (!(flags & S2C_CPU_AVX2)) return;
+    c->add_requant_s16 = s2c_add_requant_s16_avx2;
+#else
+    (void)flags;
+#endif
 }
 
 void s2c_ops_dsp_init(S2COpsDSP *c, uint32_t flags) {

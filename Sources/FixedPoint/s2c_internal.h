@@ -125,6 +125,12 @@ void s2c_gemm_s8_neon_dotprod(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdif
                               int lo, int hi);
 #endif
 
+/* Elementwise kernels. */
+#if defined(__x86_64__)
+void s2c_add_requant_s16_avx2(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b, int32_t mult_b,
+                              int shift, ptrdiff_t n, int lo, int hi);
+#endif
+
 /* Layer kernels (s2c_ops.h). */
 #if defined(__x86_64__)
 void s2c_dwconv_s16_avx2(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,

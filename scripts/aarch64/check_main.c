@@ -359,8 +359,10 @@ static void fill_exp_lut(uint16_t *lut, int len) {
 }
 
 /* Window attention: q, k within +-qk (qkmode 0) or any int16 by qkmode 1-5 (-32768 everywhere makes every
- * logit wrap), v by vmode, exp tables of elen entries (short ones zero most e). */
-static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int qkmode, int vmode, int elen) {
+ * logit wrap), v by vmode, exp tables of elen entries (short ones zero most e); anylut: a table of any
+ * uint16 values (malformed, e.g. exp_lut[0] = 0 or 65535: sums from 0 up to n * 65535, the SIMD
+ * divisions' widest range). */
+static void check_attn_lut(int wy, int wx, int c, int heads, int win, int qk, int qkmode, int vmode, int elen, int anylut) {
     const int h = wy * win, w = wx * win, ldq = 3 * c + rint_in(0, 2), ldo = c + rint_in(0, 2);
     const size_t nq = (size_t)(h * w - 1) * ldq + 3 * c, no = (size_t)(h * w - 1) * ldo + c;
     int16_t *qkv = guarded(nq * 2), *ref = guarded(no * 2), *out = guarded(no * 2);
@@ -369,6 +371,8 @@ static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int qk
         qkv[i] = (int16_t)((int)(i % ldq) >= 2 * c ? pick(vmode, -32768, 32767, i)
                            : qkmode ? pick(qkmode, -32768, 32767, i) : rint_in(-qk, qk));
     fill_exp_lut(lut, elen);
+    if (anylut)
+        for (int t = 0; t < elen; t++) lut[t] = (uint16_t)(anylut == 2 ? 65535 - rint_in(0, 3) : rint_in(0, 3) ? (int)(rnd() & 0xffff) : 0);
     /* logit shifts down to 24 saturate many logits at +-2^24 */
     const int32_t lm = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))), ls = rint_in(rint_in(0, 2) ? 36 : 24, 46);
     const int32_t om = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))), os = rint_in(42, 46);
@@ -388,6 +392,10 @@ static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int qk
         compare16("window_attn_s16", levels[l].name, out, ref, no, shape);
     }
     guarded_free(qkv, nq * 2); guarded_free(ref, no * 2); guarded_free(out, no * 2); guarded_free(lut, (size_t)elen * 2);
+}
+
+static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int qkmode, int vmode, int elen) {
+    check_attn_lut(wy, wx, c, heads, win, qk, qkmode, vmode, elen, 0);
 }
 
 /* Logits straddling the clamp at -+2^24: q = (-+4096, 1, 0, ...), k = (4096, s, 0, ...), logit scale 1, so
@@ -532,8 +540,37 @@ static void check_lut16(ptrdiff_t n, int imode, int lmode) {
     guarded_free(lut, 65536 * 2);
 }
 
+/* add_requant_s16: a by amode, b random, any legal multipliers, shift 1..62 or codec-like, [lo, hi] any. */
+static void check_add_requant(ptrdiff_t n, int amode, int bmode) {
+    int16_t *a = guarded((size_t)n * 2), *b = guarded((size_t)n * 2), *ref = guarded((size_t)n * 2), *out = guarded((size_t)n * 2);
+    for (ptrdiff_t i = 0; i < n; i++) { a[i] = (int16_t)pick(amode, -32768, 32767, (size_t)i); b[i] = (int16_t)pick(bmode, -32768, 32767, (size_t)i); }
+    const int32_t ma = rint_in(0, 3) ? (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))) : (int32_t)(1 + rnd() % 0x7fffffffu);
+    const int32_t mb = rint_in(0, 3) ? (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))) : (int32_t)(1 + rnd() % 0x7fffffffu);
+    const int shift = rint_in(0, 2) ? rint_in(28, 34) : rint_in(0, 1) ? rint_in(1, 62) : (rint_in(0, 1) ? 1 : 62);
+    int lo, hi;
+    out_range(&lo, &hi);
+    char shape[96];
+    snprintf(shape, sizeof shape, "n=%td modes=%d/%d ma=%d mb=%d shift=%d", n, amode, bmode, ma, mb, shift);
+    S2CEltDSP r;
+    s2c_elt_dsp_init(&r, 0);
+    r.add_requant_s16(ref, a, ma, b, mb, shift, n, lo, hi);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2CEltDSP d;
+        s2c_elt_dsp_init(&d, levels[l].flags);
+        memset(out, 0x5a, (size_t)n * 2);
+        d.add_requant_s16(out, a, ma, b, mb, shift, n, lo, hi);
+        compare16("add_requant_s16", levels[l].name, out, ref, (size_t)n, shape);
+    }
+    guarded_free(a, (size_t)n * 2); guarded_free(b, (size_t)n * 2); guarded_free(ref, (size_t)n * 2); guarded_free(out, (size_t)n * 2);
+}
+
 static void check_ops(void) {
     int before = checks;
+    for (int it = 0; it < 120; it++) check_add_requant(rint_in(1, 70), it % 6, it < 36 ? (it / 6) % 6 : 0);
+    check_add_requant(4 * 65536 + 17, 0, 0);  /* parallel */
+    printf("add_requant_s16: %d variant-vs-C comparisons\n", checks - before);
+    before = checks;
     static const int ks[] = {1, 3, 5, 7, 9};
     for (int it = 0; it < 120; it++) {
         const int imode = it < 36 ? it % 6 : (it % 3 ? 0 : rint_in(0, 5));
@@ -562,6 +599,9 @@ static void check_ops(void) {
     check_attn(1, 1, 4 * 9, 4, S2C_ATTN_MAX_WIN, 4095, 0, 0, 2840);  /* largest window, hd 9 */
     check_attn(1, 1, 32, 1, 8, 32767, 1, 2, 2840);                   /* q = k = -32768: every logit wraps */
     check_attn(3, 2, 64, 2, 8, 4095, 0, 0, 2840);                     /* parallel */
+    for (int it = 0; it < 12; it++)  /* any table values; win 32 with 65535s: sums near 2^26 */
+        check_attn_lut(1, 1, 4 * rint_in(1, 9), 4, it < 4 ? S2C_ATTN_MAX_WIN : rint_in(1, 8), 4095, 0, it % 3 ? 0 : 2,
+                       it % 2 ? rint_in(1, 64) : 2840, 1 + (it & 1));
     for (int it = 0; it < 8; it++) check_attn_clamp(it & 1 ? 8 : 2, it & 2 ? 4 : 3, it & 4 ? 1 : -1);
     printf("window_attn_s16: %d variant-vs-C comparisons\n", checks - before);
     before = checks;
@@ -586,7 +626,8 @@ static void check_ops(void) {
 
 typedef struct {
     int16_t *in, *out;
-    int32_t *g, *b;
+    int32_t *g, *b, *mult, *shift;
+    int8_t *wgt;
     uint16_t *exp_lut;
     int16_t *lut;
     int rows, c, h, w, heads;
@@ -599,6 +640,12 @@ static void bench_ln(const S2COpsDSP *d, const BenchCtx *x) {
     d->layernorm_s16(x->out, x->c, x->in, x->c, x->rows, x->c, 12345, x->g, x->b, 30, -32768, 32767);
 }
 static void bench_lut(const S2COpsDSP *d, const BenchCtx *x) { d->lut16_s16(x->out, x->in, x->n, x->lut); }
+static void bench_dw(const S2COpsDSP *d, const BenchCtx *x) {
+    d->dwconv_s16(x->out, x->in, x->h, x->w, x->c, x->wgt, 5, x->b, x->mult, x->shift, -32768, 32767);
+}
+static void bench_gated(const S2COpsDSP *d, const BenchCtx *x) {
+    d->gated_s16(x->out, x->c, x->in, 2 * x->c, x->rows, x->c, x->lut, 1518500250, 40, -32768, 32767);
+}
 static void bench_attn(const S2COpsDSP *d, const BenchCtx *x) {
     d->window_attn_s16(x->out, x->c, x->in, 3 * x->c, x->h, x->w, x->c, x->heads, 8, 1518500250, 40, x->exp_lut, 2840,
                        1518500250, 44);
@@ -719,7 +766,10 @@ static void run_bench(void) {
     const size_t cap = (size_t)64 * 64 * 3 * 384;
     x.in = malloc(cap * 2); x.out = malloc(cap * 2); x.g = malloc(1024 * 4); x.b = malloc(1024 * 4);
     x.lut = malloc(65536 * 2); x.exp_lut = malloc(2840 * 2);
+    x.mult = malloc(1024 * 4); x.shift = malloc(1024 * 4); x.wgt = malloc(1024 * 25);
     for (int i = 0; i < 1024; i++) { x.g[i] = rint_in(1 << 20, 1 << 24); x.b[i] = rint_in(-(1 << 20), 1 << 20); }
+    for (int i = 0; i < 1024; i++) { x.mult[i] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))); x.shift[i] = rint_in(36, 40); }
+    for (int i = 0; i < 1024 * 25; i++) x.wgt[i] = (int8_t)rint_in(-128, 127);
     fill_lut(x.lut, 0);
     fill_exp_lut(x.exp_lut, 2840);
     char shape[64];
@@ -730,6 +780,14 @@ static void run_bench(void) {
         snprintf(shape, sizeof shape, "rows=%d c=%d", x.rows, x.c);
         bench("layernorm_s16", shape, bench_ln, &x);
     }
+    x.h = 64; x.w = 96; x.c = 192;  /* stage 1 of g_s on a 128 x 192 image: 5x5, 2 x 96 channels */
+    for (size_t i = 0; i < (size_t)x.h * x.w * x.c; i++) x.in[i] = (int16_t)rint_in(-4000, 4000);
+    snprintf(shape, sizeof shape, "%dx%d c=%d k=5", x.h, x.w, x.c);
+    bench("dwconv_s16", shape, bench_dw, &x);
+    x.rows = 64 * 64; x.c = 384;  /* Gated-FFN of a 96-channel stage (2 x 4 x 96 in, 4 x 96 out) */
+    for (size_t i = 0; i < (size_t)x.rows * 2 * x.c; i++) x.in[i] = (int16_t)(rint_in(-1500, 1500) + rint_in(-1500, 1500));
+    snprintf(shape, sizeof shape, "rows=%d hc=%d", x.rows, x.c);
+    bench("gated_s16", shape, bench_gated, &x);
     x.n = (ptrdiff_t)64 * 64 * 384;
     for (ptrdiff_t i = 0; i < x.n; i++) x.in[i] = (int16_t)rint_in(-32768, 32767);
     snprintf(shape, sizeof shape, "n=%td, uniform indices", x.n);
@@ -745,7 +803,7 @@ static void run_bench(void) {
         snprintf(shape, sizeof shape, "%dx%d c=%d heads=%d win=8", x.h, x.w, x.c, x.heads);
         bench("window_attn_s16", shape, bench_attn, &x);
     }
-    free(x.in); free(x.out); free(x.g); free(x.b); free(x.lut); free(x.exp_lut);
+    free(x.in); free(x.out); free(x.g); free(x.b); free(x.lut); free(x.exp_lut); free(x.mult); free(x.shift); free(x.wgt);
     s2c_set_threads(0);
 }
 
