@@ -450,6 +450,18 @@ public enum IntLayer: Sendable {
     case block(IntBlock)
     case up(IntConv)
 
+    /// Whether each output position depends on the same input position only (a 1x1 convolution
+    /// or a block without a spatial op), so the layer can run on any subset of positions.
+    var perPosition: Bool {
+        switch self {
+        case .conv(let c): return c.k == 1 && c.stride == 1 && c.pad == 0
+        case .block(let b):
+            if case .identity = b.spatial { return true }
+            return false
+        case .up: return false
+        }
+    }
+
     /// Observed names: the convolution's, and for Up its module name (the convolution's
     /// name without the trailing ".0") for the pixel-shuffled output.
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {

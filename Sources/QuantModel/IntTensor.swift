@@ -47,6 +47,30 @@ public struct IntTensor: Equatable, Sendable {
     }
 }
 
+extension IntTensor {
+    /// Rows `positions` (pixel indices p = y * w + x) of the channel concatenation of `parts`, as a
+    /// 1 x positions.count tensor; a nil part stands for zeros of its width.
+    public static func gather(_ parts: [(IntTensor?, Int)], positions: [Int]) -> IntTensor {
+        let c = parts.reduce(0) { $0 + $1.1 }
+        var out = IntTensor(h: 1, w: positions.count, c: c)
+        out.data.withUnsafeMutableBufferPointer { o in
+            var off = 0
+            for (t, width) in parts {
+                if let t {
+                    precondition(t.c == width)
+                    t.data.withUnsafeBufferPointer { s in
+                        for (i, p) in positions.enumerated() {
+                            for ch in 0..<width { o[i * c + off + ch] = s[p * width + ch] }
+                        }
+                    }
+                }
+                off += width
+            }
+        }
+        return out
+    }
+}
+
 /// The dispatch tables of every kernel family, filled for one CPU-flag set.
 public struct Kernels: @unchecked Sendable {
     public var gemm = S2CGemmDSP()

@@ -371,6 +371,53 @@ static int attn_scratch_alloc(AttnScratch *sc, int n, int hd) {
     return 0;
 }
 
+/* z = clamp(requant(q K^T)) for NV vectors of 8 keys (kp: K packed [pair][key], rows npad apart). */
+INL void attn_qk(int32_t *lrow, const int32_t *kp, int npad, const int16_t *q, int hp, int hd, int NV, const S2CRq8 *lq) {
+    __m256i acc[8];
+    S2C_UNROLL for (int v = 0; v < NV; v++) acc[v] = _mm256_setzero_si256();
+    const int full = hd / 2;  /* pairs with two channels; an odd hd ends with a half pair */
+    for (int t = 0; t < full; t++) {
+        int32_t qv;
+        memcpy(&qv, q + 2 * t, 4);
+        const __m256i b = _mm256_set1_epi32(qv);
+        const int32_t *kr = kp + (size_t)t * npad;
+        S2C_UNROLL for (int v = 0; v < NV; v++)
+            acc[v] = _mm256_add_epi32(acc[v], _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)(kr + 8 * v))));
+    }
+    if (full < hp) {
+        const __m256i b = _mm256_set1_epi32((uint16_t)q[2 * full]);
+        const int32_t *kr = kp + (size_t)full * npad;
+        S2C_UNROLL for (int v = 0; v < NV; v++)
+            acc[v] = _mm256_add_epi32(acc[v], _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)(kr + 8 * v))));
+    }
+    S2C_UNROLL for (int v = 0; v < NV; v++) _mm256_store_si256((__m256i *)(lrow + 8 * v), rq8(acc[v], lq));
+}
+
+/* o[d] = requant(sum_j p'_j v_jd + colsum_d) for NV vectors of 8 channels, the first nd stored. */
+INL void attn_pv(int16_t *o, int nd, const int32_t *vp, int hdp, const int16_t *prow, int npad, const int32_t *colsum,
+                 int NV, const S2CRq8 *oq) {
+    __m256i acc[8];
+    S2C_UNROLL for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_si256((const __m256i *)(colsum + 8 * v));
+    for (int jp = 0; jp < npad / 2; jp++) {
+        int32_t pp;
+        memcpy(&pp, prow + 2 * jp, 4);
+        const __m256i b = _mm256_set1_epi32(pp);
+        const int32_t *vr = vp + (size_t)jp * hdp;
+        S2C_UNROLL for (int v = 0; v < NV; v++)
+            acc[v] = _mm256_add_epi32(acc[v], _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)(vr + 8 * v))));
+    }
+    S2C_UNROLL for (int v = 0; v < NV; v += 2) {
+        const int d = 8 * v, n = nd - d < 16 ? nd - d : 16;
+        const __m256i y = pack16(rq8(acc[v], oq), v + 1 < NV ? rq8(acc[v + 1], oq) : _mm256_setzero_si256());
+        if (n >= 16) _mm256_storeu_si256((__m256i *)(o + d), y);
+        else {
+            int16_t tmp[16];
+            _mm256_storeu_si256((__m256i *)tmp, y);
+            memcpy(o + d, tmp, (size_t)n * 2);
+        }
+    }
+}
+
 /* One head of one window (tokens tok[0..n-1]). */
 static TGT void attn_head(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, const int16_t *const *tok,
                           int n, int c, int hd, int qo, const S2CRq8 *lq, const S2CRq8 *oq, const uint16_t *exp_lut,
@@ -415,19 +462,11 @@ static TGT void attn_head(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdi
         /* L = q K^T, 64 keys (8 vectors) at a time */
         for (int j0 = 0; j0 < npad; j0 += 64) {
             const int nv = npad - j0 < 64 ? (npad - j0) / 8 : 8;
-            __m256i acc[8];
-            S2C_UNROLL for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_si256();
-            for (int t = 0; t < hp; t++) {
-                int32_t qv;
-                if (2 * t + 1 < hd) memcpy(&qv, q + 2 * t, 4);
-                else qv = (uint16_t)q[2 * t];
-                const __m256i b = _mm256_set1_epi32(qv);
-                const int32_t *kr = sc->kp + (size_t)t * npad + j0;
-                S2C_UNROLL for (int v = 0; v < 8; v++)
-                    if (v < nv) acc[v] = _mm256_add_epi32(acc[v], _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)(kr + 8 * v))));
+            switch (nv) {
+#define QK(NV) case NV: attn_qk(sc->lrow + j0, sc->kp + j0, npad, q, hp, hd, NV, lq); break;
+            QK(1) QK(2) QK(3) QK(4) QK(5) QK(6) QK(7) QK(8)
+#undef QK
             }
-            S2C_UNROLL for (int v = 0; v < 8; v++)
-                if (v < nv) _mm256_store_si256((__m256i *)(sc->lrow + j0 + 8 * v), rq8(acc[v], lq));
         }
         /* max over the n real keys (padding lanes hold z of zero keys: left out) */
         __m256i mx = _mm256_set1_epi32(INT32_MIN);
@@ -480,27 +519,10 @@ static TGT void attn_head(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdi
         int16_t *o = out + (tok[i] - qkv) / ldq * ldo + qo;
         for (int d0 = 0; d0 < hdp; d0 += 64) {
             const int nv = hdp - d0 < 64 ? (hdp - d0) / 8 : 8;
-            __m256i acc[8];
-            S2C_UNROLL for (int v = 0; v < 8; v++)
-                acc[v] = v < nv ? _mm256_loadu_si256((const __m256i *)(sc->colsum + d0 + 8 * v)) : _mm256_setzero_si256();
-            for (int jp = 0; jp < npad / 2; jp++) {
-                int32_t pp;
-                memcpy(&pp, sc->prow + 2 * jp, 4);
-                const __m256i b = _mm256_set1_epi32(pp);
-                const int32_t *vr = sc->vp + (size_t)jp * hdp + d0;
-                S2C_UNROLL for (int v = 0; v < 8; v++)
-                    if (v < nv) acc[v] = _mm256_add_epi32(acc[v], _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)(vr + 8 * v))));
-            }
-            S2C_UNROLL for (int v = 0; v < 8; v += 2) {
-                if (v >= nv) break;
-                const int d = d0 + 8 * v, nd = hd - d < 16 ? hd - d : 16;
-                const __m256i y = pack16(rq8(acc[v], oq), v + 1 < nv ? rq8(acc[v + 1], oq) : _mm256_setzero_si256());
-                if (nd >= 16) _mm256_storeu_si256((__m256i *)(o + d), y);
-                else {
-                    int16_t tmp[16];
-                    _mm256_storeu_si256((__m256i *)tmp, y);
-                    memcpy(o + d, tmp, (size_t)nd * 2);
-                }
+            switch (nv) {
+#define PV(NV) case NV: attn_pv(o + d0, hd - d0, sc->vp + d0, hdp, sc->prow, npad, sc->colsum + d0, NV, oq); break;
+            PV(1) PV(2) PV(3) PV(4) PV(5) PV(6) PV(7) PV(8)
+#undef PV
             }
         }
     }
