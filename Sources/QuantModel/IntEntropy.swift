@@ -27,7 +27,7 @@ public struct IntRescale: Sendable {
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
         precondition(x.c == mult.count, "rescale of \(x.c) channels with \(mult.count) multipliers")
-        var out = IntTensor(h: x.h, w: x.w, c: x.c)
+        var out = IntTensor(h: x.h, w: x.w, c: x.c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 mult.withUnsafeBufferPointer { m in
@@ -179,7 +179,7 @@ public struct IntEntropyModel: Sendable {
                 // tensor); with an observer it runs densely, as the float model's observer expects.
                 let params: IntTensor, row: [Int]
                 if observe == nil && pa[k].allSatisfy({ $0.perPosition }) {
-                    var parts: [(IntTensor?, Int)] = [(scPart, 2 * gk)]
+                    var parts: [(tensor: IntTensor?, width: Int)] = [(scPart, 2 * gk)]
                     if let c = ccPart { parts.append((c, c.c)) }
                     parts.append((psiPart, psiPart.c))
                     params = runSequence(pa[k], IntTensor.gather(parts, positions: pos), kn)
