@@ -46,6 +46,8 @@ void s2c_ops_dsp_init(S2COpsDSP *c, uint32_t flags) {
     c->gated_s16 = s2c_gated_s16_avx2;
     c->rescale_s16 = s2c_rescale_s16_avx2;
     c->window_attn_s16 = s2c_window_attn_s16_avx2;
+    if (!(flags & S2C_CPU_AVX512BW) || !(flags & S2C_CPU_AVX512VNNI)) return;
+    c->window_attn_s16 = s2c_window_attn_s16_avx512vnni;
 #elif defined(__aarch64__)
     if (!(flags & S2C_CPU_NEON)) return;
     c->dwconv_s16 = s2c_dwconv_s16_neon;

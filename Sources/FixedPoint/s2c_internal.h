@@ -144,6 +144,10 @@ void s2c_rescale_s16_avx2(int16_t *out, const int16_t *in, int rows, int c, cons
 void s2c_window_attn_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
                               int c, int heads, int win, int32_t logit_mult, int logit_shift,
                               const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);
+/* AVX-512 (F, BW, VL, VNNI) layer kernels of the VNNI level (x86/ops_avx512.c). */
+void s2c_window_attn_s16_avx512vnni(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
+                                    int c, int heads, int win, int32_t logit_mult, int logit_shift,
+                                    const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);
 #endif
 
 #if defined(__aarch64__)

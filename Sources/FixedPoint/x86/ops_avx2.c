@@ -424,12 +424,15 @@ static TGT void attn_head(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdi
                           int exp_len, const AttnScratch *sc) {
     const int npad = sc->npad, hp = sc->hpairs, hdp = sc->hdpad, ko = c + qo, vo = 2 * c + qo;
     /* K as [pair][key], V as [key pair][channel], zero padded; the column sums of V */
-    for (int t = 0; t < hp; t++) {
-        int32_t *kr = sc->kp + (size_t)t * npad;
-        for (int j = 0; j < npad; j++) {
-            const int16_t k0 = j < n ? tok[j][ko + 2 * t] : 0, k1 = j < n && 2 * t + 1 < hd ? tok[j][ko + 2 * t + 1] : 0;
-            kr[j] = (int32_t)(((uint32_t)(uint16_t)k1 << 16) | (uint16_t)k0);
+    for (int j = 0; j < npad; j++) {  /* key j's pairs down column j */
+        int32_t *kc = sc->kp + j;
+        if (j >= n) {
+            for (int t = 0; t < hp; t++) kc[(size_t)t * npad] = 0;
+            continue;
         }
+        const int16_t *kj = tok[j] + ko;
+        for (int t = 0; t < hd / 2; t++) memcpy(kc + (size_t)t * npad, kj + 2 * t, 4);
+        if (hd & 1) kc[(size_t)(hd / 2) * npad] = (uint16_t)kj[hd - 1];
     }
     for (int d = 0; d < hdp; d += 8) {
         __m256i cs = _mm256_setzero_si256();
