@@ -109,6 +109,9 @@ static void check_gemm(int a16, int m, int n, int k, int amode, int wmode, int q
 #if defined(__x86_64__)
     static const char *const named[] = {"avx2_dot", "avx2_bcast", "avx512vnni_dot", "avx512vnni_bcast"};
     enum { NNAMED = 4 };
+#elif defined(__aarch64__)
+    static const char *const named[] = {"neon_dot", "neon_bcast"};
+    enum { NNAMED = 2 };
 #else
     static const char *const named[] = {""};
     enum { NNAMED = 0 };
@@ -136,6 +139,10 @@ static void check_gemm(int a16, int m, int n, int k, int amode, int wmode, int q
             if (x == 2 && !a16) s2c_gemm_s8_avx512vnni_dot(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
             if (x == 3 && a16) rc = s2c_gemm_s16_avx512vnni_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
             if (x == 3 && !a16) rc = s2c_gemm_s8_avx512vnni_bcast(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+#elif defined(__aarch64__)
+            if (!a16) continue;  /* int8 has one design per level */
+            if (v - NLEVELS == 0) s2c_gemm_s16_neon_dot(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            else rc = s2c_gemm_s16_neon_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
 #else
             continue;
 #endif
@@ -599,6 +606,11 @@ static void check_ops(void) {
     check_attn(1, 1, 4 * 9, 4, S2C_ATTN_MAX_WIN, 4095, 0, 0, 2840);  /* largest window, hd 9 */
     check_attn(1, 1, 32, 1, 8, 32767, 1, 2, 2840);                   /* q = k = -32768: every logit wraps */
     check_attn(3, 2, 64, 2, 8, 4095, 0, 0, 2840);                     /* parallel */
+    for (int it = 0; it < 24; it++) {  /* head dims that are multiples of 8 (the SIMD fast paths' shapes; hybrid-t: 32) */
+        const int heads = rint_in(1, 3), hd = 8 * rint_in(1, it < 4 ? 12 : 5), win = it < 2 ? S2C_ATTN_MAX_WIN : rint_in(1, 9);
+        check_attn_lut(rint_in(1, 2), rint_in(1, 2), heads * hd, heads, win, it % 5 ? 4095 : 32767, it % 5 ? 0 : it % 6,
+                       it % 3 ? 0 : 2, it % 4 == 3 ? rint_in(1, 64) : 2840, it % 7 == 6);
+    }
     for (int it = 0; it < 12; it++)  /* any table values; win 32 with 65535s: sums near 2^26 */
         check_attn_lut(1, 1, 4 * rint_in(1, 9), 4, it < 4 ? S2C_ATTN_MAX_WIN : rint_in(1, 8), 4095, 0, it % 3 ? 0 : 2,
                        it % 2 ? rint_in(1, 64) : 2840, 1 + (it & 1));
