@@ -23,7 +23,8 @@
 # PyTorch capped to AVX2, the others vs native) and against native PyTorch.
 #
 # Environment: QUALITY (4), THREADS (2), RUNS (3), PATHS (default: every path this CPU has),
-# NATIVE=1 (s2c-int with -march=native instead of S2C_PORTABLE=1), PYTHON (python3), NICE (10).
+# NATIVE=1 (s2c-int with -march=native instead of S2C_PORTABLE=1), PYTHON (python3), NICE (10),
+# BASELINE (another s2c-int binary, e.g. an older build, timed in the same rounds: column "base").
 # Shared machines: everything runs under nice -n $NICE; medians of interleaved rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,7 +81,7 @@ echo "bench-decode: $(basename "$IMAGE"), quality $QUALITY, $THREADS threads, $R
 echo "s2c-int: $INT ($([ "${NATIVE:-0}" = 1 ] && echo native || echo portable)); s2c-dec: board/build.sh host (gcc -O2, portable)"
 nice -n "$NICE" "$TMP/bench-peak" "$THREADS" > "$TMP/peak"
 declare -A peak
-while read -r _ name rate; do peak[$name]=$rate; done < "$TMP/peak"
+while read -r _ name rate _; do peak[$name]=$rate; done < "$TMP/peak"
 printf "measured peak (%s threads):" "$THREADS"
 for pm in "${paths[@]}"; do p=${pm%%:*}; printf " %s %.1f GMAC/s" "$p" "$(awk -v r="${peak[$p]:-0}" 'BEGIN{print r/1e9}')"; done
 echo
@@ -89,7 +90,7 @@ for name in "${models[@]}"; do
     model=Weights/$name.s2cq
     "$INT" encode "$IMAGE" -o "$TMP/$name.s2c" --quality "$QUALITY" --model "$model" 2>/dev/null
     S2C_CPU_MASK=0 "$DEC" -q "$TMP/$name.s2c" -o "$TMP/$name.ref.ppm" --model "$model" --threads "$THREADS"
-    for pm in "${paths[@]}"; do : > "$TMP/int.${pm%%:*}"; : > "$TMP/dec.${pm%%:*}"; done
+    for pm in "${paths[@]}"; do : > "$TMP/int.${pm%%:*}"; : > "$TMP/dec.${pm%%:*}"; : > "$TMP/base.${pm%%:*}"; done
     : > "$TMP/torch.native"; : > "$TMP/torch.avx2"; : > "$TMP/macs"
     for r in $(seq "$RUNS"); do
         for pm in "${paths[@]}"; do
@@ -97,6 +98,10 @@ for name in "${models[@]}"; do
             rm -f "$TMP/o.png" "$TMP/o.ppm"
             S2C_CPU_MASK=$mask wall "$INT" decode "$TMP/$name.s2c" -o "$TMP/o.png" --model "$model" --threads "$THREADS" >> "$TMP/int.$p"
             S2C_CPU_MASK=$mask wall "$DEC" -q "$TMP/$name.s2c" -o "$TMP/o.ppm" --model "$model" --threads "$THREADS" >> "$TMP/dec.$p"
+            if [ -n "${BASELINE:-}" ]; then
+                S2C_CPU_MASK=$mask wall "$BASELINE" decode "$TMP/$name.s2c" -o "$TMP/b.png" --model "$model" --threads "$THREADS" >> "$TMP/base.$p"
+                cmp -s "$TMP/b.png" "$TMP/o.png" || echo "bench-decode: note: BASELINE's PNG bytes differ on $p" >&2
+            fi
             cmp -s "$TMP/o.ppm" "$TMP/$name.ref.ppm" || { echo "bench-decode: s2c-dec output on $p differs from the C path" >&2; exit 1; }
             "$PYTHON" - "$TMP/o.png" "$TMP/$name.ref.ppm" <<'PY' || { echo "bench-decode: s2c-int output on $p differs from the C path" >&2; exit 1; }
 import sys
@@ -119,14 +124,22 @@ PY
     echo
     awk -v n="$name" -v m="$macs" -v tn="$tn" -v ta="$ta" 'BEGIN {
         printf "%s: decoder-side network %.1f GMAC; PyTorch fp32 (median): native %.2f s, capped to AVX2 %.2f s\n", n, m / 1e9, tn, ta }'
-    printf "%-11s %9s %9s %8s %8s %13s %11s %11s %9s\n" path "s2c-int" "s2c-dec" "dec/int" "torch" "torch/int" "torch*/int" "int GMAC/s" "of peak"
+    printf "%-11s %9s %9s %8s %8s %13s %11s %11s %9s%s\n" path "s2c-int" "s2c-dec" "dec/int" "torch" "torch/int" "torch*/int" "int GMAC/s" "of peak" \
+        "$([ -n "${BASELINE:-}" ] && echo "      base  base/int")"
     for pm in "${paths[@]}"; do
         p=${pm%%:*}
-        ti=$(median < "$TMP/int.$p"); td=$(median < "$TMP/dec.$p")
+        ti=$(median < "$TMP/int.$p"); td=$(median < "$TMP/dec.$p"); tb=$(median < "$TMP/base.$p")
         tm=$tn; [ "$p" = avx2 ] && tm=$ta
         awk -v p="$p" -v ti="$ti" -v td="$td" -v tm="$tm" -v tn="$tn" -v m="$macs" -v pk="${peak[$p]:-0}" -v sfx="$([ "$p" = avx2 ] && echo avx2 || echo native)" 'BEGIN {
-            printf "%-11s %8.2fs %8.2fs %7.2fx %8s %12.2fx %10.2fx %11.1f %8.0f%%\n", p, ti, td, td / ti, sfx, tm / ti, tn / ti,
+            printf "%-11s %8.2fs %8.2fs %7.2fx %8s %12.2fx %10.2fx %11.1f %8.0f%%", p, ti, td, td / ti, sfx, tm / ti, tn / ti,
                    m / ti / 1e9, (pk > 0 ? 100 * m / ti / pk : 0) }'
+        if [ -n "${BASELINE:-}" ]; then awk -v tb="$tb" -v ti="$ti" 'BEGIN { printf " %8.2fs %8.2fx", tb, tb / ti }'; fi
+        echo
     done
-    echo "(torch/int: against the matched PyTorch (column torch); torch*/int: against native PyTorch; s2c-int runs of each path: $(for pm in "${paths[@]}"; do printf '%s ' "${pm%%:*}=[$(tr '\n' ' ' < "$TMP/int.${pm%%:*}" | sed 's/ $//')]"; done); torch native [$(tr '\n' ' ' < "$TMP/torch.native" | sed 's/ $//')], avx2 [$(tr '\n' ' ' < "$TMP/torch.avx2" | sed 's/ $//')])"
+    echo "(torch/int: against the matched PyTorch (column torch); torch*/int: against native PyTorch. Runs, s:"
+    for pm in "${paths[@]}"; do
+        p=${pm%%:*}
+        echo "  $p: s2c-int [$(tr '\n' ' ' < "$TMP/int.$p" | sed 's/ $//')] s2c-dec [$(tr '\n' ' ' < "$TMP/dec.$p" | sed 's/ $//')]$([ -n "${BASELINE:-}" ] && echo " base [$(tr '\n' ' ' < "$TMP/base.$p" | sed 's/ $//')]")"
+    done
+    echo "  torch native [$(tr '\n' ' ' < "$TMP/torch.native" | sed 's/ $//')], capped to AVX2 [$(tr '\n' ' ' < "$TMP/torch.avx2" | sed 's/ $//')])"
 done

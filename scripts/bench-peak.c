@@ -3,8 +3,10 @@
  *
  *   cc -O2 -fopenmp scripts/bench-peak.c -o bench-peak && ./bench-peak [threads]
  *
- * Each test runs THREADS OpenMP threads (default 2), each a loop of independent accumulator chains
- * (enough to cover latency) of one instruction, and prints "peak NAME MACS_PER_SECOND":
+ * Each test runs one thread, then THREADS OpenMP threads (default 2), each a loop of independent
+ * accumulator chains (enough to cover latency) of one instruction, and prints
+ * "peak NAME MACS_PER_SECOND_ON_THREADS MACS_PER_SECOND_ON_ONE": on a machine shared with other jobs the
+ * THREADS-thread rate is what the cores gave us, THREADS x the one-thread rate what they can do.
  *   c        scalar imul + add (1 MAC each): what the C reference would reach unvectorized
  *   avx2     vpmaddwd ymm + vpaddd (16 int16 x int16 MACs per pair), the AVX2 GEMM's inner step
  *   avx512vnni vpdpwssd zmm (32 MACs), the AVX-512 VNNI s16 GEMM's inner step
@@ -112,11 +114,12 @@ int main(int argc, char **argv) {
     if (threads < 1) { fprintf(stderr, "bench-peak: threads must be >= 1\n"); return 64; }
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    printf("peak c %.4g\n", measure(loop_c, 12, threads));
-    if (__builtin_cpu_supports("avx2")) printf("peak avx2 %.4g\n", measure(loop_avx2, 12 * 16, threads));
+    printf("peak c %.4g %.4g\n", measure(loop_c, 12, threads), measure(loop_c, 12, 1));
+    if (__builtin_cpu_supports("avx2"))
+        printf("peak avx2 %.4g %.4g\n", measure(loop_avx2, 12 * 16, threads), measure(loop_avx2, 12 * 16, 1));
     if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
-        printf("peak avx512vnni %.4g\n", measure(loop_vnni, 12 * 32, threads));
-        printf("peak avx512vnni_s8 %.4g\n", measure(loop_vnni8, 12 * 64, threads));
+        printf("peak avx512vnni %.4g %.4g\n", measure(loop_vnni, 12 * 32, threads), measure(loop_vnni, 12 * 32, 1));
+        printf("peak avx512vnni_s8 %.4g %.4g\n", measure(loop_vnni8, 12 * 64, threads), measure(loop_vnni8, 12 * 64, 1));
     }
 #else
     (void)measure;
