@@ -27,7 +27,7 @@ public struct IntRescale: Sendable {
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
         precondition(x.c == mult.count, "rescale of \(x.c) channels with \(mult.count) multipliers")
-        var out = IntTensor(h: x.h, w: x.w, c: x.c)
+        var out = IntTensor(h: x.h, w: x.w, c: x.c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 mult.withUnsafeBufferPointer { m in
@@ -162,25 +162,41 @@ public struct IntEntropyModel: Sendable {
             }
             var yk = IntTensor(h: h, w: w, c: gk)
             for pass in 0..<2 {
-                let scPart: IntTensor
-                if pass == 0 {
-                    scPart = IntTensor(h: h, w: w, c: 2 * gk)           // zeros: any scale
-                } else {
+                // Raster-order positions of this pass: anchors ((y + x) even), then the rest.
+                var pos: [Int] = []
+                pos.reserveCapacity((n + 1) / 2)
+                for p in 0..<n where (p / w + p % w) % 2 == pass { pos.append(p) }
+                var scPart: IntTensor? = nil                                // nil: zeros (any scale)
+                if pass == 1 {
                     var anchors = yk
                     for p in 0..<n where (p / w + p % w) % 2 == 1 {
                         for c in 0..<gk { anchors.data[p * gk + c] = 0 }
                     }
                     scPart = paSc[k](sc[k](scIn[k](anchors, kn), kn, observe), kn)
                 }
-                var parts = [scPart]
-                if let c = ccPart { parts.append(c) }
-                parts.append(psiPart)
-                let params = runSequence(pa[k], IntTensor.concat(parts), kn, observe)   // (scale | mean)
-                observe?("pa.\(k)", params)
-                for p in 0..<n where (p / w + p % w) % 2 == pass {
+                // The parameter network is per position (1x1 convolutions, LayerNorm, Gated-FFN), so
+                // it runs on this pass's positions only (the same values there as on the whole
+                // tensor); with an observer it runs densely, as the float model's observer expects.
+                let params: IntTensor, row: [Int]
+                if observe == nil && pa[k].allSatisfy({ $0.perPosition }) {
+                    var parts: [(tensor: IntTensor?, width: Int)] = [(scPart, 2 * gk)]
+                    if let c = ccPart { parts.append((c, c.c)) }
+                    parts.append((psiPart, psiPart.c))
+                    params = runSequence(pa[k], IntTensor.gather(parts, positions: pos), kn)
+                    row = Array(0..<pos.count)
+                } else {
+                    var parts = [scPart ?? IntTensor(h: h, w: w, c: 2 * gk)]
+                    if let c = ccPart { parts.append(c) }
+                    parts.append(psiPart)
+                    params = runSequence(pa[k], IntTensor.concat(parts), kn, observe)   // (scale | mean)
+                    observe?("pa.\(k)", params)
+                    row = pos
+                }
+                for (i, p) in pos.enumerated() {
+                    let r = row[i]
                     for c in 0..<gk {
-                        let scale = Int32(params.data[p * 2 * gk + c])
-                        let mean = Int32(params.data[p * 2 * gk + gk + c])
+                        let scale = Int32(params.data[r * 2 * gk + c])
+                        let mean = Int32(params.data[r * 2 * gk + gk + c])
                         let table = thresholds[k].index(scale)
                         let s = coder.symbol(channel: start + c, position: p, mean: mean, table: table)
                         let v = Int64(s) << Int64(yFracBits) + Int64(mean)

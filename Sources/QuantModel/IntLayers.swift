@@ -71,14 +71,15 @@ public struct IntConv: Sendable {
         let oh = (x.h + 2 * pad - k) / stride + 1
         let ow = (x.w + 2 * pad - k) / stride + 1
         let kk = k * k * cin
-        var out = IntTensor(h: oh, w: ow, c: cout)
-        guard oh > 0 && ow > 0 else { return out }
+        guard oh > 0 && ow > 0 else { return IntTensor(h: max(oh, 0), w: max(ow, 0), c: cout) }
+        var out = IntTensor(h: oh, w: ow, c: cout, overwritten: ())  // every row and channel: one GEMM or bands of rows
         if k == 1 && stride == 1 && pad == 0 {
             x.data.withUnsafeBufferPointer { a in gemm(&out, 0, a.baseAddress!, rows: oh * ow, kk, kn) }
         } else {
             // Patch matrix in bands of output rows: at most kn.bandPixels output pixels at a time.
             let bandRows = max(1, min(oh, kn.bandPixels / ow))
-            var cols = [Int16](repeating: 0, count: bandRows * ow * kk)
+            // im2col writes every value of its rows (padding as zeros)
+            var cols = [Int16](unsafeUninitializedCapacity: bandRows * ow * kk) { _, n in n = bandRows * ow * kk }
             var oy0 = 0
             while oy0 < oh {
                 let oy1 = min(oh, oy0 + bandRows)
@@ -101,7 +102,7 @@ public struct IntConv: Sendable {
         // int8 input: the patch rows narrowed (saturating; the producer already clamps to +-127).
         var a8: [Int8] = []
         if inputBits == 8 {
-            a8 = [Int8](repeating: 0, count: rows * kk)
+            a8 = [Int8](unsafeUninitializedCapacity: rows * kk) { _, n in n = rows * kk }
             a8.withUnsafeMutableBufferPointer { d in
                 for i in 0..<(rows * kk) { d[i] = Int8(clamping: a[i]) }
             }
@@ -155,7 +156,7 @@ public struct IntDWConv: Sendable {
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         precondition(x.c == c, "\(name): input has \(x.c) channels, expected \(c)")
-        var out = IntTensor(h: x.h, w: x.w, c: c)
+        var out = IntTensor(h: x.h, w: x.w, c: c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 w.withUnsafeBufferPointer { wp in
@@ -198,7 +199,7 @@ public struct IntLayerNorm: Sendable {
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         precondition(x.c == g.count, "\(name): input has \(x.c) channels, expected \(g.count)")
-        var out = IntTensor(h: x.h, w: x.w, c: x.c)
+        var out = IntTensor(h: x.h, w: x.w, c: x.c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 g.withUnsafeBufferPointer { gp in
@@ -224,7 +225,7 @@ public struct IntLUT: Sendable {
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
-        var out = x
+        var out = IntTensor(h: x.h, w: x.w, c: x.c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 lut.withUnsafeBufferPointer { l in kn.ops.lut16_s16(o.baseAddress, s.baseAddress, s.count, l.baseAddress) }
@@ -280,7 +281,7 @@ public struct IntGatedFFN: Sendable {
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         let ab = fc1(x, kn, observe)
         let hc = ab.c / 2
-        var h = IntTensor(h: ab.h, w: ab.w, c: hc)
+        var h = IntTensor(h: ab.h, w: ab.w, c: hc, overwritten: ())
         h.data.withUnsafeMutableBufferPointer { o in
             ab.data.withUnsafeBufferPointer { s in
                 lut.lut.withUnsafeBufferPointer { l in
@@ -362,7 +363,7 @@ public struct IntAdd: Sendable {
 
     public func callAsFunction(_ a: IntTensor, _ b: IntTensor, _ kn: Kernels) -> IntTensor {
         precondition(a.data.count == b.data.count)
-        var out = a
+        var out = IntTensor(h: a.h, w: a.w, c: a.c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             a.data.withUnsafeBufferPointer { ap in
                 b.data.withUnsafeBufferPointer { bp in
@@ -450,6 +451,18 @@ public enum IntLayer: Sendable {
     case block(IntBlock)
     case up(IntConv)
 
+    /// Whether each output position depends on the same input position only (a 1x1 convolution
+    /// or a block without a spatial op), so the layer can run on any subset of positions.
+    var perPosition: Bool {
+        switch self {
+        case .conv(let c): return c.k == 1 && c.stride == 1 && c.pad == 0
+        case .block(let b):
+            if case .identity = b.spatial { return true }
+            return false
+        case .up: return false
+        }
+    }
+
     /// Observed names: the convolution's, and for Up its module name (the convolution's
     /// name without the trailing ".0") for the pixel-shuffled output.
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
@@ -458,7 +471,7 @@ public enum IntLayer: Sendable {
         case .block(let b): return b(x, kn, observe)
         case .up(let c):
             let y = c(x, kn, observe)
-            var out = IntTensor(h: 2 * y.h, w: 2 * y.w, c: y.c / 4)
+            var out = IntTensor(h: 2 * y.h, w: 2 * y.w, c: y.c / 4, overwritten: ())
             out.data.withUnsafeMutableBufferPointer { o in
                 y.data.withUnsafeBufferPointer { s in
                     s2c_pixel_shuffle_s16(o.baseAddress, s.baseAddress, Int32(y.h), Int32(y.w), Int32(y.c / 4))

@@ -95,7 +95,7 @@ public struct IntSynthesis: Sendable {
                                observe: IntObserver? = nil) -> [UInt8] {
         precondition(yHat.c == config.latent && q >= 0 && q < config.qualityRows)
         let m = config.latent
-        var x = IntTensor(h: yHat.h, w: yHat.w, c: m)
+        var x = IntTensor(h: yHat.h, w: yHat.w, c: m, overwritten: ())
         x.data.withUnsafeMutableBufferPointer { o in
             yHat.data.withUnsafeBufferPointer { s in
                 invGainMult.withUnsafeBufferPointer { mp in
@@ -108,7 +108,7 @@ public struct IntSynthesis: Sendable {
         }
         observe?(TensorName.inverseGained, x)
         let y = runSequence(layers, x, kn, observe)
-        var px = IntTensor(h: y.h, w: y.w, c: 3)
+        var px = IntTensor(h: y.h, w: y.w, c: 3, overwritten: ())
         px.data.withUnsafeMutableBufferPointer { o in
             y.data.withUnsafeBufferPointer { s in
                 outMult.withUnsafeBufferPointer { mp in
