@@ -220,13 +220,14 @@ public struct ModelFile: Sendable {
             let rank = Int(try r.u8(name))
             guard rank <= ModelFile.maxRank else { throw .malformed("tensor '\(name)' has rank \(rank)") }
             var shape: [Int] = []
-            var count = 1
-            for _ in 0..<rank {
-                let d = Int(try r.u32(name))
+            for _ in 0..<rank { shape.append(Int(try r.u32(name))) }
+            // A zero dimension anywhere makes an empty tensor, whatever the others (ModelFileWriter
+            // writes [2, 0] in a file with no data; found by fuzz/harness/model.swift).
+            var count = shape.contains(0) ? 0 : 1
+            for d in shape where count > 0 {
                 let (c, o) = count.multipliedReportingOverflow(by: d)
                 guard !o, c <= dataSize else { throw .malformed("tensor '\(name)' is larger than the data section") }
                 count = c
-                shape.append(d)
             }
             let off = try r.u64(name)
             let nbytes = try r.u64(name)
