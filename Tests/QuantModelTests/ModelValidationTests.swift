@@ -103,3 +103,19 @@ private func expectRefused(_ f: ModelFile, _ what: String, sourceLocation: Sourc
                                "g_s.6.0.shift": [Int32](repeating: 30, count: 13)], shape: ["g_s.6.0.w": s])
     expectRefused(f, "multiple of 4")
 }
+
+/// An empty tensor of shape [2, 0] in a file without data: the writer writes it, so the reader
+/// reads it (the partial product 2 used to be compared with the empty data section; found by
+/// fuzz/harness/model.swift, regression input fuzz/regressions/model/).
+@Test func emptyTensorWithALeadingNonZeroDimension() throws {
+    for shape in [[2, 0], [0, 2], [3, 0, 5]] {
+        var w = ModelFileWriter()
+        w.add("e", .i8, shape: shape, rawBytes: [])
+        let f = try ModelFile(bytes: w.serialize())
+        #expect(f.tensors["e"]?.shape == shape && f.tensors["e"]?.byteCount == 0)
+        #expect(try f.int8("e") == [])
+    }
+    var w = ModelFileWriter()
+    w.add("big", .i8, shape: [1 << 20, 1 << 20, 0], rawBytes: [])
+    _ = try ModelFile(bytes: w.serialize())
+}
