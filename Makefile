@@ -14,7 +14,7 @@ REQUIREMENTS := train/requirements.txt
 # Touched after a successful pip install; pip runs again only when requirements.txt is newer.
 PIP_STAMP := .build/.pip-requirements.stamp
 
-.PHONY: help setup build test demo board
+.PHONY: help setup build test demo board fuzz sanitize
 
 help:
 	@echo "make setup   install missing apt packages and train/requirements.txt (pinned, CPU torch)"
@@ -22,6 +22,8 @@ help:
 	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM C kernels, Embedded Swift and board decoder checks (nano and the shipped hybrid-t)"
 	@echo "make demo    setup, release build, scripts/demo.sh"
 	@echo "make board   setup, s2c-dec (the decoder for boards) for aarch64 and this machine in out/board/"
+	@echo "make fuzz    the committed fuzz inputs, then every fuzz harness for FUZZ_TIME seconds (default 60; FUZZ=harness... picks some)"
+	@echo "make sanitize  the Swift test suite and the C checks under AddressSanitizer + UndefinedBehaviorSanitizer"
 
 setup:
 	@if ! command -v dpkg-query >/dev/null; then \
@@ -69,6 +71,22 @@ test: setup
 	bash scripts/check-embedded.sh
 	for w in Weights/*.s2cq; do n=$$(basename $$w .s2cq); bash scripts/check-embedded.sh $$w Tests/Conformance/$$n/*.s2c; done
 	bash scripts/check-board.sh
+	bash scripts/check-encoder.sh
+	bash scripts/check-memory.sh
+	bash fuzz/run.sh --regress
+	bash fuzz/run.sh --time 30
+	bash fuzz/sanitize.sh
+
+# Fuzzing and sanitizers (docs/robustness.md). CI runs the committed inputs, 30 s of each harness
+# and the sanitizer build as part of `make test`.
+FUZZ_TIME ?= 60
+FUZZ ?=
+fuzz: setup
+	bash fuzz/run.sh --regress $(FUZZ)
+	bash fuzz/run.sh --time $(FUZZ_TIME) $(FUZZ)
+
+sanitize: setup
+	bash fuzz/sanitize.sh
 
 # Static binaries of the board decoder (board/README.md).
 board: setup

@@ -5,6 +5,7 @@
 //
 // Every function that can fail returns 0 on success, or 1 with a one-line message in `err`
 // (UTF-8, NUL-terminated, truncated to `errCap` bytes).
+import FixedPoint
 
 nonisolated(unsafe) var boardStream: Bitstream? = nil
 nonisolated(unsafe) var boardCodec: IntCodec? = nil
@@ -67,6 +68,7 @@ public func boardLoadModel(_ count: Int,
                            _ ctx: UnsafeMutableRawPointer?,
                            _ err: UnsafeMutablePointer<UInt8>?, _ errCap: Int) -> Int32 {
     boardCodec = nil
+    s2c_keep_freed_memory()  // a whole-image decoder: reuse freed activations' pages (as s2c-int does)
     guard count >= 0 else { return putMessage("negative model size", err, errCap) }
     var filled: Int32 = 0
     let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, n in

@@ -1,4 +1,8 @@
 /* cpu.c: CPU feature detection, the S2C_CPU_MASK mask, and the OpenMP thread-count wrappers. */
+#include <limits.h> /* first: defines __GLIBC__ with glibc */
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -106,3 +110,10 @@ void s2c_set_threads(int n) { omp_set_num_threads(n > 0 ? n : omp_get_num_procs(
 int s2c_get_threads(void) { return omp_get_max_threads(); }
 
 int s2c_fixedpoint_version(void) { return 1; }
+
+void s2c_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_MAX, 0);              /* large blocks from the heap, not one mmap each */
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);  /* never give the heap top back */
+#endif
+}

@@ -17,6 +17,7 @@ void s2c_gemm_dsp_init(S2CGemmDSP *c, uint32_t flags) {
     c->gemm_s16 = s2c_gemm_s16_neon;
     if (!(flags & S2C_CPU_DOTPROD)) return;
     c->gemm_s8 = s2c_gemm_s8_neon_dotprod;
+    c->gemm_s16 = s2c_gemm_s16_neon_dotprod;
 #elif defined(__wasm_simd128__)
     if (!(flags & S2C_CPU_WASM_SIMD128)) return;
     c->gemm_s8 = s2c_gemm_s8_simd128;
@@ -27,11 +28,18 @@ void s2c_gemm_dsp_init(S2CGemmDSP *c, uint32_t flags) {
 }
 
 void s2c_elt_dsp_init(S2CEltDSP *c, uint32_t flags) {
-    (void)flags;  /* C reference only so far */
     c->add_requant_s16 = s2c_add_requant_s16_c;
-#if defined(__wasm_simd128__)
+#if defined(__x86_64__)
+    if (!(flags & S2C_CPU_AVX2)) return;
+    c->add_requant_s16 = s2c_add_requant_s16_avx2;
+#elif defined(__aarch64__)
+    if (!(flags & S2C_CPU_NEON)) return;
+    c->add_requant_s16 = s2c_add_requant_s16_neon;
+#elif defined(__wasm_simd128__)
     if (!(flags & S2C_CPU_WASM_SIMD128)) return;
     c->add_requant_s16 = s2c_add_requant_s16_simd128;
+#else
+    (void)flags;
 #endif
 }
 
@@ -49,9 +57,13 @@ void s2c_ops_dsp_init(S2COpsDSP *c, uint32_t flags) {
     c->gated_s16 = s2c_gated_s16_avx2;
     c->rescale_s16 = s2c_rescale_s16_avx2;
     c->window_attn_s16 = s2c_window_attn_s16_avx2;
+    if (!(flags & S2C_CPU_AVX512BW) || !(flags & S2C_CPU_AVX512VNNI)) return;
+    c->window_attn_s16 = s2c_window_attn_s16_avx512vnni;
+    c->layernorm_s16 = s2c_layernorm_s16_avx512vnni;
 #elif defined(__aarch64__)
     if (!(flags & S2C_CPU_NEON)) return;
     c->dwconv_s16 = s2c_dwconv_s16_neon;
+    c->lut16_s16 = s2c_lut16_s16_neon;
     c->layernorm_s16 = s2c_layernorm_s16_neon;
     c->gated_s16 = s2c_gated_s16_neon;
     c->rescale_s16 = s2c_rescale_s16_neon;

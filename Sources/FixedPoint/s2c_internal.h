@@ -67,6 +67,21 @@ void s2c_gemm_s8_avx2(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
 void s2c_gemm_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
                        ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                        int m, int n, int k, int lo, int hi);
+/* The two AVX2 designs behind the two functions above (x86/gemm_avx2.c picks one by shape): dot
+ * products along k (_dot) and the broadcast layout with repacked weights (_bcast, which returns
+ * non-zero when it cannot get its buffers; the caller then runs _dot over the whole output). */
+void s2c_gemm_s8_avx2_dot(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                          ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                          int m, int n, int k, int lo, int hi);
+void s2c_gemm_s16_avx2_dot(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                           ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int m, int n, int k, int lo, int hi);
+int s2c_gemm_s8_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                           ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int m, int n, int k, int lo, int hi);
+int s2c_gemm_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                            ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int m, int n, int k, int lo, int hi);
 void s2c_gemm_s8_avx512vnni(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
                             const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
                             const int32_t *mult, const int32_t *shift, int m, int n, int k,
@@ -104,10 +119,31 @@ void s2c_gemm_s8_neon(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
 void s2c_gemm_s16_neon(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
                        ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                        int m, int n, int k, int lo, int hi);
+/* The two int16 designs behind s2c_gemm_s16_neon (gemm_neon.c picks one by shape). */
+void s2c_gemm_s16_neon_dot(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                           ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int m, int n, int k, int lo, int hi);
+int s2c_gemm_s16_neon_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                            ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int m, int n, int k, int lo, int hi);
 void s2c_gemm_s8_neon_dotprod(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
                               const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
                               const int32_t *mult, const int32_t *shift, int m, int n, int k,
                               int lo, int hi);
+void s2c_gemm_s16_neon_dotprod(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                               const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                               const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                               int lo, int hi);
+#endif
+
+/* Elementwise kernels. */
+#if defined(__x86_64__)
+void s2c_add_requant_s16_avx2(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b, int32_t mult_b,
+                              int shift, ptrdiff_t n, int lo, int hi);
+#endif
+#if defined(__aarch64__)
+void s2c_add_requant_s16_neon(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b, int32_t mult_b,
+                              int shift, ptrdiff_t n, int lo, int hi);
 #endif
 
 /* Layer kernels (s2c_ops.h). */
@@ -123,6 +159,12 @@ void s2c_rescale_s16_avx2(int16_t *out, const int16_t *in, int rows, int c, cons
 void s2c_window_attn_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
                               int c, int heads, int win, int32_t logit_mult, int logit_shift,
                               const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);
+/* AVX-512 (F, BW, VL, VNNI) layer kernels of the VNNI level (x86/ops_avx512.c). */
+void s2c_layernorm_s16_avx512vnni(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
+                                  uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi);
+void s2c_window_attn_s16_avx512vnni(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
+                                    int c, int heads, int win, int32_t logit_mult, int logit_shift,
+                                    const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);
 #endif
 
 #if defined(__aarch64__)
@@ -134,6 +176,7 @@ void s2c_gated_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_
                         const int16_t *lut, int32_t mult, int shift, int lo, int hi);
 void s2c_rescale_s16_neon(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
                           const int32_t *shift, int lo, int hi);
+void s2c_lut16_s16_neon(int16_t *out, const int16_t *in, ptrdiff_t n, const int16_t *lut);
 void s2c_window_attn_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
                               int c, int heads, int win, int32_t logit_mult, int logit_shift,
                               const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);

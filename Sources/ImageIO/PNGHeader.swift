@@ -73,6 +73,30 @@ public struct PNGHeader: Equatable, Sendable {
             throw ImageIOError.badDimensions(path: name, width: width, height: height)
         }
 
+        // Every complete chunk header up to IEND must describe a chunk that fits in the file:
+        // libpng allocates a chunk's declared length before reading it (a 241-byte file declaring
+        // a 1.2 GB tEXt chunk made it allocate 1.2 GB; fuzz/harness/png.swift). And the image data
+        // must be able to inflate to the image: deflate expands at most 1032:1, so fewer IDAT
+        // bytes than that cannot hold width x height pixels, and the pixel buffers are not
+        // allocated for them. A few trailing bytes (a cut IEND) are left to libpng.
+        var offset = signature.count, idatBytes = 0
+        while offset + 12 <= data.count {
+            let length = Int(be32(data, offset)), type = chunkType(data, offset + 4)
+            guard length <= 0x7FFF_FFFF, offset + 12 + length <= data.count else {
+                throw ImageIOError.corrupt(path: name, detail:
+                    "chunk '\(type)' at byte \(offset) declares \(length) bytes, more than the file has left (truncated or damaged)")
+            }
+            if type == "IDAT" { idatBytes += length }
+            offset += 12 + length
+            if type == "IEND" { break }
+        }
+        let samples = colorType == .rgb ? 3 : colorType == .grayAlpha ? 2 : colorType == .rgba ? 4 : 1
+        let minimum = width * height * samples * bitDepth / 8 / 1032
+        guard idatBytes > 0, idatBytes >= minimum else {
+            throw ImageIOError.corrupt(path: name, detail:
+                "\(idatBytes) bytes of image data cannot hold \(width)x\(height) pixels (truncated or damaged)")
+        }
+
         var hasTRNS = false
         forEachChunk(data) { type, _ in
             if type == "IDAT" || type == "IEND" { return false }

@@ -57,6 +57,14 @@ public struct IntAnalysis: Sendable {
         guard hIn.mult.count == cfg.latent, zo.mult.count == cfg.hyper else {
             throw .malformed("'h_a.in' or 'z.out' does not match the latent sizes")
         }
+        for m in med where m < -(1 << 30) || m > 1 << 30 { throw .malformed("'z.median' is out of range") }
+        // g_a takes the padded tile to 1/16, h_a that to 1/64 (z).
+        guard try checkSequence(ga, GraphShape(c: 3, g: 64)) == GraphShape(c: cfg.latent, g: 4) else {
+            throw .malformed("g_a does not produce the latent at 1/16 of the image's size")
+        }
+        guard try checkSequence(ha, GraphShape(c: cfg.latent, g: 4)) == GraphShape(c: cfg.hyper, g: 1) else {
+            throw .malformed("h_a does not produce z at 1/64 of the image's size")
+        }
         config = cfg
         analysis = ga
         gainMult = gm

@@ -11,6 +11,53 @@ func params(_ f: ModelFile, _ name: String, _ n: Int) throws(ModelFileError) -> 
     return p
 }
 
+// MARK: - Load-time graph checks
+//
+// A model file is input like any other: a layer must refuse, when it is loaded, anything that
+// would make it trap (a precondition, an index out of range), leave a kernel's documented domain
+// (shifts 1...62, clamps inside int16, LayerNorm c <= 1024, attention windows <= 32) or make the
+// SIMD and C paths disagree. Each layer checks its own parameters in init; `check(_:)` checks
+// that it fits the tensor it will be given, so that a whole network is validated before it runs
+// (found by fuzz/harness/modelgraph.swift: a negative depth, mismatched channel counts and
+// convolutions that change the size all trapped at run time).
+
+/// Bounds on a model's shapes (docs/model-format.md, "Validation on load").
+public enum GraphLimits {
+    /// Channels of any tensor.
+    public static let maxChannels = 4096
+    /// Side of a convolution kernel.
+    public static let maxKernel = 15
+    /// k * k * cin of a k x k convolution (one patch row): bounds its patch-matrix band.
+    public static let maxPatch = 32768
+    /// Channels of a LayerNorm (s2c_ops.h: V <= 2^62 needs c <= 1024).
+    public static let maxLayerNormChannels = 1024
+    /// Blocks in a stage or context network.
+    public static let maxBlocks = 64
+}
+
+/// What a layer may rely on about its input: the channel count, and a number that both sides
+/// are multiples of for every tile (tiles are padded to multiples of 64).
+public struct GraphShape: Equatable, Sendable {
+    public var c: Int
+    public var g: Int
+
+    public init(c: Int, g: Int) {
+        self.c = c
+        self.g = g
+    }
+}
+
+/// Refuses a clamp range outside int16 (every kernel's documented domain).
+func checkClamp(_ lo: Int32, _ hi: Int32, _ name: String) throws(ModelFileError) {
+    guard lo >= -32768, lo <= hi, hi <= 32767 else { throw .malformed("'\(name)' clamps to \(lo)...\(hi), not inside int16") }
+}
+
+/// Refuses requantization shifts outside 1...62 and negative multipliers (s2c_fixedpoint.h).
+func checkRequant(_ mult: [Int32], _ shift: [Int32], _ name: String) throws(ModelFileError) {
+    for m in mult where m < 0 { throw .malformed("'\(name)' has a negative multiplier") }
+    for s in shift where s < 1 || s > 62 { throw .malformed("'\(name)' has a shift outside 1...62") }
+}
+
 /// Sees a layer's output under the PyTorch module name the float observer uses (conv and
 /// norm names, `<sepconv>.gelu`, `<ffn>.gate`, `<attn>.attn`, `<block>.mid`, block and Up names).
 /// Tensors are HWC with the layer's integer values; nil (the default) costs one branch per layer.
@@ -64,6 +111,26 @@ public struct IntConv: Sendable {
         guard stride >= 1, pad >= 0, pad < k, lo <= hi, lo >= -32768, hi <= 32767, inputBits == 8 || inputBits == 16 else {
             throw .malformed("'\(name).conv' is invalid")
         }
+        guard k >= 1, k <= GraphLimits.maxKernel, cin >= 1, cin <= GraphLimits.maxChannels, cout >= 1,
+              cout <= GraphLimits.maxChannels, k * k * cin <= GraphLimits.maxPatch else {
+            throw .malformed("'\(name).w' has a shape [\(cout), \(k), \(k), \(cin)] outside the limits")
+        }
+    }
+
+    /// The output of this convolution on `s`: it must take s.c channels and either keep the size
+    /// (stride 1, k = 2 pad + 1) or halve it exactly (stride 2, k = 2 pad + 1 or 2 pad + 2, even sides).
+    public func check(_ s: GraphShape) throws(ModelFileError) -> GraphShape {
+        guard s.c == cin else { throw .malformed("'\(name)' takes \(cin) channels, its input has \(s.c)") }
+        if stride == 1 && k == 2 * pad + 1 { return GraphShape(c: cout, g: s.g) }
+        if stride == 2 && (k == 2 * pad + 1 || k == 2 * pad + 2) && s.g % 2 == 0 { return GraphShape(c: cout, g: s.g / 2) }
+        throw .malformed("'\(name)' (k \(k), stride \(stride), pad \(pad)) neither keeps nor halves its input's size")
+    }
+
+    /// `check(_:)` for a convolution that must keep the size.
+    func checkSame(_ s: GraphShape) throws(ModelFileError) -> GraphShape {
+        let o = try check(s)
+        guard o.g == s.g else { throw .malformed("'\(name)' must keep its input's size (stride 1, k = 2 pad + 1)") }
+        return o
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
@@ -71,14 +138,15 @@ public struct IntConv: Sendable {
         let oh = (x.h + 2 * pad - k) / stride + 1
         let ow = (x.w + 2 * pad - k) / stride + 1
         let kk = k * k * cin
-        var out = IntTensor(h: oh, w: ow, c: cout)
-        guard oh > 0 && ow > 0 else { return out }
+        guard oh > 0 && ow > 0 else { return IntTensor(h: max(oh, 0), w: max(ow, 0), c: cout) }
+        var out = IntTensor(h: oh, w: ow, c: cout, overwritten: ())  // every row and channel: one GEMM or bands of rows
         if k == 1 && stride == 1 && pad == 0 {
             x.data.withUnsafeBufferPointer { a in gemm(&out, 0, a.baseAddress!, rows: oh * ow, kk, kn) }
         } else {
             // Patch matrix in bands of output rows: at most kn.bandPixels output pixels at a time.
             let bandRows = max(1, min(oh, kn.bandPixels / ow))
-            var cols = [Int16](repeating: 0, count: bandRows * ow * kk)
+            // im2col writes every value of its rows (padding as zeros)
+            var cols = [Int16](unsafeUninitializedCapacity: bandRows * ow * kk) { _, n in n = bandRows * ow * kk }
             var oy0 = 0
             while oy0 < oh {
                 let oy1 = min(oh, oy0 + bandRows)
@@ -101,7 +169,7 @@ public struct IntConv: Sendable {
         // int8 input: the patch rows narrowed (saturating; the producer already clamps to +-127).
         var a8: [Int8] = []
         if inputBits == 8 {
-            a8 = [Int8](repeating: 0, count: rows * kk)
+            a8 = [Int8](unsafeUninitializedCapacity: rows * kk) { _, n in n = rows * kk }
             a8.withUnsafeMutableBufferPointer { d in
                 for i in 0..<(rows * kk) { d[i] = Int8(clamping: a[i]) }
             }
@@ -151,11 +219,20 @@ public struct IntDWConv: Sendable {
         let p = try params(f, name + TensorName.conv, 4)
         lo = p[2]
         hi = p[3]
+        guard c >= 1, c <= GraphLimits.maxChannels, k <= GraphLimits.maxKernel, p[0] == 1, Int(p[1]) == k / 2 else {
+            throw .malformed("'\(name)' is not a depthwise [c, k, k] convolution of stride 1 and padding k / 2 within the limits")
+        }
+        try checkClamp(lo, hi, name + ".conv")
+    }
+
+    func check(_ s: GraphShape) throws(ModelFileError) -> GraphShape {
+        guard s.c == c else { throw .malformed("'\(name)' takes \(c) channels, its input has \(s.c)") }
+        return s
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         precondition(x.c == c, "\(name): input has \(x.c) channels, expected \(c)")
-        var out = IntTensor(h: x.h, w: x.w, c: c)
+        var out = IntTensor(h: x.h, w: x.w, c: c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 w.withUnsafeBufferPointer { wp in
@@ -194,11 +271,20 @@ public struct IntLayerNorm: Sendable {
         hi = p[2]
         epsQ = UInt64(UInt32(bitPattern: p[3])) << 32 | UInt64(UInt32(bitPattern: p[4]))
         guard shift >= 17, shift <= 62, lo <= hi else { throw .malformed("'\(name).ln' is invalid") }
+        guard g.count >= 1, g.count <= GraphLimits.maxLayerNormChannels else {
+            throw .malformed("'\(name)' normalizes \(g.count) channels (1...\(GraphLimits.maxLayerNormChannels))")
+        }
+        try checkClamp(lo, hi, name + ".ln")
+    }
+
+    func check(_ s: GraphShape) throws(ModelFileError) -> GraphShape {
+        guard s.c == g.count else { throw .malformed("'\(name)' takes \(g.count) channels, its input has \(s.c)") }
+        return s
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         precondition(x.c == g.count, "\(name): input has \(x.c) channels, expected \(g.count)")
-        var out = IntTensor(h: x.h, w: x.w, c: x.c)
+        var out = IntTensor(h: x.h, w: x.w, c: x.c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 g.withUnsafeBufferPointer { gp in
@@ -224,7 +310,7 @@ public struct IntLUT: Sendable {
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
-        var out = x
+        var out = IntTensor(h: x.h, w: x.w, c: x.c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 lut.withUnsafeBufferPointer { l in kn.ops.lut16_s16(o.baseAddress, s.baseAddress, s.count, l.baseAddress) }
@@ -245,6 +331,12 @@ public struct IntSepConv: Sendable {
         gelu = try IntLUT(f, name + TensorName.gelu)
         dw = try IntDWConv(f, name + TensorName.dw)
         pw2 = try IntConv(f, name + TensorName.pw2)
+    }
+
+    func check(_ s: GraphShape) throws(ModelFileError) -> GraphShape {
+        let o = try pw2.checkSame(try dw.check(try pw1.checkSame(s)))
+        guard o == s else { throw .malformed("'\(name)' changes its input's channels") }
+        return o
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
@@ -275,12 +367,22 @@ public struct IntGatedFFN: Sendable {
         lo = p[2]
         hi = p[3]
         guard fc1.cout == 2 * fc2.cin, mult >= 0, shift >= 1, shift <= 62 else { throw .malformed("'\(name)' is inconsistent") }
+        // Per pixel: IntBlock runs it on bands of pixels.
+        guard fc1.k == 1, fc2.k == 1 else { throw .malformed("'\(name)' must be pointwise (1x1 convolutions)") }
+        try checkClamp(lo, hi, name + ".gate")
+    }
+
+    func check(_ s: GraphShape) throws(ModelFileError) -> GraphShape {
+        let h = try fc1.checkSame(s)
+        let o = try fc2.checkSame(GraphShape(c: h.c / 2, g: h.g))
+        guard o == s else { throw .malformed("'\(name)' changes its input's channels") }
+        return o
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         let ab = fc1(x, kn, observe)
         let hc = ab.c / 2
-        var h = IntTensor(h: ab.h, w: ab.w, c: hc)
+        var h = IntTensor(h: ab.h, w: ab.w, c: hc, overwritten: ())
         h.data.withUnsafeMutableBufferPointer { o in
             ab.data.withUnsafeBufferPointer { s in
                 lut.lut.withUnsafeBufferPointer { l in
@@ -321,6 +423,20 @@ public struct IntAttention: Sendable {
         guard heads >= 1, window >= 1, proj.cin % Int(heads) == 0, qkv.cout == 3 * proj.cin else {
             throw .malformed("'\(name).attn' is inconsistent")
         }
+        guard window <= S2C_ATTN_MAX_WIN, logitMult >= 0, outMult >= 0, logitShift >= 1, logitShift <= 62,
+              outShift >= 1, outShift <= 62 else {
+            throw .malformed("'\(name).attn' is outside the kernel's domain (window 1...\(S2C_ATTN_MAX_WIN), shifts 1...62)")
+        }
+    }
+
+    func check(_ s: GraphShape) throws(ModelFileError) -> GraphShape {
+        let t = try qkv.checkSame(s)
+        guard s.g % Int(window) == 0 else {
+            throw .malformed("'\(name)' has windows of \(window), which do not divide every input (sides multiples of \(s.g))")
+        }
+        let o = try proj.checkSame(GraphShape(c: t.c / 3, g: t.g))
+        guard o == s else { throw .malformed("'\(name)' changes its input's channels") }
+        return o
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
@@ -358,11 +474,12 @@ public struct IntAdd: Sendable {
         lo = p[3]
         hi = p[4]
         guard shift >= 1, shift <= 62, lo <= hi else { throw .malformed("'\(name)' is invalid") }
+        try checkClamp(lo, hi, name)
     }
 
     public func callAsFunction(_ a: IntTensor, _ b: IntTensor, _ kn: Kernels) -> IntTensor {
         precondition(a.data.count == b.data.count)
-        var out = a
+        var out = IntTensor(h: a.h, w: a.w, c: a.c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             a.data.withUnsafeBufferPointer { ap in
                 b.data.withUnsafeBufferPointer { bp in
@@ -412,6 +529,19 @@ public struct IntBlock: Sendable {
         add2 = try IntAdd(f, name + TensorName.add2)
     }
 
+    /// Checks the whole block on `s` (it keeps channels and size).
+    public func check(_ s: GraphShape) throws(ModelFileError) -> GraphShape {
+        if let n1 = norm1 {
+            let n = try n1.check(s)
+            switch spatial {
+            case .conv(let op): _ = try op.check(n)
+            case .attn(let op): _ = try op.check(n)
+            case .identity: break
+            }
+        }
+        return try ffn.check(try norm2.check(s))
+    }
+
     public func callAsFunction(_ input: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
         var x = input
         if let n1 = norm1, let a1 = add1 {
@@ -450,6 +580,18 @@ public enum IntLayer: Sendable {
     case block(IntBlock)
     case up(IntConv)
 
+    /// Whether each output position depends on the same input position only (a 1x1 convolution
+    /// or a block without a spatial op), so the layer can run on any subset of positions.
+    var perPosition: Bool {
+        switch self {
+        case .conv(let c): return c.k == 1 && c.stride == 1 && c.pad == 0
+        case .block(let b):
+            if case .identity = b.spatial { return true }
+            return false
+        case .up: return false
+        }
+    }
+
     /// Observed names: the convolution's, and for Up its module name (the convolution's
     /// name without the trailing ".0") for the pixel-shuffled output.
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
@@ -458,7 +600,7 @@ public enum IntLayer: Sendable {
         case .block(let b): return b(x, kn, observe)
         case .up(let c):
             let y = c(x, kn, observe)
-            var out = IntTensor(h: 2 * y.h, w: 2 * y.w, c: y.c / 4)
+            var out = IntTensor(h: 2 * y.h, w: 2 * y.w, c: y.c / 4, overwritten: ())
             out.data.withUnsafeMutableBufferPointer { o in
                 y.data.withUnsafeBufferPointer { s in
                     s2c_pixel_shuffle_s16(o.baseAddress, s.baseAddress, Int32(y.h), Int32(y.w), Int32(y.c / 4))
@@ -470,6 +612,28 @@ public enum IntLayer: Sendable {
             return out
         }
     }
+}
+
+extension IntLayer {
+    /// The output of this layer on `s` (Up: a size-keeping convolution to 4c channels, then
+    /// PixelShuffle(2)).
+    public func check(_ s: GraphShape) throws(ModelFileError) -> GraphShape {
+        switch self {
+        case .conv(let c): return try c.check(s)
+        case .block(let b): return try b.check(s)
+        case .up(let c):
+            let o = try c.checkSame(s)
+            guard o.c % 4 == 0 else { throw .malformed("'\(c.name)' feeds PixelShuffle(2) with \(o.c) channels (not a multiple of 4)") }
+            return GraphShape(c: o.c / 4, g: 2 * o.g)
+        }
+    }
+}
+
+/// Checks a sequence of layers on its input; returns the shape of its output.
+public func checkSequence(_ layers: [IntLayer], _ input: GraphShape) throws(ModelFileError) -> GraphShape {
+    var s = input
+    for l in layers { s = try l.check(s) }
+    return s
 }
 
 /// Runs layers in order, reporting each layer's outputs to `observe` when given.

@@ -44,10 +44,16 @@ public struct IntConfig: Sendable, Equatable {
         qualities = try f.int(ModelKey.qualities)
         yFracBits = try f.int(ModelKey.yFracBits)
         qualitySteps = try f.int(ModelKey.qualitySteps)
+        let channelRange = 1...GraphLimits.maxChannels
         guard channels.count == 3, depths.count == 3, stageKinds.count == 3,
               groups.reduce(0, +) == latent, qualities >= 1, yFracBits >= 0, yFracBits <= 14,
               qualitySteps >= 1, qualitySteps <= 256 else {
             throw .malformed("model sizes are inconsistent")
+        }
+        guard channels.allSatisfy({ channelRange.contains($0) }), depths.allSatisfy({ (0...GraphLimits.maxBlocks).contains($0) }),
+              stageKinds.allSatisfy({ $0 == 0 || $0 == 1 }), channelRange.contains(latent), channelRange.contains(hyper),
+              !groups.isEmpty, groups.count <= 64, groups.allSatisfy({ $0 >= 1 }), qualities <= 256 else {
+            throw .malformed("model sizes are out of range")
         }
     }
 }
@@ -86,6 +92,11 @@ public struct IntSynthesis: Sendable {
         guard inputQmax >= 1, inputQmax <= 32767 else { throw .malformed("'inv_gain.clamp' is invalid") }
         outMult = try params(f, TensorName.pixels + TensorName.mult, 3)
         outShift = try params(f, TensorName.pixels + TensorName.shift, 3)
+        try checkRequant(invGainMult, invGainShift, TensorName.inverseGain)
+        try checkRequant(outMult, outShift, TensorName.pixels)
+        // y_hat is 1/16 of the tile; g_s must give RGB at the tile's size.
+        let out = try checkSequence(layers, GraphShape(c: config.latent, g: 4))
+        guard out == GraphShape(c: 3, g: 64) else { throw .malformed("g_s does not produce RGB at the image's size") }
     }
 
     /// y_hat' in fixed point (h, w, latent) at gain-table row q (IntConfig.qualityIndex) ->
@@ -95,7 +106,7 @@ public struct IntSynthesis: Sendable {
                                observe: IntObserver? = nil) -> [UInt8] {
         precondition(yHat.c == config.latent && q >= 0 && q < config.qualityRows)
         let m = config.latent
-        var x = IntTensor(h: yHat.h, w: yHat.w, c: m)
+        var x = IntTensor(h: yHat.h, w: yHat.w, c: m, overwritten: ())
         x.data.withUnsafeMutableBufferPointer { o in
             yHat.data.withUnsafeBufferPointer { s in
                 invGainMult.withUnsafeBufferPointer { mp in
@@ -108,7 +119,7 @@ public struct IntSynthesis: Sendable {
         }
         observe?(TensorName.inverseGained, x)
         let y = runSequence(layers, x, kn, observe)
-        var px = IntTensor(h: y.h, w: y.w, c: 3)
+        var px = IntTensor(h: y.h, w: y.w, c: 3, overwritten: ())
         px.data.withUnsafeMutableBufferPointer { o in
             y.data.withUnsafeBufferPointer { s in
                 outMult.withUnsafeBufferPointer { mp in

@@ -21,6 +21,16 @@ public struct IntTensor: Equatable, Sendable {
         self.init(h: h, w: w, c: c, data: [Int16](repeating: 0, count: h * w * c))
     }
 
+    /// A tensor whose every element the caller is about to write (a kernel output): no zero fill.
+    /// Only for kernels that write their whole output; reading an element before it is written
+    /// would make the result depend on memory contents.
+    init(h: Int, w: Int, c: Int, overwritten: Void) {
+        self.h = h
+        self.w = w
+        self.c = c
+        data = [Int16](unsafeUninitializedCapacity: h * w * c) { _, n in n = h * w * c }
+    }
+
     /// Channels [from, from + n) of every position, as a new tensor.
     public func channels(_ from: Int, _ n: Int) -> IntTensor {
         var out = IntTensor(h: h, w: w, c: n)
@@ -42,6 +52,31 @@ public struct IntTensor: Equatable, Sendable {
                 for ch in 0..<t.c { out.data[p * c + off + ch] = t.data[p * t.c + ch] }
             }
             off += t.c
+        }
+        return out
+    }
+}
+
+extension IntTensor {
+    /// Rows `positions` (pixel indices p = y * w + x) of the channel concatenation of `parts`, as a
+    /// 1 x positions.count tensor; a nil part stands for zeros of its width.
+    public static func gather(_ parts: [(tensor: IntTensor?, width: Int)], positions: [Int]) -> IntTensor {
+        var c = 0
+        for p in parts { c += p.width }
+        var out = IntTensor(h: 1, w: positions.count, c: c)
+        out.data.withUnsafeMutableBufferPointer { o in
+            var off = 0
+            for (t, width) in parts {
+                if let t {
+                    precondition(t.c == width)
+                    t.data.withUnsafeBufferPointer { s in
+                        for (i, p) in positions.enumerated() {
+                            for ch in 0..<width { o[i * c + off + ch] = s[p * width + ch] }
+                        }
+                    }
+                }
+                off += width
+            }
         }
         return out
     }

@@ -1,4 +1,4 @@
-// EltTests.swift: elementwise kernels vs a Swift model (C reference only so far, so no ladder to compare).
+// EltTests.swift: elementwise kernels vs a Swift model, every ladder level this CPU has (the C reference included).
 import FixedPoint
 import Testing
 
@@ -8,39 +8,44 @@ import Testing
         return Int16(min(max(v, Int64(lo)), Int64(hi)))
     }
 
-    @Test func addRequantS16() {
-        var rng = TestRNG(salt: "add-requant")
-        var d = S2CEltDSP()
-        s2c_elt_dsp_init(&d, s2c_cpu_flags())
-        let n = 4099
-        for it in 0..<40 {
-            let fill = Fill.allCases[it % Fill.allCases.count]
-            let a = (0..<n).map { Int16(fill.value($0, lo: -32768, hi: 32767, rng: &rng)) }
-            let b = (0..<n).map { Int16(Fill.random.value($0, lo: -32768, hi: 32767, rng: &rng)) }
-            let shift = Int32(it % 4 == 0 ? rng.int(1, 62) : rng.int(28, 34))
-            let ma = Int32(rng.int(1, Int(Int32.max))), mb = Int32(rng.int(1, Int(Int32.max)))
-            let (lo, hi): (Int32, Int32) = it % 2 == 0 ? (-32768, 32767) : (-128, 127)
-            var out = [Int16](repeating: 0, count: n)
-            a.withUnsafeBufferPointer { ap in
-                b.withUnsafeBufferPointer { bp in
-                    out.withUnsafeMutableBufferPointer { op in
-                        d.add_requant_s16?(op.baseAddress, ap.baseAddress, ma, bp.baseAddress, mb, shift, n, lo, hi)
-                    }
-                }
-            }
-            let want = (0..<n).map { Self.model(a[$0], ma, b[$0], mb, shift, lo, hi) }
-            if let i = firstMismatch(out, want) {
-                Issue.record("add_requant_s16 at \(i): a=\(a[i]) b=\(b[i]) ma=\(ma) mb=\(mb) shift=\(shift): got \(out[i]) want \(want[i]) (seed \(testSeed))")
-                return
-            }
-        }
-    }
-
     @Test func addRequantTies() {
         // 1*2^30 + 2*2^30 = 3 * 2^30 -> 1.5 at shift 31 -> 2; -1.5 -> -1 (round half up)
         var out: [Int16] = [0, 0]
         let a: [Int16] = [1, -1], b: [Int16] = [2, -2]
         s2c_add_requant_s16_c(&out, a, 1 << 30, b, 1 << 30, 31, 2, -32768, 32767)
         #expect(out == [2, -1])
+    }
+}
+
+// Serialized with the CPU-mask test, which changes the flags simdLevels() reads.
+extension DispatchTests {
+    @Test func addRequantS16() {
+        for level in allLevels.prefix(1) + simdLevels() {
+            var rng = TestRNG(salt: "add-requant")
+            var d = S2CEltDSP()
+            s2c_elt_dsp_init(&d, level.flags)
+            for it in 0..<40 {
+                let n = it < 20 ? 4099 : rng.int(1, 40)
+                let fill = Fill.allCases[it % Fill.allCases.count]
+                let a = (0..<n).map { Int16(fill.value($0, lo: -32768, hi: 32767, rng: &rng)) }
+                let b = (0..<n).map { Int16(Fill.random.value($0, lo: -32768, hi: 32767, rng: &rng)) }
+                let shift = Int32(it % 4 == 0 ? rng.int(1, 62) : rng.int(28, 34))
+                let ma = Int32(rng.int(1, Int(Int32.max))), mb = Int32(rng.int(1, Int(Int32.max)))
+                let (lo, hi): (Int32, Int32) = it % 2 == 0 ? (-32768, 32767) : (-128, 127)
+                var out = [Int16](repeating: 0, count: n)
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        out.withUnsafeMutableBufferPointer { op in
+                            d.add_requant_s16?(op.baseAddress, ap.baseAddress, ma, bp.baseAddress, mb, shift, n, lo, hi)
+                        }
+                    }
+                }
+                let want = (0..<n).map { EltTests.model(a[$0], ma, b[$0], mb, shift, lo, hi) }
+                if let i = firstMismatch(out, want) {
+                    Issue.record("add_requant_s16_\(level) at \(i): a=\(a[i]) b=\(b[i]) ma=\(ma) mb=\(mb) shift=\(shift): got \(out[i]) want \(want[i]) (seed \(testSeed))")
+                    return
+                }
+            }
+        }
     }
 }

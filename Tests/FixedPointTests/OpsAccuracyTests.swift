@@ -30,6 +30,13 @@ func expLUT() -> [UInt16] {
             edges += [k2, k2 &- 1, k2 + 2 * k, k2 + k]  // k^2 + 2k = (k + 1)^2 - 1
             edges.append(rng.next() >> UInt64(rng.int(0, 63)))
         }
+        // the seed table's cells (the top 8 bits of v 4^e) at every scale, and their neighbours
+        for i in UInt64(64)..<256 {
+            for sh in stride(from: UInt64(0), through: 62, by: 2) {
+                let v = (i << 56) >> sh
+                edges += [v, v &- 1, v + 1]
+            }
+        }
         var checked = 0, doubleAgrees = 0
         for v in edges {
             let r = s2c_isqrt64(v)

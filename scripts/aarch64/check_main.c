@@ -3,7 +3,7 @@
  * that reads or writes past the end of a buffer (a vector tail) faults.
  * Portable (x86-64 and aarch64): checks whatever ladder levels the running CPU has.
  * Usage: check_main [seed] [--bench]   (exit 1 on any mismatch; --bench then times, one thread, the two
- * AVX-512 VNNI GEMM designs on x86 and the layer kernels, C reference vs each level; under qemu the numbers
+ * GEMM designs of each x86 SIMD level and the layer kernels, C reference vs each level; under qemu the numbers
  * say nothing about real hardware) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,10 +108,20 @@ static void check_gemm(int a16, int m, int n, int k, int amode, int wmode, int q
     if (a16) ref_dsp.gemm_s16(ref, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
     else ref_dsp.gemm_s8(ref, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
     const uint32_t have = s2c_cpu_flags();
-    /* v < NLEVELS: the table of ladder level v; then (x86) both AVX-512 VNNI designs by name, since
-     * the table entry runs only the one its shape picks */
-    for (int v = 1; v < NLEVELS + 2; v++) {
-        const char *name = v < NLEVELS ? levels[v].name : v == NLEVELS ? "avx512vnni_dot" : "avx512vnni_bcast";
+    /* v < NLEVELS: the table of ladder level v; then (x86) both designs of each SIMD level by name,
+     * since the table entry runs only the one its shape picks */
+#if defined(__x86_64__)
+    static const char *const named[] = {"avx2_dot", "avx2_bcast", "avx512vnni_dot", "avx512vnni_bcast"};
+    enum { NNAMED = 4 };
+#elif defined(__aarch64__)
+    static const char *const named[] = {"neon_dot", "neon_bcast"};
+    enum { NNAMED = 2 };
+#else
+    static const char *const named[] = {""};
+    enum { NNAMED = 0 };
+#endif
+    for (int v = 1; v < NLEVELS + NNAMED; v++) {
+        const char *name = v < NLEVELS ? levels[v].name : named[v - NLEVELS];
         int rc = 0;
         memset(out, 0x5a, nc * 2);
         if (v < NLEVELS) {
@@ -122,11 +132,21 @@ static void check_gemm(int a16, int m, int n, int k, int amode, int wmode, int q
             else dsp.gemm_s8(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
         } else {
 #if defined(__x86_64__)
-            if (!(have & S2C_CPU_AVX512VNNI) || !(have & S2C_CPU_AVX512BW)) continue;
-            if (v == NLEVELS && a16) s2c_gemm_s16_avx512vnni_dot(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
-            if (v == NLEVELS && !a16) s2c_gemm_s8_avx512vnni_dot(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
-            if (v > NLEVELS && a16) rc = s2c_gemm_s16_avx512vnni_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
-            if (v > NLEVELS && !a16) rc = s2c_gemm_s8_avx512vnni_bcast(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            const int x = v - NLEVELS;
+            if (x < 2 && !(have & S2C_CPU_AVX2)) continue;
+            if (x >= 2 && (!(have & S2C_CPU_AVX512VNNI) || !(have & S2C_CPU_AVX512BW))) continue;
+            if (x == 0 && a16) s2c_gemm_s16_avx2_dot(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 0 && !a16) s2c_gemm_s8_avx2_dot(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 1 && a16) rc = s2c_gemm_s16_avx2_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 1 && !a16) rc = s2c_gemm_s8_avx2_bcast(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 2 && a16) s2c_gemm_s16_avx512vnni_dot(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 2 && !a16) s2c_gemm_s8_avx512vnni_dot(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 3 && a16) rc = s2c_gemm_s16_avx512vnni_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            if (x == 3 && !a16) rc = s2c_gemm_s8_avx512vnni_bcast(out, ldc, a8, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+#elif defined(__aarch64__)
+            if (!a16) continue;  /* int8 has one design per level */
+            if (v - NLEVELS == 0) s2c_gemm_s16_neon_dot(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+            else rc = s2c_gemm_s16_neon_bcast(out, ldc, a16p, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
 #else
             continue;
 #endif
@@ -374,8 +394,10 @@ static void fill_exp_lut(uint16_t *lut, int len) {
 }
 
 /* Window attention: q, k within +-qk (qkmode 0) or any int16 by qkmode 1-5 (-32768 everywhere makes every
- * logit wrap), v by vmode, exp tables of elen entries (short ones zero most e). */
-static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int qkmode, int vmode, int elen) {
+ * logit wrap), v by vmode, exp tables of elen entries (short ones zero most e); anylut: a table of any
+ * uint16 values (malformed, e.g. exp_lut[0] = 0 or 65535: sums from 0 up to n * 65535, the SIMD
+ * divisions' widest range). */
+static void check_attn_lut(int wy, int wx, int c, int heads, int win, int qk, int qkmode, int vmode, int elen, int anylut) {
     const int h = wy * win, w = wx * win, ldq = 3 * c + rint_in(0, 2), ldo = c + rint_in(0, 2);
     const size_t nq = (size_t)(h * w - 1) * ldq + 3 * c, no = (size_t)(h * w - 1) * ldo + c;
     int16_t *qkv = guarded(nq * 2), *ref = guarded(no * 2), *out = guarded(no * 2);
@@ -384,6 +406,8 @@ static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int qk
         qkv[i] = (int16_t)((int)(i % ldq) >= 2 * c ? pick(vmode, -32768, 32767, i)
                            : qkmode ? pick(qkmode, -32768, 32767, i) : rint_in(-qk, qk));
     fill_exp_lut(lut, elen);
+    if (anylut)
+        for (int t = 0; t < elen; t++) lut[t] = (uint16_t)(anylut == 2 ? 65535 - rint_in(0, 3) : rint_in(0, 3) ? (int)(rnd() & 0xffff) : 0);
     /* logit shifts down to 24 saturate many logits at +-2^24 */
     const int32_t lm = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))), ls = rint_in(rint_in(0, 2) ? 36 : 24, 46);
     const int32_t om = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))), os = rint_in(42, 46);
@@ -403,6 +427,10 @@ static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int qk
         compare16("window_attn_s16", levels[l].name, out, ref, no, shape);
     }
     guarded_free(qkv, nq * 2); guarded_free(ref, no * 2); guarded_free(out, no * 2); guarded_free(lut, (size_t)elen * 2);
+}
+
+static void check_attn(int wy, int wx, int c, int heads, int win, int qk, int qkmode, int vmode, int elen) {
+    check_attn_lut(wy, wx, c, heads, win, qk, qkmode, vmode, elen, 0);
 }
 
 /* Logits straddling the clamp at -+2^24: q = (-+4096, 1, 0, ...), k = (4096, s, 0, ...), logit scale 1, so
@@ -606,6 +634,14 @@ static void check_ops(void) {
     check_attn(1, 1, 4 * 9, 4, S2C_ATTN_MAX_WIN, 4095, 0, 0, 2840);  /* largest window, hd 9 */
     check_attn(1, 1, 32, 1, 8, 32767, 1, 2, 2840);                   /* q = k = -32768: every logit wraps */
     check_attn(3, 2, 64, 2, 8, 4095, 0, 0, 2840);                     /* parallel */
+    for (int it = 0; it < 24; it++) {  /* head dims that are multiples of 8 (the SIMD fast paths' shapes; hybrid-t: 32) */
+        const int heads = rint_in(1, 3), hd = 8 * rint_in(1, it < 4 ? 12 : 5), win = it < 2 ? S2C_ATTN_MAX_WIN : rint_in(1, 9);
+        check_attn_lut(rint_in(1, 2), rint_in(1, 2), heads * hd, heads, win, it % 5 ? 4095 : 32767, it % 5 ? 0 : it % 6,
+                       it % 3 ? 0 : 2, it % 4 == 3 ? rint_in(1, 64) : 2840, it % 7 == 6);
+    }
+    for (int it = 0; it < 12; it++)  /* any table values; win 32 with 65535s: sums near 2^26 */
+        check_attn_lut(1, 1, 4 * rint_in(1, 9), 4, it < 4 ? S2C_ATTN_MAX_WIN : rint_in(1, 8), 4095, 0, it % 3 ? 0 : 2,
+                       it % 2 ? rint_in(1, 64) : 2840, 1 + (it & 1));
     for (int it = 0; it < 8; it++) check_attn_clamp(it & 1 ? 8 : 2, it & 2 ? 4 : 3, it & 4 ? 1 : -1);
     printf("window_attn_s16: %d variant-vs-C comparisons\n", checks - before);
     before = checks;
@@ -630,7 +666,8 @@ static void check_ops(void) {
 
 typedef struct {
     int16_t *in, *out;
-    int32_t *g, *b;
+    int32_t *g, *b, *mult, *shift;
+    int8_t *wgt;
     uint16_t *exp_lut;
     int16_t *lut;
     int rows, c, h, w, heads;
@@ -643,6 +680,12 @@ static void bench_ln(const S2COpsDSP *d, const BenchCtx *x) {
     d->layernorm_s16(x->out, x->c, x->in, x->c, x->rows, x->c, 12345, x->g, x->b, 30, -32768, 32767);
 }
 static void bench_lut(const S2COpsDSP *d, const BenchCtx *x) { d->lut16_s16(x->out, x->in, x->n, x->lut); }
+static void bench_dw(const S2COpsDSP *d, const BenchCtx *x) {
+    d->dwconv_s16(x->out, x->in, x->h, x->w, x->c, x->wgt, 5, x->b, x->mult, x->shift, -32768, 32767);
+}
+static void bench_gated(const S2COpsDSP *d, const BenchCtx *x) {
+    d->gated_s16(x->out, x->c, x->in, 2 * x->c, x->rows, x->c, x->lut, 1518500250, 40, -32768, 32767);
+}
 static void bench_attn(const S2COpsDSP *d, const BenchCtx *x) {
     d->window_attn_s16(x->out, x->c, x->in, 3 * x->c, x->h, x->w, x->c, x->heads, 8, 1518500250, 40, x->exp_lut, 2840,
                        1518500250, 44);
@@ -679,17 +722,37 @@ static void bench(const char *name, const char *shape, BenchFn fn, const BenchCt
 }
 
 /* GEMM at the codec's shapes (1x1 convolutions over a 192 x 128 latent-stage tensor, and a 3x3 one
- * via im2col, k = 9 * 96): the AVX-512 VNNI dot-product kernel (old) vs the broadcast kernel (new),
- * timed alternately in the same run, best of >= 5 calls each; outputs compared. */
+ * via im2col, k = 9 * 96): per x86 SIMD level, the dot-product kernel (old) vs the broadcast kernel
+ * (new), timed alternately in the same run, best of >= 5 calls each; outputs compared. */
+#if defined(__x86_64__)
+typedef void (*GemmS16)(int16_t *, ptrdiff_t, const int16_t *, ptrdiff_t, const int8_t *, ptrdiff_t, const int32_t *,
+                        const int32_t *, const int32_t *, int, int, int, int, int);
+typedef void (*GemmS8)(int16_t *, ptrdiff_t, const int8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, const int32_t *,
+                       const int32_t *, const int32_t *, int, int, int, int, int);
+/* The broadcast kernels return an int (non-zero: no buffer); these wrappers make them GemmS16 / GemmS8. */
+#define BCAST_WRAP(name, T)                                                                                      \
+    static void name##_v(int16_t *c, ptrdiff_t ldc, const T *a, ptrdiff_t lda, const int8_t *w, ptrdiff_t ldw,  \
+                         const int32_t *b, const int32_t *mu, const int32_t *sh, int m, int n, int k, int lo, int hi) { \
+        if (name(c, ldc, a, lda, w, ldw, b, mu, sh, m, n, k, lo, hi)) failures++;                                \
+    }
+BCAST_WRAP(s2c_gemm_s16_avx2_bcast, int16_t)
+BCAST_WRAP(s2c_gemm_s8_avx2_bcast, int8_t)
+BCAST_WRAP(s2c_gemm_s16_avx512vnni_bcast, int16_t)
+BCAST_WRAP(s2c_gemm_s8_avx512vnni_bcast, int8_t)
+#endif
+
 static void run_gemm_bench(void) {
 #if defined(__x86_64__)
-    if (!(s2c_cpu_flags() & S2C_CPU_AVX512VNNI) || !(s2c_cpu_flags() & S2C_CPU_AVX512BW)) {
-        printf("bench gemm: no AVX-512 VNNI on this CPU\n");
-        return;
-    }
     enum { M = 24576, KMAX = 9 * 96, NMAX = 768 };
     static const int shapes[][2] = {{192, 96}, {96, 192}, {384, 192}, {192, 384},
                                     {512, 256}, {256, 512}, {768, 256}, {256, 9 * 96}};
+    static const struct { const char *name; uint32_t need; GemmS16 s16[2]; GemmS8 s8[2]; } isa[] = {
+        {"avx2", S2C_CPU_AVX2, {s2c_gemm_s16_avx2_dot, s2c_gemm_s16_avx2_bcast_v},
+         {s2c_gemm_s8_avx2_dot, s2c_gemm_s8_avx2_bcast_v}},
+        {"avx512vnni", S2C_CPU_AVX2 | S2C_CPU_AVX512BW | S2C_CPU_AVX512VNNI,
+         {s2c_gemm_s16_avx512vnni_dot, s2c_gemm_s16_avx512vnni_bcast_v},
+         {s2c_gemm_s8_avx512vnni_dot, s2c_gemm_s8_avx512vnni_bcast_v}},
+    };
     int16_t *a16 = malloc((size_t)M * KMAX * 2), *o1 = malloc((size_t)M * NMAX * 2), *o2 = malloc((size_t)M * NMAX * 2);
     int8_t *a8 = malloc((size_t)M * KMAX), *w = malloc((size_t)NMAX * KMAX);
     int32_t *bias = malloc(NMAX * 4), *mult = malloc(NMAX * 4), *shift = malloc(NMAX * 4);
@@ -700,32 +763,36 @@ static void run_gemm_bench(void) {
         mult[j] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30)));
         shift[j] = rint_in(36, 40);
     }
-    for (int a16on = 1; a16on >= 0; a16on--) {
-        double sum_old = 0, sum_new = 0;
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            const int n = shapes[s][0], k = shapes[s][1];
-            double best[2] = {1e30, 1e30}, total = 0;
-            for (int rep = 0; rep < 5 || total < 1.0; rep++)
-                for (int v = 0; v < 2; v++) {
-                    int16_t *o = v ? o2 : o1;
-                    const double t0 = now_s();
-                    if (a16on && !v) s2c_gemm_s16_avx512vnni_dot(o, n, a16, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
-                    if (a16on && v) s2c_gemm_s16_avx512vnni_bcast(o, n, a16, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
-                    if (!a16on && !v) s2c_gemm_s8_avx512vnni_dot(o, n, a8, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
-                    if (!a16on && v) s2c_gemm_s8_avx512vnni_bcast(o, n, a8, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
-                    const double dt = now_s() - t0;
-                    total += dt;
-                    if (dt < best[v]) best[v] = dt;
-                }
-            const int same = !memcmp(o1, o2, (size_t)M * n * 2);
-            if (!same) failures++;
-            sum_old += best[0]; sum_new += best[1];
-            printf("bench gemm_%-3s m=%d n=%-4d k=%-4d  old (dot) %8.3f ms  new (bcast) %8.3f ms  %.2fx  %.1f GMAC/s%s\n",
-                   a16on ? "s16" : "s8", M, n, k, best[0] * 1e3, best[1] * 1e3, best[0] / best[1],
-                   (double)M * n * k / best[1] * 1e-9, same ? "" : "  OUTPUTS DIFFER");
+    for (size_t l = 0; l < sizeof isa / sizeof isa[0]; l++) {
+        if ((s2c_cpu_flags() & isa[l].need) != isa[l].need) {
+            printf("bench gemm_%s: not on this CPU\n", isa[l].name);
+            continue;
         }
-        printf("bench gemm_%-3s all shapes: old %8.3f ms  new %8.3f ms  %.2fx\n", a16on ? "s16" : "s8", sum_old * 1e3,
-               sum_new * 1e3, sum_old / sum_new);
+        for (int a16on = 1; a16on >= 0; a16on--) {
+            double sum_old = 0, sum_new = 0;
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                const int n = shapes[s][0], k = shapes[s][1];
+                double best[2] = {1e30, 1e30}, total = 0;
+                for (int rep = 0; rep < 5 || total < 1.0; rep++)
+                    for (int v = 0; v < 2; v++) {
+                        int16_t *o = v ? o2 : o1;
+                        const double t0 = now_s();
+                        if (a16on) isa[l].s16[v](o, n, a16, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                        else isa[l].s8[v](o, n, a8, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                        const double dt = now_s() - t0;
+                        total += dt;
+                        if (dt < best[v]) best[v] = dt;
+                    }
+                const int same = !memcmp(o1, o2, (size_t)M * n * 2);
+                if (!same) failures++;
+                sum_old += best[0]; sum_new += best[1];
+                printf("bench gemm_%-3s %-10s m=%d n=%-4d k=%-4d  dot %8.3f ms  bcast %8.3f ms  %.2fx  %.1f -> %.1f GMAC/s%s\n",
+                       a16on ? "s16" : "s8", isa[l].name, M, n, k, best[0] * 1e3, best[1] * 1e3, best[0] / best[1],
+                       (double)M * n * k / best[0] * 1e-9, (double)M * n * k / best[1] * 1e-9, same ? "" : "  OUTPUTS DIFFER");
+            }
+            printf("bench gemm_%-3s %-10s all shapes: dot %8.3f ms  bcast %8.3f ms  %.2fx\n", a16on ? "s16" : "s8",
+                   isa[l].name, sum_old * 1e3, sum_new * 1e3, sum_old / sum_new);
+        }
     }
     free(a16); free(o1); free(o2); free(a8); free(w); free(bias); free(mult); free(shift);
 #endif
@@ -739,7 +806,10 @@ static void run_bench(void) {
     const size_t cap = (size_t)64 * 64 * 3 * 384;
     x.in = malloc(cap * 2); x.out = malloc(cap * 2); x.g = malloc(1024 * 4); x.b = malloc(1024 * 4);
     x.lut = malloc(65536 * 2); x.exp_lut = malloc(2840 * 2);
+    x.mult = malloc(1024 * 4); x.shift = malloc(1024 * 4); x.wgt = malloc(1024 * 25);
     for (int i = 0; i < 1024; i++) { x.g[i] = rint_in(1 << 20, 1 << 24); x.b[i] = rint_in(-(1 << 20), 1 << 20); }
+    for (int i = 0; i < 1024; i++) { x.mult[i] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))); x.shift[i] = rint_in(36, 40); }
+    for (int i = 0; i < 1024 * 25; i++) x.wgt[i] = (int8_t)rint_in(-128, 127);
     fill_lut(x.lut, 0);
     fill_exp_lut(x.exp_lut, 2840);
     char shape[64];
@@ -750,6 +820,14 @@ static void run_bench(void) {
         snprintf(shape, sizeof shape, "rows=%d c=%d", x.rows, x.c);
         bench("layernorm_s16", shape, bench_ln, &x);
     }
+    x.h = 64; x.w = 96; x.c = 192;  /* stage 1 of g_s on a 128 x 192 image: 5x5, 2 x 96 channels */
+    for (size_t i = 0; i < (size_t)x.h * x.w * x.c; i++) x.in[i] = (int16_t)rint_in(-4000, 4000);
+    snprintf(shape, sizeof shape, "%dx%d c=%d k=5", x.h, x.w, x.c);
+    bench("dwconv_s16", shape, bench_dw, &x);
+    x.rows = 64 * 64; x.c = 384;  /* Gated-FFN of a 96-channel stage (2 x 4 x 96 in, 4 x 96 out) */
+    for (size_t i = 0; i < (size_t)x.rows * 2 * x.c; i++) x.in[i] = (int16_t)(rint_in(-1500, 1500) + rint_in(-1500, 1500));
+    snprintf(shape, sizeof shape, "rows=%d hc=%d", x.rows, x.c);
+    bench("gated_s16", shape, bench_gated, &x);
     x.n = (ptrdiff_t)64 * 64 * 384;
     for (ptrdiff_t i = 0; i < x.n; i++) x.in[i] = (int16_t)rint_in(-32768, 32767);
     snprintf(shape, sizeof shape, "n=%td, uniform indices", x.n);
@@ -757,15 +835,16 @@ static void run_bench(void) {
     for (ptrdiff_t i = 0; i < x.n; i++) x.in[i] = (int16_t)(rint_in(-1500, 1500) + rint_in(-1500, 1500));
     snprintf(shape, sizeof shape, "n=%td, activations +-3000", x.n);
     bench("lut16_s16", shape, bench_lut, &x);
-    static const int ac[][3] = {{64, 192, 6}, {32, 256, 8}};
-    for (int k = 0; k < 2; k++) {
+    /* q, k within +-1000: logits spread over ~10 nats (most e past the table); +-300: ~1 nat (all in it) */
+    static const int ac[][4] = {{64, 192, 6, 1000}, {32, 256, 8, 1000}, {64, 192, 6, 300}};
+    for (int k = 0; k < 3; k++) {
         x.h = x.w = ac[k][0]; x.c = ac[k][1]; x.heads = ac[k][2];
         for (size_t i = 0; i < (size_t)x.h * x.w * 3 * x.c; i++)
-            x.in[i] = (int16_t)((int)(i % (3 * x.c)) < 2 * x.c ? rint_in(-1000, 1000) : rint_in(-32768, 32767));
-        snprintf(shape, sizeof shape, "%dx%d c=%d heads=%d win=8", x.h, x.w, x.c, x.heads);
+            x.in[i] = (int16_t)((int)(i % (3 * x.c)) < 2 * x.c ? rint_in(-ac[k][3], ac[k][3]) : rint_in(-32768, 32767));
+        snprintf(shape, sizeof shape, "%dx%d c=%d heads=%d win=8 qk=%d", x.h, x.w, x.c, x.heads, ac[k][3]);
         bench("window_attn_s16", shape, bench_attn, &x);
     }
-    free(x.in); free(x.out); free(x.g); free(x.b); free(x.lut); free(x.exp_lut);
+    free(x.in); free(x.out); free(x.g); free(x.b); free(x.lut); free(x.exp_lut); free(x.mult); free(x.shift); free(x.wgt);
     s2c_set_threads(0);
 }
 

@@ -1,4 +1,5 @@
-/* arm/gemm_neon.c: NEON GEMMs (int8 / int16 activations x int8 weights), bit-exact with gemm_c.c. */
+/* arm/gemm_neon.c: NEON GEMMs (int8 / int16 activations x int8 weights), bit-exact with gemm_c.c: the 4x4
+ * dot-product kernels, and the int16 table entry that picks them or gemm_neon_bcast.c's by shape. */
 #if defined(__aarch64__)
 #include "gemm_neon.h"
 
@@ -84,13 +85,23 @@ void s2c_gemm_s8_neon(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
         row_block_s8(c, ldc, a, lda, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
 }
 
-void s2c_gemm_s16_neon(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
-                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                       int m, int n, int k, int lo, int hi) {
+void s2c_gemm_s16_neon_dot(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                           ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int m, int n, int k, int lo, int hi) {
     if (m <= 0 || n <= 0) return;
     const int nb = (m + R - 1) / R;
 #pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         row_block_s16(c, ldc, a, lda, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
+}
+
+/* The table entry: the broadcast layout (gemm_neon_bcast.c) where its per-call weight packing (n k) has
+ * paid for itself, the dot-product kernel above otherwise; both exact, so the choice never changes the
+ * output. */
+void s2c_gemm_s16_neon(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                       int m, int n, int k, int lo, int hi) {
+    if (m < 8 || (int64_t)m * 8 < k || s2c_gemm_s16_neon_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi))
+        s2c_gemm_s16_neon_dot(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi);
 }
 #endif

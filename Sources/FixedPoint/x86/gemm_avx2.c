@@ -1,4 +1,6 @@
-/* x86/gemm_avx2.c: AVX2 GEMMs (int8 / int16 activations x int8 weights), bit-exact with gemm_c.c. */
+/* x86/gemm_avx2.c: AVX2 GEMMs (int8 / int16 activations x int8 weights), bit-exact with gemm_c.c:
+ * the dot-product kernels (s2c_gemm_*_avx2_dot) and the table entries that pick them or the
+ * broadcast-layout kernels of gemm_avx2_bcast.c by shape. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -107,15 +109,35 @@ static void gemm(int16_t *c, ptrdiff_t ldc, const void *a, ptrdiff_t lda, int a1
         row_block(c, ldc, a, lda, a16, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
 }
 
+void s2c_gemm_s8_avx2_dot(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                          ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                          int m, int n, int k, int lo, int hi) {
+    gemm(c, ldc, a, lda, 0, w, ldw, bias, mult, shift, m, n, k, lo, hi);
+}
+
+void s2c_gemm_s16_avx2_dot(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                           ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int m, int n, int k, int lo, int hi) {
+    gemm(c, ldc, a, lda, 1, w, ldw, bias, mult, shift, m, n, k, lo, hi);
+}
+
+/* MARK: - The table entries: the broadcast-layout kernels (gemm_avx2_bcast.c) where their per-call
+ * weight repacking (n * k) has paid for itself, the dot-product kernels above otherwise. Both are
+ * exact, so the choice never changes the output. */
+
+static int use_bcast(int m, int k) { return m >= 12 && (int64_t)m * 8 >= k; }
+
 void s2c_gemm_s8_avx2(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                       int m, int n, int k, int lo, int hi) {
-    gemm(c, ldc, a, lda, 0, w, ldw, bias, mult, shift, m, n, k, lo, hi);
+    if (!use_bcast(m, k) || s2c_gemm_s8_avx2_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi))
+        s2c_gemm_s8_avx2_dot(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi);
 }
 
 void s2c_gemm_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
                        ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                        int m, int n, int k, int lo, int hi) {
-    gemm(c, ldc, a, lda, 1, w, ldw, bias, mult, shift, m, n, k, lo, hi);
+    if (!use_bcast(m, k) || s2c_gemm_s16_avx2_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi))
+        s2c_gemm_s16_avx2_dot(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi);
 }
 #endif

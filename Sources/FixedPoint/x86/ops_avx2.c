@@ -1,6 +1,8 @@
 /* x86/ops_avx2.c: AVX2 layer kernels (depthwise conv, LayerNorm, LUT, gated product, rescale, window attention), bit-exact with ops_c.c. */
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "../s2c_internal.h"
 
@@ -31,11 +33,6 @@ INL __m256i pack16(__m256i a, __m256i b) {
     return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
 }
 
-/* 8 int32 from two 4-lane halves: {lo128 = p[a..a+3], hi128 = p[b..b+3]}. */
-INL __m256i load_split(const int32_t *p, int a, int b) {
-    return _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(p + b)), _mm_loadu_si128((const __m128i *)(p + a)));
-}
-
 /* lut[idx] sign-extended, for 8 uint16 indices already widened to int32. */
 INL __m256i lut_gather8(const int16_t *lut, __m256i idx, __m256i lut0_hi) {
     const __m256i mask = _mm256_cmpgt_epi32(idx, _mm256_setzero_si256());
@@ -49,56 +46,112 @@ INL __m256i lut0_high(const int16_t *lut) { return _mm256_set1_epi32((int32_t)((
 /* MARK: - Depthwise convolution */
 
 
-static TGT void dw_row(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
-                       const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi, int y) {
-    const int p = k / 2, taps = k * k, pairs = (taps + 1) / 2;
-    const __m256i lo64 = _mm256_set1_epi64x(lo), hi64 = _mm256_set1_epi64x(hi), zero = _mm256_setzero_si256();
-    int cb = 0;
-    for (; cb + 16 <= c; cb += 16) {
-        __m256i wl[DW_MAX_PAIRS], wh[DW_MAX_PAIRS];
-        for (int pr = 0; pr < pairs; pr++) {
+/* Per-call tables of the AVX2 dwconv (shared read-only by the threads): for each 16-channel block,
+ * the tap pairs' interleaved weights (vpunpck{l,h}wd order) and the requant constants of the two
+ * accumulators (channels [0-3, 8-11] and [4-7, 12-15]); and each tap's offset in elements. */
+typedef struct {
+    int k, p, taps, pairs, nb;
+    ptrdiff_t off[DW_MAX_PAIRS * 2];  /* tap t: ((t / k - p) w + t % k - p) c */
+    int dy[DW_MAX_PAIRS * 2], dx[DW_MAX_PAIRS * 2];
+    __m256i *wv;      /* [nb][pairs][2] */
+    __m256i *bv;      /* [nb][2] bias in accumulator lane order */
+    S2CRq8 *rq;       /* [nb][2] */
+} DwTables;
+
+static TGT int dw_tables(DwTables *t, int w, int c, const int8_t *wgt, int k, const int32_t *bias,
+                         const int32_t *mult, const int32_t *shift, int lo, int hi) {
+    t->k = k; t->p = k / 2; t->taps = k * k; t->pairs = (t->taps + 1) / 2; t->nb = c / 16;
+    for (int q = 0; q < 2 * t->pairs; q++) {
+        const int tt = q < t->taps ? q : 0;  /* the padding tap (odd tap count) has weight 0 */
+        t->dy[q] = tt / k - t->p;
+        t->dx[q] = tt % k - t->p;
+        t->off[q] = ((ptrdiff_t)t->dy[q] * w + t->dx[q]) * c;
+    }
+    const size_t nv = (size_t)t->nb * (2 * t->pairs + 2);
+    char *buf = aligned_alloc(32, nv * 32 + (size_t)t->nb * 2 * sizeof(S2CRq8) + 32);
+    if (!buf) return -1;
+    t->wv = (__m256i *)buf;
+    t->bv = t->wv + (size_t)t->nb * 2 * t->pairs;
+    t->rq = (S2CRq8 *)(t->bv + (size_t)t->nb * 2);
+    for (int b = 0; b < t->nb; b++) {
+        const int cb = 16 * b;
+        for (int pr = 0; pr < t->pairs; pr++) {
             int16_t t0[16], t1[16];
             for (int i = 0; i < 16; i++) {
-                t0[i] = wgt[(cb + i) * taps + 2 * pr];
-                t1[i] = 2 * pr + 1 < taps ? wgt[(cb + i) * taps + 2 * pr + 1] : 0;
+                t0[i] = wgt[(cb + i) * t->taps + 2 * pr];
+                t1[i] = 2 * pr + 1 < t->taps ? wgt[(cb + i) * t->taps + 2 * pr + 1] : 0;
             }
-            const __m256i a = _mm256_loadu_si256((const __m256i *)t0), b = _mm256_loadu_si256((const __m256i *)t1);
-            wl[pr] = _mm256_unpacklo_epi16(a, b);
-            wh[pr] = _mm256_unpackhi_epi16(a, b);
+            const __m256i a = _mm256_loadu_si256((const __m256i *)t0), bb = _mm256_loadu_si256((const __m256i *)t1);
+            t->wv[((size_t)b * t->pairs + pr) * 2] = _mm256_unpacklo_epi16(a, bb);
+            t->wv[((size_t)b * t->pairs + pr) * 2 + 1] = _mm256_unpackhi_epi16(a, bb);
         }
-        const __m256i bl = bias ? load_split(bias, cb, cb + 8) : zero, bh = bias ? load_split(bias, cb + 4, cb + 12) : zero;
-        const __m256i ml = load_split(mult, cb, cb + 8), mh = load_split(mult, cb + 4, cb + 12);
-        const __m256i sl = load_split(shift, cb, cb + 8), sh = load_split(shift, cb + 4, cb + 12);
-        for (int x = 0; x < w; x++) {
-            __m256i al = bl, ah = bh;
-            for (int pr = 0; pr < pairs; pr++) {
-                __m256i v[2];
-                S2C_UNROLL for (int q = 0; q < 2; q++) {
-                    const int t = 2 * pr + q, yy = y + t / k - p, xx = x + t % k - p;
-                    v[q] = t < taps && yy >= 0 && yy < h && xx >= 0 && xx < w
-                               ? _mm256_loadu_si256((const __m256i *)(in + ((ptrdiff_t)yy * w + xx) * c + cb))
-                               : zero;
-                }
-                al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(v[0], v[1]), wl[pr]));
-                ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(v[0], v[1]), wh[pr]));
+        for (int hf = 0; hf < 2; hf++) {  /* accumulator hf holds channels cb + 4 hf + {0..3, 8..11} */
+            int32_t m8[8], s8[8], b8[8];
+            for (int l = 0; l < 8; l++) {
+                const int ch = cb + 4 * hf + (l < 4 ? l : l + 4);
+                m8[l] = mult[ch]; s8[l] = shift[ch]; b8[l] = bias ? bias[ch] : 0;
             }
-            const __m256i rl = requant8(al, ml, sl, lo64, hi64), rh = requant8(ah, mh, sh, lo64, hi64);
-            _mm256_storeu_si256((__m256i *)(out + ((ptrdiff_t)y * w + x) * c + cb), _mm256_packs_epi32(rl, rh));
+            t->bv[2 * b + hf] = _mm256_loadu_si256((const __m256i *)b8);
+            rq8_init(&t->rq[2 * b + hf], m8, s8, lo, hi);
         }
     }
-    for (int x = 0; x < w && cb < c; x++)
-        for (int ch = cb; ch < c; ch++)
+    return 0;
+}
+
+/* Output pixels x0..x1-1 of row y, channel block b. check: taps may fall outside the image. */
+INL void dw_span(int16_t *out, const int16_t *in, int h, int w, int c, const DwTables *t, int b, int y, int x0,
+                 int x1, int check) {
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i *wv = t->wv + (size_t)b * t->pairs * 2;
+    const int cb = 16 * b;
+    for (int x = x0; x < x1; x++) {
+        const int16_t *src = in + ((ptrdiff_t)y * w + x) * c + cb;
+        __m256i al = t->bv[2 * b], ah = t->bv[2 * b + 1];
+        for (int pr = 0; pr < t->pairs; pr++) {
+            __m256i v[2];
+            S2C_UNROLL for (int q = 0; q < 2; q++) {
+                const int tt = 2 * pr + q;
+                const int ok = !check || (y + t->dy[tt] >= 0 && y + t->dy[tt] < h && x + t->dx[tt] >= 0 && x + t->dx[tt] < w);
+                v[q] = ok ? _mm256_loadu_si256((const __m256i *)(src + t->off[tt])) : zero;
+            }
+            al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(v[0], v[1]), wv[2 * pr]));
+            ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(v[0], v[1]), wv[2 * pr + 1]));
+        }
+        /* the padding tap of an odd count has weight 0 and reads tap 0 (in bounds) */
+        _mm256_storeu_si256((__m256i *)(out + ((ptrdiff_t)y * w + x) * c + cb),
+                            _mm256_packs_epi32(rq8(al, &t->rq[2 * b]), rq8(ah, &t->rq[2 * b + 1])));
+    }
+}
+
+static TGT void dw_row(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                       const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi, int y,
+                       const DwTables *t) {
+    const int p = t->p, inner = y >= p && y + p < h;
+    const int xa = p < w ? p : w, xb = w - p > xa ? w - p : xa;  /* [xa, xb): every tap inside the row */
+    for (int b = 0; b < t->nb; b++) {
+        if (inner) {
+            dw_span(out, in, h, w, c, t, b, y, 0, xa, 1);
+            dw_span(out, in, h, w, c, t, b, y, xa, xb, 0);
+            dw_span(out, in, h, w, c, t, b, y, xb, w, 1);
+        } else {
+            dw_span(out, in, h, w, c, t, b, y, 0, w, 1);
+        }
+    }
+    for (int x = 0; x < w && 16 * t->nb < c; x++)
+        for (int ch = 16 * t->nb; ch < c; ch++)
             out[((ptrdiff_t)y * w + x) * c + ch] = s2c_dwconv_s16_point(in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, x, ch);
 }
 
 void s2c_dwconv_s16_avx2(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi) {
-    if (k * k > DW_MAX_TAPS) {
+    DwTables t;
+    if (k * k > DW_MAX_TAPS || h <= 0 || w <= 0 || dw_tables(&t, w, c, wgt, k, bias, mult, shift, lo, hi)) {
         s2c_dwconv_s16_c(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi);
         return;
     }
 #pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
-    for (int y = 0; y < h; y++) dw_row(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y);
+    for (int y = 0; y < h; y++) dw_row(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, &t);
+    free(t.wv);
 }
 
 /* MARK: - LayerNorm */
@@ -208,21 +261,24 @@ void s2c_layernorm_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrd
  * the scalar loop on this class of core) */
 
 static TGT void gated_row(int16_t *o, const int16_t *a, const int16_t *bb, int hc, const int16_t *lut,
-                          int32_t mult, int shift, int lo, int hi) {
-    const __m256i l0 = lut0_high(lut), mv = _mm256_set1_epi32(mult), sv = _mm256_set1_epi32(shift);
-    const __m256i lo64 = _mm256_set1_epi64x(lo), hi64 = _mm256_set1_epi64x(hi);
+                          int32_t mult, int shift, int lo, int hi, const S2CRq8 *rq) {
     const int64_t half = (int64_t)1 << (shift - 1);
+    int16_t la[256];  /* lut[a] of one chunk: scalar loads (a gather is slower than the scalar loop) */
     int j = 0;
-    for (; j + 16 <= hc; j += 16) {
-        const __m256i x = _mm256_loadu_si256((const __m256i *)(a + j));
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(bb + j));
-        /* |lut * b| <= 2^30: vpmulld is exact */
-        const __m256i p0 = _mm256_mullo_epi32(lut_gather8(lut, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(x)), l0),
-                                              _mm256_cvtepi16_epi32(_mm256_castsi256_si128(y)));
-        const __m256i p1 = _mm256_mullo_epi32(lut_gather8(lut, _mm256_cvtepu16_epi32(_mm256_extracti128_si256(x, 1)), l0),
-                                              _mm256_cvtepi16_epi32(_mm256_extracti128_si256(y, 1)));
-        _mm256_storeu_si256((__m256i *)(o + j),
-                            pack16(requant8(p0, mv, sv, lo64, hi64), requant8(p1, mv, sv, lo64, hi64)));
+    while (j + 16 <= hc) {
+        const int nc = hc - j < 256 ? (hc - j) & ~15 : 256;
+        for (int i = 0; i < nc; i++) la[i] = lut[(uint16_t)a[j + i]];
+        for (int i = 0; i < nc; i += 16) {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(la + i));
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(bb + j + i));
+            /* |lut * b| <= 2^30: vpmulld is exact */
+            const __m256i p0 = _mm256_mullo_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(x)),
+                                                  _mm256_cvtepi16_epi32(_mm256_castsi256_si128(y)));
+            const __m256i p1 = _mm256_mullo_epi32(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(x, 1)),
+                                                  _mm256_cvtepi16_epi32(_mm256_extracti128_si256(y, 1)));
+            _mm256_storeu_si256((__m256i *)(o + j + i), pack16(rq8(p0, rq), rq8(p1, rq)));
+        }
+        j += nc;
     }
     for (; j < hc; j++) {
         const int64_t v = ((int64_t)(lut[(uint16_t)a[j]] * bb[j]) * mult + half) >> shift;
@@ -230,11 +286,15 @@ static TGT void gated_row(int16_t *o, const int16_t *a, const int16_t *bb, int h
     }
 }
 
+static TGT void gated_rq(S2CRq8 *q, int32_t mult, int shift, int lo, int hi) { rq8_init1(q, mult, shift, lo, hi); }
+
 void s2c_gated_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
                         const int16_t *lut, int32_t mult, int shift, int lo, int hi) {
+    S2CRq8 rq;
+    gated_rq(&rq, mult, shift, lo, hi);
 #pragma omp parallel for schedule(static) if ((int64_t)rows * hc * 4 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
-        gated_row(out + r * ldo, in + r * ldi, in + r * ldi + hc, hc, lut, mult, shift, lo, hi);
+        gated_row(out + r * ldo, in + r * ldi, in + r * ldi + hc, hc, lut, mult, shift, lo, hi, &rq);
 }
 
 /* MARK: - Rescale */
@@ -264,71 +324,228 @@ void s2c_rescale_s16_avx2(int16_t *out, const int16_t *in, int rows, int c, cons
 }
 /* MARK: - Window attention */
 
-/* sum_d a[d] b[d] mod 2^32. vpmaddwd's pair sum is exact except (-32768)^2 * 2 = 2^31, which wraps to
- * the same value mod 2^32 as the C reference's uint32 sum. */
-INL int32_t dot_s16(const int16_t *a, const int16_t *b, int n) {
-    __m256i acc = _mm256_setzero_si256();
-    int d = 0;
-    for (; d + 16 <= n; d += 16)
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + d)),
-                                                      _mm256_loadu_si256((const __m256i *)(b + d))));
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-    for (; d + 8 <= n; d += 8)
-        s = _mm_add_epi32(s, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(a + d)), _mm_loadu_si128((const __m128i *)(b + d))));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    uint32_t r = (uint32_t)_mm_cvtsi128_si32(s);
-    for (; d < n; d++) r += (uint32_t)(a[d] * b[d]);
-    return (int32_t)r;
+/* Per (window, head), everything is a small GEMM in the broadcast layout of gemm_avx2_bcast.c:
+ *   L = Q K^T: for query i, the pairs (q_i[2t], q_i[2t+1]) broadcast into vpmaddwd against K packed as
+ *     [pair t][key j] (int32 = k_j[2t], k_j[2t+1]), 8 keys per ymm; pair sums are exact except
+ *     (-32768)^2 * 2 = 2^31, which wraps to the reference's uint32 value, and lanes add mod 2^32.
+ *   z = clamp(requant(L), +-2^24) on 8 lanes (the bias trick of gemm_avx2_bcast.c: logical shift of
+ *     x + 2^62, clamp against bounds biased by 2^(62-s)); m = max z.
+ *   e = exp_lut[m - z] (0 at or past exp_len): vpgatherdd of 4 bytes at byte offset 2 (t - 1), the high
+ *     half (lanes with t = 0 take exp_lut[0] from the source operand, lanes past exp_len or past the
+ *     n keys are masked off and 0), so nothing outside the table is read.
+ *   p = floor(N / sum), N = 2^15 e + floor(sum / 2) < 2^32, 1 <= sum < 2^26 (e <= 65535, n <= 1024):
+ *     with L = bitlength(sum) and inv = floor((2^(31+L) - 1) / sum) < 2^32, est = (N inv) >> (31+L)
+ *     (vpmuludq) satisfies q - 1 <= est <= q (the error N (2^(31+L)/sum - inv) / 2^(31+L) is below
+ *     2^32 / 2^(31+L) <= 1), and one test (est + 1) sum <= N makes it q exactly.
+ *   out = requant(sum_j p_j v_j): p is in [0, 2^15] (p = 2^15 only when e_j = sum), one more than
+ *     int16 holds, so p' = p - 2^14 is the int16 operand and the column sums of V times 2^14 are
+ *     added back: sum p' v + 2^14 sum v = sum p v mod 2^32, the reference's uint32 sum. Pairs of
+ *     keys (p'_j, p'_j+1) broadcast against V packed as [key pair][channel d], 8 channels per ymm.
+ * Keys are padded to a multiple of 8 (zero K and V, e = 0 so p = 0 and p' v = 0) and channels to
+ * a multiple of 8 (zero K, outputs not stored). Per-thread scratch comes from the heap; without it
+ * the window runs the C reference's per-window code (attn_window_ref). */
+
+/* Scratch of one thread for windows of n keys and heads of hd channels. */
+typedef struct {
+    int npad, hpairs, hdpad;
+    int32_t *kp;     /* [hpairs][npad] */
+    int32_t *vp;     /* [npad / 2][hdpad] */
+    int32_t *lrow;   /* [npad] */
+    int16_t *prow;   /* [npad] */
+    int32_t *colsum; /* [hdpad]: 2^14 sum_j v_jd mod 2^32 */
+} AttnScratch;
+
+static int attn_scratch_alloc(AttnScratch *sc, int n, int hd) {
+    sc->npad = (n + 7) & ~7;
+    sc->hpairs = (hd + 1) / 2;
+    sc->hdpad = (hd + 7) & ~7;
+    const size_t words = (size_t)sc->hpairs * sc->npad + (size_t)(sc->npad / 2) * sc->hdpad + sc->npad +
+                         (size_t)sc->npad / 2 + sc->hdpad + 16;
+    int32_t *buf = aligned_alloc(32, (words * 4 + 31) & ~(size_t)31);
+    if (!buf) return -1;
+    sc->kp = buf;
+    sc->vp = sc->kp + (size_t)sc->hpairs * sc->npad;
+    sc->lrow = sc->vp + (size_t)(sc->npad / 2) * sc->hdpad;
+    sc->prow = (int16_t *)(sc->lrow + sc->npad);
+    sc->colsum = sc->lrow + sc->npad + sc->npad / 2 + 8;
+    return 0;
 }
 
-/* One window, all heads: ops_c.c's attn_window with the q.k dot products and the p.v sums in AVX2
- * (p <= 2^15, |p v| <= 2^30: vpmulld exact, lanes wrap like the uint32 reference). The softmax
- * (max, LUT, division) is the scalar code of the reference. */
-static TGT void attn_window(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int w, int c,
-                            int heads, int win, int y0, int x0, int32_t logit_mult, int logit_shift,
-                            const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift) {
-    const int n = win * win, hd = c / heads;
-    const int16_t *tok[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN];
-    int32_t z[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN], e[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN];
-    for (int j = 0; j < n; j++) tok[j] = qkv + ((ptrdiff_t)(y0 + j / win) * w + x0 + j % win) * ldq;
-    const __m256i mv = _mm256_set1_epi32(out_mult), sv = _mm256_set1_epi32(out_shift);
-    const __m256i lo64 = _mm256_set1_epi64x(-32768), hi64 = _mm256_set1_epi64x(32767);
-    for (int hh = 0; hh < heads; hh++) {
-        const int qo = hh * hd, ko = c + hh * hd, vo = 2 * c + hh * hd;
-        for (int i = 0; i < n; i++) {
-            const int16_t *q = tok[i] + qo;
-            int32_t m = INT32_MIN;
-            for (int j = 0; j < n; j++) {
-                z[j] = s2c_requant_clamp(dot_s16(q, tok[j] + ko, hd), logit_mult, logit_shift, -(1 << 24), 1 << 24);
-                if (z[j] > m) m = z[j];
+/* z = clamp(requant(q K^T)) for NV vectors of 8 keys (kp: K packed [pair][key], rows npad apart). */
+INL void attn_qk(int32_t *lrow, const int32_t *kp, int npad, const int16_t *q, int hp, int hd, int NV, const S2CRq8 *lq) {
+    __m256i acc[8];
+    S2C_UNROLL for (int v = 0; v < NV; v++) acc[v] = _mm256_setzero_si256();
+    const int full = hd / 2;  /* pairs with two channels; an odd hd ends with a half pair */
+    for (int t = 0; t < full; t++) {
+        int32_t qv;
+        memcpy(&qv, q + 2 * t, 4);
+        const __m256i b = _mm256_set1_epi32(qv);
+        const int32_t *kr = kp + (size_t)t * npad;
+        S2C_UNROLL for (int v = 0; v < NV; v++)
+            acc[v] = _mm256_add_epi32(acc[v], _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)(kr + 8 * v))));
+    }
+    if (full < hp) {
+        const __m256i b = _mm256_set1_epi32((uint16_t)q[2 * full]);
+        const int32_t *kr = kp + (size_t)full * npad;
+        S2C_UNROLL for (int v = 0; v < NV; v++)
+            acc[v] = _mm256_add_epi32(acc[v], _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)(kr + 8 * v))));
+    }
+    S2C_UNROLL for (int v = 0; v < NV; v++) _mm256_store_si256((__m256i *)(lrow + 8 * v), rq8(acc[v], lq));
+}
+
+/* o[d] = requant(sum_j p'_j v_jd + colsum_d) for NV vectors of 8 channels, the first nd stored. */
+INL void attn_pv(int16_t *o, int nd, const int32_t *vp, int hdp, const int16_t *prow, int npad, const int32_t *colsum,
+                 int NV, const S2CRq8 *oq) {
+    __m256i acc[8];
+    S2C_UNROLL for (int v = 0; v < NV; v++) acc[v] = _mm256_loadu_si256((const __m256i *)(colsum + 8 * v));
+    for (int jp = 0; jp < npad / 2; jp++) {
+        int32_t pp;
+        memcpy(&pp, prow + 2 * jp, 4);
+        const __m256i b = _mm256_set1_epi32(pp);
+        const int32_t *vr = vp + (size_t)jp * hdp;
+        S2C_UNROLL for (int v = 0; v < NV; v++)
+            acc[v] = _mm256_add_epi32(acc[v], _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)(vr + 8 * v))));
+    }
+    S2C_UNROLL for (int v = 0; v < NV; v += 2) {
+        const int d = 8 * v, n = nd - d < 16 ? nd - d : 16;
+        const __m256i y = pack16(rq8(acc[v], oq), v + 1 < NV ? rq8(acc[v + 1], oq) : _mm256_setzero_si256());
+        if (n >= 16) _mm256_storeu_si256((__m256i *)(o + d), y);
+        else {
+            int16_t tmp[16];
+            _mm256_storeu_si256((__m256i *)tmp, y);
+            memcpy(o + d, tmp, (size_t)n * 2);
+        }
+    }
+}
+
+/* One head of one window (tokens tok[0..n-1]). */
+static TGT void attn_head(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, const int16_t *const *tok,
+                          int n, int c, int hd, int qo, const S2CRq8 *lq, const S2CRq8 *oq, const uint16_t *exp_lut,
+                          int exp_len, const AttnScratch *sc) {
+    const int npad = sc->npad, hp = sc->hpairs, hdp = sc->hdpad, ko = c + qo, vo = 2 * c + qo;
+    /* K as [pair][key], V as [key pair][channel], zero padded; the column sums of V */
+    for (int j = 0; j < npad; j++) {  /* key j's pairs down column j */
+        int32_t *kc = sc->kp + j;
+        if (j >= n) {
+            for (int t = 0; t < hp; t++) kc[(size_t)t * npad] = 0;
+            continue;
+        }
+        const int16_t *kj = tok[j] + ko;
+        for (int t = 0; t < hd / 2; t++) memcpy(kc + (size_t)t * npad, kj + 2 * t, 4);
+        if (hd & 1) kc[(size_t)(hd / 2) * npad] = (uint16_t)kj[hd - 1];
+    }
+    for (int d = 0; d < hdp; d += 8) {
+        __m256i cs = _mm256_setzero_si256();
+        for (int jp = 0; jp < npad / 2; jp++) {
+            __m256i v0 = _mm256_setzero_si256(), v1 = _mm256_setzero_si256();
+            const int j0 = 2 * jp, j1 = 2 * jp + 1, nd = hd - d < 8 ? hd - d : 8;
+            if (nd == 8) {
+                if (j0 < n) v0 = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(tok[j0] + vo + d)));
+                if (j1 < n) v1 = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(tok[j1] + vo + d)));
+            } else {
+                int32_t t0[8] = {0}, t1[8] = {0};
+                for (int q = 0; q < nd; q++) {
+                    if (j0 < n) t0[q] = tok[j0][vo + d + q];
+                    if (j1 < n) t1[q] = tok[j1][vo + d + q];
+                }
+                v0 = _mm256_loadu_si256((const __m256i *)t0);
+                v1 = _mm256_loadu_si256((const __m256i *)t1);
             }
-            int64_t sum = 0;
-            for (int j = 0; j < n; j++) {
-                const int32_t t = m - z[j];
-                e[j] = t < exp_len ? exp_lut[t] : 0;
-                sum += e[j];
+            cs = _mm256_add_epi32(cs, _mm256_add_epi32(v0, v1));
+            /* int32 lanes (v0[d], v1[d]) as int16 pairs */
+            _mm256_store_si256((__m256i *)(sc->vp + (size_t)jp * hdp + d),
+                               _mm256_or_si256(_mm256_and_si256(v0, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(v1, 16)));
+        }
+        _mm256_storeu_si256((__m256i *)(sc->colsum + d), _mm256_slli_epi32(cs, 14));
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), one = _mm256_set1_epi32(1);
+    const __m256i elen = _mm256_set1_epi32(exp_len), e0 = _mm256_set1_epi32((int32_t)((uint32_t)exp_lut[0] << 16));
+    for (int i = 0; i < n; i++) {
+        const int16_t *q = tok[i] + qo;
+        /* L = q K^T, 64 keys (8 vectors) at a time */
+        for (int j0 = 0; j0 < npad; j0 += 64) {
+            const int nv = npad - j0 < 64 ? (npad - j0) / 8 : 8;
+            switch (nv) {
+#define QK(NV) case NV: attn_qk(sc->lrow + j0, sc->kp + j0, npad, q, hp, hd, NV, lq); break;
+            QK(1) QK(2) QK(3) QK(4) QK(5) QK(6) QK(7) QK(8)
+#undef QK
             }
-            if (sum == 0) sum = 1;
-            for (int j = 0; j < n; j++) e[j] = (int32_t)((e[j] * (int64_t)32768 + sum / 2) / sum);
-            int16_t *o = out + (tok[i] - qkv) / ldq * ldo + qo;
-            int d = 0;
-            for (; d + 8 <= hd; d += 8) {
-                __m256i acc = _mm256_setzero_si256();
-                for (int j = 0; j < n; j++)
-                    acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(_mm256_set1_epi32(e[j]),
-                        _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(tok[j] + vo + d)))));
-                const __m256i r = requant8(acc, mv, sv, lo64, hi64);
-                _mm_storeu_si128((__m128i *)(o + d),
-                                 _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(r, r), 0x08)));
+        }
+        /* max over the n real keys (padding lanes hold z of zero keys: left out) */
+        __m256i mx = _mm256_set1_epi32(INT32_MIN);
+        for (int j = 0; j < npad; j += 8) {
+            const __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - j), lane);
+            mx = _mm256_max_epi32(mx, _mm256_blendv_epi8(_mm256_set1_epi32(INT32_MIN), _mm256_load_si256((const __m256i *)(sc->lrow + j)), valid));
+        }
+        __m128i m4 = _mm_max_epi32(_mm256_castsi256_si128(mx), _mm256_extracti128_si256(mx, 1));
+        m4 = _mm_max_epi32(m4, _mm_shuffle_epi32(m4, 0x4e));
+        m4 = _mm_max_epi32(m4, _mm_shuffle_epi32(m4, 0xb1));
+        const __m256i mv = _mm256_broadcastd_epi32(m4);
+        /* e = exp_lut[m - z], 0 past exp_len and for padding; kept in lrow */
+        __m256i sum8 = _mm256_setzero_si256();
+        for (int j = 0; j < npad; j += 8) {
+            const __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - j), lane);
+            const __m256i t = _mm256_sub_epi32(mv, _mm256_load_si256((const __m256i *)(sc->lrow + j)));  /* 0 <= t <= 2^25 */
+            const __m256i inr = _mm256_and_si256(valid, _mm256_cmpgt_epi32(elen, t));
+            const __m256i gm = _mm256_andnot_si256(_mm256_cmpeq_epi32(t, _mm256_setzero_si256()), inr);
+            const __m256i src = _mm256_and_si256(e0, inr);  /* t = 0 (in range) takes exp_lut[0] */
+            const __m256i g = _mm256_mask_i32gather_epi32(src, (const int *)exp_lut, _mm256_sub_epi32(t, one), gm, 2);
+            const __m256i e = _mm256_srli_epi32(g, 16);
+            _mm256_store_si256((__m256i *)(sc->lrow + j), e);
+            sum8 = _mm256_add_epi32(sum8, e);
+        }
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum8), _mm256_extracti128_si256(sum8, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        uint32_t sum = (uint32_t)_mm_cvtsi128_si32(s4);
+        if (sum == 0) sum = 1;
+        const int L = 32 - __builtin_clz(sum);
+        const uint64_t inv = (((uint64_t)1 << (31 + L)) - 1) / sum;
+        const __m256i invv = _mm256_set1_epi64x((int64_t)inv), sumv = _mm256_set1_epi64x(sum);
+        const __m256i halfv = _mm256_set1_epi32((int32_t)(sum / 2));
+        const __m128i cnt = _mm_cvtsi32_si128(31 + L);
+        const __m256i one64 = _mm256_set1_epi64x(1), p14 = _mm256_set1_epi32(16384);
+        for (int j = 0; j < npad; j += 8) {
+            const __m256i nn = _mm256_add_epi32(_mm256_slli_epi32(_mm256_load_si256((const __m256i *)(sc->lrow + j)), 15), halfv);
+            __m256i r[2];
+            S2C_UNROLL for (int oe = 0; oe < 2; oe++) {
+                const __m256i nx = oe ? _mm256_srli_epi64(nn, 32) : _mm256_and_si256(nn, _mm256_set1_epi64x(0xffffffff));
+                const __m256i up = _mm256_add_epi64(_mm256_srl_epi64(_mm256_mul_epu32(nx, invv), cnt), one64);
+                /* est + 1, less one unless (est + 1) sum <= N (both sides below 2^63) */
+                const __m256i gt = _mm256_cmpgt_epi64(_mm256_mul_epu32(up, sumv), nx);
+                r[oe] = _mm256_sub_epi64(up, _mm256_and_si256(gt, one64));
             }
-            for (; d < hd; d++) {
-                uint32_t acc = 0;
-                for (int j = 0; j < n; j++) acc += (uint32_t)(e[j] * tok[j][vo + d]);
-                o[d] = s2c_requant_s16((int32_t)acc, out_mult, out_shift);
+            const __m256i pv = _mm256_sub_epi32(_mm256_blend_epi32(r[0], _mm256_slli_epi64(r[1], 32), 0xAA), p14);
+            _mm_store_si128((__m128i *)(sc->prow + j), _mm256_castsi256_si128(pack16(pv, pv)));
+        }
+        /* out = requant(sum_j p'_j v_j + 2^14 colsum), 64 channels (8 vectors) at a time */
+        int16_t *o = out + (tok[i] - qkv) / ldq * ldo + qo;
+        for (int d0 = 0; d0 < hdp; d0 += 64) {
+            const int nv = hdp - d0 < 64 ? (hdp - d0) / 8 : 8;
+            switch (nv) {
+#define PV(NV) case NV: attn_pv(o + d0, hd - d0, sc->vp + d0, hdp, sc->prow, npad, sc->colsum + d0, NV, oq); break;
+            PV(1) PV(2) PV(3) PV(4) PV(5) PV(6) PV(7) PV(8)
+#undef PV
             }
         }
     }
+    (void)qkv;
+}
+
+/* One window, all heads. */
+static TGT void attn_window(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int w, int c,
+                            int heads, int win, int y0, int x0, const S2CRq8 *lq, const S2CRq8 *oq,
+                            const uint16_t *exp_lut, int exp_len, const AttnScratch *sc) {
+    const int n = win * win, hd = c / heads;
+    const int16_t *tok[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN];
+    for (int j = 0; j < n; j++) tok[j] = qkv + ((ptrdiff_t)(y0 + j / win) * w + x0 + j % win) * ldq;
+    for (int hh = 0; hh < heads; hh++)
+        attn_head(out, ldo, qkv, ldq, tok, n, c, hd, hh * hd, lq, oq, exp_lut, exp_len, sc);
+}
+
+static TGT void attn_rq(S2CRq8 *lq, S2CRq8 *oq, int32_t logit_mult, int logit_shift, int32_t out_mult, int out_shift) {
+    rq8_init1(lq, logit_mult, logit_shift, -(1 << 24), 1 << 24);
+    rq8_init1(oq, out_mult, out_shift, -32768, 32767);
 }
 
 void s2c_window_attn_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
@@ -336,9 +553,25 @@ void s2c_window_attn_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, p
                               const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift) {
     if (win <= 0 || win > S2C_ATTN_MAX_WIN || heads <= 0 || c % heads) return;
     const int nwx = w / win, nwin = (h / win) * nwx, n = win * win;
-#pragma omp parallel for schedule(static) if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK)
-    for (int wi = 0; wi < nwin; wi++)
-        attn_window(out, ldo, qkv, ldq, w, c, heads, win, (wi / nwx) * win, (wi % nwx) * win, logit_mult,
-                    logit_shift, exp_lut, exp_len, out_mult, out_shift);
+    if (nwin <= 0) return;
+    S2CRq8 lq, oq;
+    attn_rq(&lq, &oq, logit_mult, logit_shift, out_mult, out_shift);
+    int failed = 0;
+#pragma omp parallel if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK) reduction(| : failed)
+    {
+        AttnScratch sc;
+        const int ok = attn_scratch_alloc(&sc, n, c / heads) == 0;
+        if (!ok) failed = 1;
+#pragma omp for schedule(static)
+        for (int wi = 0; wi < nwin; wi++)
+            if (ok)
+                attn_window(out, ldo, qkv, ldq, w, c, heads, win, (wi / nwx) * win, (wi % nwx) * win, &lq, &oq,
+                            exp_lut, exp_len, &sc);
+        if (ok) free(sc.kp);
+    }
+    /* no scratch on some thread: the C reference recomputes everything (same output) */
+    if (failed)
+        s2c_window_attn_s16_c(out, ldo, qkv, ldq, h, w, c, heads, win, logit_mult, logit_shift, exp_lut, exp_len,
+                              out_mult, out_shift);
 }
 #endif

@@ -1,0 +1,201 @@
+// modelgraph.swift: libFuzzer harness for hostile but well-formed models: the committed nano
+// model (Tests/Conformance/nano.s2cq) with structured edits applied in place, then the whole
+// codec built from it (IntCodec(model:), encoder included), a small image encoded, the stream
+// decoded and compared with the encoder's reconstruction and with a decode on the other kernel
+// path (C reference / best SIMD), and a committed stream decoded.
+//
+// The input is a 4-byte prefix (quality, image, flags: bit 1 runs the networks, low three bits
+// 011 on the C reference kernels, else the best ones; seed of the pixels) and 12-byte edit records:
+//   op u8, 0 u8, t u16 (which entry), e u32 (which element / second entry), v u32 (value)
+//   op % 8: 0 integer metadata t <- v; 1 i32-array metadata t, element e <- v; 2 tensor t,
+//   element e <- v (truncated to the element type); 3 tensor t, dimension e <- v % 65536 (byte
+//   count updated; skipped if it no longer fits the data section); 4 tensor t <- element type
+//   v % 7 (likewise); 5 swap the type, shape and data of tensors t and e (same rank);
+//   6 rename tensor t (first letter 'X'); 7 fill tensor t with v.
+// The edited file is parsed without its checksum (ModelFile(bytes:verifyChecksum: false)), so
+// every edit reaches the layers' own checks. A codec that loads must never crash, hang or differ
+// between encoder and decoder. The edits are made in one buffer and undone after each input
+// (copying 4.5 MB per input would cost more than the parse).
+import FixedPoint
+@testable import QuantModel
+
+let baseBytes: [UInt8] = repoFile("Tests/Conformance/nano.s2cq")
+
+/// Positions of the editable fields of the base file (its parsed table, re-walked for offsets).
+struct Layout {
+    struct Scalar { var at: Int; var size: Int }
+    struct ArrayMeta { var at: Int; var count: Int }
+    struct Tensor { var nameAt: Int; var typeAt: Int; var rank: Int; var dimsAt: Int; var offsetAt: Int; var nbytesAt: Int }
+    var scalars: [Scalar] = []
+    var arrays: [ArrayMeta] = []
+    var tensors: [Tensor] = []
+    var dataOffset = 0, dataSize = 0
+}
+
+func le(_ b: [UInt8], _ p: Int, _ n: Int) -> Int { var v = 0; for i in 0..<n { v |= Int(b[p + i]) << (8 * i) }; return v }
+
+let layout: Layout = {
+    let b = baseBytes
+    var l = Layout()
+    let nMeta = le(b, 12, 4), nTensors = le(b, 16, 4)
+    l.dataOffset = le(b, 20, 8)
+    l.dataSize = le(b, 28, 8)
+    var p = 36
+    for _ in 0..<nMeta {
+        p += 2 + le(b, p, 2)
+        let tag = b[p]
+        p += 1
+        switch tag {
+        case 0, 1: l.scalars.append(.init(at: p, size: 4)); p += 4
+        case 2, 3: l.scalars.append(.init(at: p, size: 8)); p += 8
+        case 4: p += 4 + le(b, p, 4)
+        case 5: l.arrays.append(.init(at: p + 4, count: le(b, p, 4))); p += 4 + 4 * le(b, p, 4)
+        default: fatalError("fuzz-modelgraph: unknown metadata type in the base model")
+        }
+    }
+    for _ in 0..<nTensors {
+        let nameAt = p + 2
+        p += 2 + le(b, p, 2)
+        let rank = Int(b[p + 1])
+        l.tensors.append(.init(nameAt: nameAt, typeAt: p, rank: rank, dimsAt: p + 2, offsetAt: p + 2 + 4 * rank,
+                               nbytesAt: p + 2 + 4 * rank + 8))
+        p += 2 + 4 * rank + 16
+    }
+    return l
+}()
+
+let elementSize = [1, 2, 4, 1, 2, 4, 8]
+
+/// The working copy of the model and the bytes the current input's edits replaced.
+nonisolated(unsafe) var work = baseBytes
+nonisolated(unsafe) var undo: [(Int, UInt8)] = []
+
+func put(_ p: Int, _ n: Int, _ v: UInt64) {
+    for i in 0..<n {
+        undo.append((p + i, work[p + i]))
+        work[p + i] = UInt8(truncatingIfNeeded: v >> UInt64(8 * i))
+    }
+}
+
+/// `n` little-endian bytes of `work` at `p`.
+func rd(_ p: Int, _ n: Int) -> Int { var v = 0; for i in 0..<n { v |= Int(work[p + i]) << (8 * i) }; return v }
+
+/// Applies one edit record to `work` (records that do not apply are skipped).
+func apply(op: UInt8, t: Int, e: Int, v: UInt32) {
+    let l = layout
+    switch op % 8 {
+    case 0:
+        guard !l.scalars.isEmpty else { return }
+        let s = l.scalars[t % l.scalars.count]
+        put(s.at, s.size, UInt64(v))
+    case 1:
+        guard !l.arrays.isEmpty else { return }
+        let a = l.arrays[t % l.arrays.count]
+        guard a.count > 0 else { return }
+        put(a.at + 4 * (e % a.count), 4, UInt64(v))
+    case 2, 7:
+        let x = l.tensors[t % l.tensors.count]
+        let size = elementSize[min(6, Int(work[x.typeAt]))]
+        let n = rd(x.nbytesAt, 8) / size
+        guard n > 0 else { return }
+        let start = l.dataOffset + rd(x.offsetAt, 8)
+        if op % 8 == 2 {
+            put(start + size * (e % n), size, UInt64(v))
+        } else {
+            for i in 0..<n { put(start + size * i, size, UInt64(v)) }
+        }
+    case 3, 4:
+        let x = l.tensors[t % l.tensors.count]
+        if op % 8 == 3 {
+            guard x.rank > 0 else { return }
+            put(x.dimsAt + 4 * (e % x.rank), 4, UInt64(v % 65536))
+        } else {
+            put(x.typeAt, 1, UInt64(v % 7))
+        }
+            var count = 1
+        for d in 0..<x.rank { count *= rd(x.dimsAt + 4 * d, 4) }
+        let nbytes = count * elementSize[Int(work[x.typeAt])]
+        guard rd(x.offsetAt, 8) + nbytes <= l.dataSize else {
+            // Does not fit: undo by restoring the base entry.
+            for i in x.typeAt..<(x.nbytesAt + 8) { put(i, 1, UInt64(baseBytes[i])) }
+            return
+        }
+        put(x.nbytesAt, 8, UInt64(nbytes))
+    case 5:
+        let x = l.tensors[t % l.tensors.count], y = l.tensors[e % l.tensors.count]
+        guard x.rank == y.rank, x.typeAt != y.typeAt else { return }
+        let n = x.nbytesAt + 8 - x.typeAt
+        for i in 0..<n {
+            let (u, w) = (work[x.typeAt + i], work[y.typeAt + i])
+            put(x.typeAt + i, 1, UInt64(w))
+            put(y.typeAt + i, 1, UInt64(u))
+        }
+    default:
+        let x = l.tensors[t % l.tensors.count]
+        put(x.nameAt, 1, 0x58)      // 'X'
+    }
+}
+
+/// Tiny test images: (width, height, gray); 65 x 3 codes as two tiles with maxTile 64.
+let images: [(Int, Int, Bool)] = [(1, 1, false), (8, 8, true), (65, 3, false), (3, 70, true)]
+
+func pixels(_ w: Int, _ h: Int, _ gray: Bool, _ seed: UInt8) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: 3 * w * h)
+    var s = UInt32(seed) &+ 12345
+    for p in 0..<(w * h) {
+        s = s &* 1_103_515_245 &+ 12345
+        let r = UInt8(truncatingIfNeeded: s >> 16)
+        out[3 * p] = r
+        out[3 * p + 1] = gray ? r : UInt8(truncatingIfNeeded: s >> 8)
+        out[3 * p + 2] = gray ? r : UInt8(truncatingIfNeeded: s >> 24)
+    }
+    return out
+}
+
+let committedStream: Bitstream = {
+    do { return try Bitstream(bytes: repoFile("Tests/Conformance/one-pixel-q3.s2c")) } catch { fatalError("\(error)") }
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    s2c_set_threads(1)
+    let input = inputBytes(data, size)
+    var prefix: [UInt8] = [0, 0, 0, 0]
+    for i in 0..<min(4, input.count) { prefix[i] = input[i] }
+    var p = 4
+    while p + 12 <= input.count {
+        apply(op: input[p], t: le(input, p + 2, 2), e: le(input, p + 4, 4), v: UInt32(le(input, p + 8, 4)))
+        p += 12
+    }
+    defer {
+        for (at, old) in undo.reversed() { work[at] = old }
+        undo.removeAll(keepingCapacity: true)
+    }
+    guard let file = try? ModelFile(bytes: work, verifyChecksum: false), let codec = try? IntCodec(model: file),
+          prefix[2] & 2 != 0 else { return 0 }
+    let quality = 256 + Int(prefix[0]) * 6
+    let (w, h, gray) = images[Int(prefix[1]) % images.count]
+    let reference = prefix[2] & 7 == 3
+    let kn = reference ? Kernels(flags: 0) : Kernels.best()
+    let rgb = pixels(w, h, gray, prefix[3])
+    if let (bs, rec) = try? codec.encode(rgb: rgb, width: w, height: h, color: gray ? .gray : .rgb,
+                                         quality256: quality, maxTile: 64, kn) {
+        guard let parsed = try? Bitstream(bytes: bs.serialize()) else { finding("an encoded stream does not parse") }
+        guard let dec = try? codec.decode(parsed, kn) else {
+            finding("an encoded stream does not decode")
+        }
+        guard dec == rec else { finding("decoded pixels differ from the encoder's reconstruction") }
+        // The other kernel path must agree to the bit for any parameters the loader accepts.
+        guard let other = try? codec.decode(parsed, reference ? Kernels.best() : Kernels(flags: 0)), other == dec else {
+            finding("the C reference and the SIMD kernels decode differently")
+        }
+    }
+    if let bs = try? Bitstream(fingerprint: codec.fingerprint, width: committedStream.header.width,
+                               height: committedStream.header.height, color: committedStream.header.color,
+                               quality256: committedStream.header.quality256, zStream: committedStream.zStream,
+                               yStream: committedStream.yStream) {
+        _ = try? codec.decode(bs, kn)
+    }
+    return 0
+}
+
