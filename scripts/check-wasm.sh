@@ -21,7 +21,8 @@ bash wasm/build.sh out/wasm
 bash wasm/build.sh --check out/wasm/checkasm.wasm
 QUIET=1 bash web/build.sh out/wasm out/web
 echo "== checkasm: wasm SIMD128 vs C (node $(node --version)) =="
-node --no-warnings wasm/run-wasi.mjs out/wasm/checkasm.wasm "$@"
+# The flag: node 18 (Debian 12's nodejs) needs it for WASI; node 20+ accepts it and ignores it.
+node --no-warnings --experimental-wasi-unstable-preview1 wasm/run-wasi.mjs out/wasm/checkasm.wasm "$@"
 echo "== node: conformance streams and refusals =="
 if [ -z "${S2C_INT:-}" ]; then
     for b in .build/debug/s2c-int .build/release/s2c-int; do [ -x "$b" ] && { export S2C_INT=$b; break; }; done

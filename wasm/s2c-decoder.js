@@ -57,6 +57,8 @@ function toBytes(x) {
 }
 
 const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
+// Web Crypto for WASI's random_get: a global in browsers and node 19+; node 18 has it in node:crypto.
+const webCrypto = globalThis.crypto ?? (isNode ? (await import('node:crypto')).webcrypto : undefined);
 
 /** Bytes of a URL (string or URL; file: URLs and paths under node), a Response, a Blob or bytes.
  *  onProgress(received, total or 0) while downloading. */
@@ -184,7 +186,7 @@ export class S2CDecoder {
             environ_get: () => WASI_ESUCCESS,
             random_get(p, n) {
                 const b = new Uint8Array(mem(), p, n);
-                for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, Math.min(n, i + 65536)));
+                for (let i = 0; i < n; i += 65536) webCrypto.getRandomValues(b.subarray(i, Math.min(n, i + 65536)));
                 return WASI_ESUCCESS;
             },
             proc_exit(code) {

@@ -146,6 +146,52 @@ rmSync(tmp, { recursive: true, force: true });
 console.log(`test-node: ${cases.length} refusals with their kind and message` +
             (s2cInt ? ', each the message s2c-int prints for the same input' : ' (S2C_INT not set: messages not compared with s2c-int)'));
 
+// Robustness: the committed fuzz inputs (fuzz/corpus/bitstream with nano, or hybrid-t for its streams;
+// fuzz/corpus/model), then 200 mutations of them (a seeded xorshift: byte flips, truncations, runs of
+// 0x00 / 0xff): each decodes or is refused with an S2CError that is not a trap; never another exception.
+let rng = 0x2545f491;
+const rnd = (n) => { rng ^= rng << 13; rng >>>= 0; rng ^= rng >>> 17; rng ^= rng << 5; rng >>>= 0; return rng % n; };
+const hybrid = sets.length > 1 ? readFileSync(sets[1].model) : null;
+let decoded = 0, refused = 0;
+function robust(label, stream, model) {
+    try {
+        if (dec.model !== modelFingerprint(model)) dec.loadModelBytes(model);
+        dec.decode(stream, { rgba: false });
+        decoded++;
+    } catch (e) {
+        if (!(e instanceof S2CError) || e.kind === 'trap') fail(`${label}: ${e.stack ?? e}`);
+        refused++;
+    }
+}
+const corpus = 'fuzz/corpus/bitstream';
+const seeds = existsSync(corpus) ? readdirSync(corpus).filter((f) => f.endsWith('.s2c')).sort() : [];
+const seedBytes = seeds.map((f) => ({ f, b: readFileSync(`${corpus}/${f}`), m: f.startsWith('hybrid-t') && hybrid ? hybrid : nano }));
+for (const { f, b, m } of seedBytes) robust(f, b, m);
+for (let i = 0; i < 200 && seedBytes.length; i++) {
+    const { f, b, m } = seedBytes[rnd(seedBytes.length)];
+    if (m !== nano) continue;  // hybrid-t decodes take seconds each; nano's mutations cover the parser equally
+    const x = Uint8Array.from(b);
+    const op = rnd(4);
+    if (op === 0) for (let j = 1 + rnd(4); j > 0; j--) x[rnd(x.length)] ^= 1 << rnd(8);
+    if (op === 3) { const at = rnd(x.length), n = 1 + rnd(16); x.fill(rnd(2) ? 0xff : 0, at, at + n); }
+    robust(`${f} mutation ${i} (op ${op})`, op === 1 ? x.subarray(0, rnd(x.length)) : op === 2 ? x.subarray(rnd(x.length)) : x, m);
+}
+let models = 0;
+for (const f of existsSync('fuzz/corpus/model') ? readdirSync('fuzz/corpus/model').sort() : []) {
+    try {
+        dec.loadModelBytes(readFileSync(`fuzz/corpus/model/${f}`));
+    } catch (e) {
+        if (!(e instanceof S2CError) || e.kind !== 'model') fail(`fuzz/corpus/model/${f}: ${e.stack ?? e}`);
+    }
+    models++;
+}
+// Still decodes after all that.
+dec.loadModelBytes(nano);
+check(sha(dec.decode(good, { pixels: true, rgba: false }).pixels) === readFileSync('Tests/Conformance/expected.txt', 'utf8')
+      .split('\n').find((l) => l.startsWith('kodim23-70x50-q7.s2c ')).split(' ')[3], 'decode after the robustness cases');
+console.log(`test-node: robustness: ${seeds.length} fuzz inputs + mutations: ${decoded} decoded, ${refused} refused with S2CError; ` +
+            `${models} fuzz model files loaded or refused`);
+
 if (fails) {
     console.log(`test-node: ${fails} of ${checks} checks FAILED`);
     process.exit(1);
