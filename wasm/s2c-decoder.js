@@ -264,6 +264,12 @@ export class S2CDecoder {
         await this._ready();
     }
 
+    /** The largest bitstream a valid header can describe, in bytes (larger inputs are refused unread). */
+    get maxStreamBytes() {
+        this._checkAlive();
+        return Number(this._exports.s2c_wasm_max_stream_bytes());
+    }
+
     /** Release and format versions, e.g. "s2c 0.5.0 (bitstream versions 1-2, model file version 1)". */
     get version() {
         this._checkAlive();
@@ -299,6 +305,10 @@ export class S2CDecoder {
     info(stream) {
         this._checkAlive();
         const bytes = toBytes(stream);
+        // Refused before it is copied into the decoder's memory (as s2c-dec refuses such a file unread).
+        if (bytes.length > this.maxStreamBytes) {
+            throw new S2CError('stream', `the bitstream is ${bytes.length} bytes, more than any valid one (${this.maxStreamBytes})`);
+        }
         return this._withBytes(bytes, (p, n, x) => {
             if (x.s2c_wasm_parse_stream(p, n)) throw new S2CError('stream', this._error());
             return this._streamInfo(bytes.length);

@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 let nextId = 1;
 let current = 0;  // the id of the request in flight, 0 when none
-let models = [];
+let maxStreamBytes = Infinity;  // from the decoder: larger files are refused before they are read
 
 function setState(state, message) {
     document.body.dataset.state = state;
@@ -43,6 +43,7 @@ function show(r) {
 worker.onmessage = (e) => {
     const m = e.data;
     if (m.type === 'ready') {
+        maxStreamBytes = m.maxStreamBytes;
         $('version').textContent = `${m.version}; kernels: ${m.kernels}`;
         if (document.body.dataset.state === 'starting') setState('idle', 'ready');
     } else if (m.type === 'log') {
@@ -82,7 +83,13 @@ function pick(file) {
         setState('busy', 'one decode at a time: wait for this one');
         return;
     }
-    send(file.name.endsWith('.s2cq') ? 'model' : 'decode', file).catch((e) => {
+    const type = file.name.endsWith('.s2cq') ? 'model' : 'decode';
+    if (type === 'decode' && file.size > maxStreamBytes) {
+        replied();
+        setState('error', `not a valid s2c bitstream: ${file.name} is ${file.size} bytes, more than any valid one (${maxStreamBytes})`);
+        return;
+    }
+    send(type, file).catch((e) => {
         replied();
         setState('error', `cannot read ${file.name}: ${e.message}`);
     });
@@ -100,7 +107,6 @@ document.addEventListener('drop', (e) => {
 });
 
 fetch('models.json').then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`)))).then((list) => {
-    models = list;
     worker.postMessage({ type: 'models', list: list.map((m) => ({ ...m, url: new URL(m.url, location.href).href })) });
     $('models').textContent = list.length
         ? list.map((m) => `${m.name} (${kib(m.bytes)}${m.default ? ', default' : ''})`).join(', ') : 'no models';

@@ -12,7 +12,7 @@ let decoder = null;
 let modelName = null;  // the loaded model's name (its manifest name or the picked file's name)
 const started = createDecoder({ log: (line) => postMessage({ type: 'log', line }) }).then((d) => {
     decoder = d;
-    postMessage({ type: 'ready', version: d.version, kernels: d.kernels });
+    postMessage({ type: 'ready', version: d.version, kernels: d.kernels, maxStreamBytes: d.maxStreamBytes });
 }, (e) => postMessage({ type: 'error', id: 0, kind: e.kind ?? 'internal', message: e.message }));
 
 function fail(id, e) {
