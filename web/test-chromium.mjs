@@ -198,8 +198,14 @@ try {
 } catch (e) {
     fail(e.stack ?? e.message);
 } finally {
+    // Chromium writes its profile until it has exited: wait for that (at most 10 s) before removing it.
     chrome.kill();
+    await Promise.race([exited, sleep(10000)]);
     server.close();
-    rmSync(tmp, { recursive: true, force: true });
+    try {
+        rmSync(tmp, { recursive: true, force: true, maxRetries: 5 });
+    } catch (e) {
+        console.log(`test-chromium: could not remove ${tmp}: ${e.message}`);
+    }
 }
 process.exit(fails ? 1 : 0);
