@@ -24,6 +24,12 @@ const tmp = mkdtempSync(join(tmpdir(), 's2c-chromium-'));
 let fails = 0, checks = 0;
 const fail = (msg) => { fails++; console.log(`test-chromium: FAILED: ${msg}`); };
 const check = (ok, msg) => { checks++; if (!ok) fail(msg); };
+// Whatever hangs (the browser, the page), the test ends: 15 minutes, far above its ~1 minute.
+setTimeout(() => {
+    fail('still running after 15 minutes');
+    try { chrome.kill(); } catch { /* not started yet */ }
+    process.exit(1);
+}, 15 * 60 * 1000).unref();
 
 // A static server for WEB_DIR (what `python3 -m http.server` would do, with the MIME types modules need).
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
