@@ -85,8 +85,10 @@ async function evaluate(expression) {
     if (r.exceptionDetails) throw new Error(`page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
     return r.result.value;
 }
-const stateOf = () => evaluate('({ state: document.body.dataset.state, replies: Number(document.body.dataset.replies), ' +
-                               'message: document.getElementById("message").textContent })');
+// Before the page has parsed (just after navigating) there is no body, or no page of ours yet: 'loading'.
+const stateOf = () => evaluate('document.body && document.getElementById("message") ? ({ state: document.body.dataset.state, ' +
+                               'replies: Number(document.body.dataset.replies), message: document.getElementById("message").textContent }) ' +
+                               ': ({ state: "loading", replies: -1, message: "" })');
 async function waitFor(pred, what, seconds = 300) {
     const t0 = Date.now();
     for (;;) {
@@ -135,7 +137,7 @@ try {
     await page('DOM.enable');
     await page('Emulation.setDeviceMetricsOverride', { width: 1100, height: 1000, deviceScaleFactor: 1, mobile: false });
     await page('Page.navigate', { url: `${origin}/index.html` });
-    const ready = await waitFor((s) => s.state !== 'starting', 'the page to start', 60);
+    const ready = await waitFor((s) => s.state !== 'starting' && s.state !== 'loading', 'the page to start', 60);
     check(ready.state === 'idle', `page did not start: ${ready.state}: ${ready.message}`);
     console.log(`test-chromium: ${await evaluate('navigator.userAgent.match(/Chrom[a-z]*\\/[0-9.]+/)[0]')}, ` +
                 `${await evaluate('document.getElementById("version").textContent')}`);
