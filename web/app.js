@@ -3,7 +3,7 @@
 // document.body.dataset.state ('starting', 'idle', 'busy', 'done', 'error') and .replies (a count of
 // finished requests: decodes, model loads, failures) say where it stands, for web/test-chromium.mjs.
 const $ = (id) => document.getElementById(id);
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+const worker = new Worker(new URL(`./worker.js${location.search}`, import.meta.url), { type: 'module' });
 let nextId = 1;
 let current = 0;  // the id of the request in flight, 0 when none
 let maxStreamBytes = Infinity;  // from the decoder: larger files are refused before they are read

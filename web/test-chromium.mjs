@@ -6,6 +6,8 @@
 //     model input (bytes), each shipped model's with the model the page fetches by fingerprint (URL);
 //   - the Kodak-size stream of the default model (Tests/Conformance/<default>/large) shows, and the test
 //     saves a screenshot of the page;
+//   - the same small sets with the C reference kernels: the scalar module (?simd=0) and the SIMD128 module
+//     with its kernels masked off (?cpu=0); the progress bar ends at each stream's tile count;
 //   - a corrupt stream, a foreign file and a stream of a model the page lacks give the page's error state
 //     with the decoder's message.
 // Chromium runs with --remote-debugging-pipe: the DevTools protocol over fds 3 and 4, no extra packages.
@@ -119,7 +121,9 @@ const canvasHash = () => evaluate(`(async () => {
     const h = new Uint8Array(await crypto.subtle.digest('SHA-256', px));
     return { size: c.width + 'x' + c.height, color: ch === 1 ? 'gray' : 'rgb', opaque,
              sha: Array.from(h, (b) => b.toString(16).padStart(2, '0')).join(''),
-             ms: document.getElementById('s-time').textContent, model: document.getElementById('s-model').textContent };
+             ms: document.getElementById('s-time').textContent, model: document.getElementById('s-model').textContent,
+             tiles: Number(document.getElementById('s-image').textContent.match(/(\\d+) tiles?$/)[1]),
+             progress: document.getElementById('progress').value + '/' + document.getElementById('progress').max };
 })()`);
 
 try {
@@ -136,11 +140,14 @@ try {
     await page('Page.enable');
     await page('DOM.enable');
     await page('Emulation.setDeviceMetricsOverride', { width: 1100, height: 1000, deviceScaleFactor: 1, mobile: false });
-    await page('Page.navigate', { url: `${origin}/index.html` });
-    const ready = await waitFor((s) => s.state !== 'starting' && s.state !== 'loading', 'the page to start', 60);
-    check(ready.state === 'idle', `page did not start: ${ready.state}: ${ready.message}`);
-    console.log(`test-chromium: ${await evaluate('navigator.userAgent.match(/Chrom[a-z]*\\/[0-9.]+/)[0]')}, ` +
-                `${await evaluate('document.getElementById("version").textContent')}`);
+    /** Opens the page (index.html + query); resolves to its footer (version; kernels). */
+    async function open(query) {
+        await page('Page.navigate', { url: `${origin}/index.html${query}` });
+        const ready = await waitFor((s) => s.state !== 'starting' && s.state !== 'loading', 'the page to start', 60);
+        check(ready.state === 'idle', `page${query} did not start: ${ready.state}: ${ready.message}`);
+        return evaluate('document.getElementById("version").textContent');
+    }
+    console.log(`test-chromium: ${await evaluate('navigator.userAgent.match(/Chrom[a-z]*\\/[0-9.]+/)[0]')}, ${await open('')}`);
 
     const manifest = JSON.parse(readFileSync(join(web, 'models.json'), 'utf8'));
     const def = manifest.find((m) => m.default);
@@ -154,31 +161,44 @@ try {
     }
     check(def && sets.some((s) => s.large === def.name), `no Kodak-size stream of the default model (Tests/Conformance/${def?.name}/large)`);
     let streams = 0;
-    for (const set of sets) {
-        if (set.pickModel) {
-            const s = await pickFile('model', set.pickModel);
-            check(s.state === 'idle' && s.message.startsWith('loaded model'), `${set.pickModel}: ${s.state}: ${s.message}`);
-        }
-        const times = [];
-        for (const line of readFileSync(`${set.dir}/expected.txt`, 'utf8').trim().split('\n')) {
-            const [name, size, color, want] = line.split(' ');
-            const s = await pickFile('stream', `${set.dir}/${name}`);
-            if (s.state !== 'done') { fail(`${set.dir}/${name}: ${s.state}: ${s.message}`); continue; }
-            const got = await canvasHash();
-            check(got.sha === want, `${set.dir}/${name}: canvas ${got.sha}, expected ${want}`);
-            check(got.size === size && got.color === color, `${set.dir}/${name}: canvas ${got.size} ${got.color}, expected ${size} ${color}`);
-            check(got.opaque, `${set.dir}/${name}: alpha not 255`);
-            times.push(`${name} ${got.ms}`);
-            streams++;
-            if (set.large) {
-                const shot = await page('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true });
-                const file = join(outDir, `${name.replace(/\.s2c$/, '')}.png`);
-                writeFileSync(file, Buffer.from(shot.data, 'base64'));
-                console.log(`test-chromium: screenshot ${file} (${got.model}; page wall time ${s.wallMs} ms)`);
+    async function decodeSets(label, sets) {
+        for (const set of sets) {
+            if (set.pickModel) {
+                const s = await pickFile('model', set.pickModel);
+                check(s.state === 'idle' && s.message.startsWith('loaded model'), `${label}${set.pickModel}: ${s.state}: ${s.message}`);
             }
+            const times = [];
+            for (const line of readFileSync(`${set.dir}/expected.txt`, 'utf8').trim().split('\n')) {
+                const [name, size, color, want] = line.split(' ');
+                const s = await pickFile('stream', `${set.dir}/${name}`);
+                if (s.state !== 'done') { fail(`${label}${set.dir}/${name}: ${s.state}: ${s.message}`); continue; }
+                const got = await canvasHash();
+                check(got.sha === want, `${label}${set.dir}/${name}: canvas ${got.sha}, expected ${want}`);
+                check(got.size === size && got.color === color, `${label}${set.dir}/${name}: canvas ${got.size} ${got.color}, expected ${size} ${color}`);
+                check(got.opaque, `${label}${set.dir}/${name}: alpha not 255`);
+                // The progress bar ends at the stream's tile count (one progress report per tile).
+                check(got.progress === `${got.tiles}/${got.tiles}`, `${label}${set.dir}/${name}: progress ${got.progress}, ${got.tiles} tiles`);
+                times.push(`${name} ${got.ms}`);
+                streams++;
+                if (set.large) {
+                    const shot = await page('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true });
+                    const file = join(outDir, `${name.replace(/\.s2c$/, '')}.png`);
+                    writeFileSync(file, Buffer.from(shot.data, 'base64'));
+                    console.log(`test-chromium: screenshot ${file} (${got.model}; page wall time ${s.wallMs} ms)`);
+                }
+            }
+            console.log(`test-chromium: ${label}${set.dir}: ${times.length} streams at their pinned SHA-256 (decode times: ${times.join(', ')})`);
         }
-        console.log(`test-chromium: ${set.dir}: ${times.length} streams at their pinned SHA-256 (decode times: ${times.join(', ')})`);
     }
+    await decodeSets('', sets);
+    // The C reference kernels, in the scalar module (?simd=0) and in the SIMD128 one (?cpu=0): the same
+    // pixels (the small sets only: C takes a minute on the Kodak-size stream).
+    for (const query of ['?simd=0', '?cpu=0']) {
+        const version = await open(query);
+        check(version.endsWith('kernels: C reference'), `page${query}: ${version}`);
+        await decodeSets(`${query} `, sets.filter((s) => !s.large));
+    }
+    await open('');
 
     // Refusals, each shown as the page's error with the decoder's message.
     const good = readFileSync('Tests/Conformance/kodim23-70x50-q7.s2c');
@@ -202,7 +222,7 @@ try {
     const again = await pickFile('stream', `${sets[1].dir}/${readFileSync(`${sets[1].dir}/expected.txt`, 'utf8').split(' ')[0]}`);
     check(again.state === 'done', `decode after the refusals: ${again.state}: ${again.message}`);
     if (fails) console.log(`test-chromium: ${fails} of ${checks} checks FAILED`);
-    else console.log(`test-chromium: OK (${streams} conformance streams in ${sets.length} sets at their pinned SHA-256 from the canvas; ${checks} checks)`);
+    else console.log(`test-chromium: OK (${streams} decodes of the conformance streams (SIMD128, then the small sets with C twice) at their pinned SHA-256 from the canvas; ${checks} checks)`);
 } catch (e) {
     fail(e.stack ?? e.message);
 } finally {

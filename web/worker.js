@@ -10,8 +10,13 @@ import { createDecoder, S2CError } from './s2c-decoder.js';
 let list = [];
 let decoder = null;
 let modelName = null;  // the loaded model's name (its manifest name or the picked file's name)
-const started = createDecoder({ log: (line) => postMessage({ type: 'log', line }) }).then((d) => {
+// The page's query, passed on by app.js: ?simd=0 loads s2c-decoder-scalar.wasm, ?cpu=0 runs the C
+// reference kernels of the SIMD128 module (both give the same pixels; web/test-chromium.mjs checks).
+const query = new URLSearchParams(self.location.search);
+const started = createDecoder({ simd: query.get('simd') === '0' ? false : undefined,
+                                log: (line) => postMessage({ type: 'log', line }) }).then((d) => {
     decoder = d;
+    if (query.has('cpu')) d.setCpuMask(Number(query.get('cpu')));
     postMessage({ type: 'ready', version: d.version, kernels: d.kernels, maxStreamBytes: d.maxStreamBytes });
 }, (e) => postMessage({ type: 'error', id: 0, kind: e.kind ?? 'internal', message: e.message }));
 
