@@ -51,19 +51,24 @@ module FixedPoint {
     header "$root/Sources/FixedPoint/include/s2c_fixedpoint.h"
     export *
 }
+module ModelPaths {
+    header "$root/Sources/ModelPaths/include/s2c_model_paths.h"
+    export *
+}
 MAP
 csrc=(Sources/FixedPoint/*.c Sources/FixedPoint/x86/*.c Sources/FixedPoint/arm/*.c)
 cobjs=()
-for c in "${csrc[@]}" board/image_write.c; do
+for c in "${csrc[@]}" board/image_write.c Sources/ModelPaths/model_paths.c; do
     o="$OUT/obj/$(echo "${c%.c}" | tr / _).o"
     cobjs+=("$o")
-    if stale "$o" "$c" Sources/FixedPoint/include/*.h Sources/FixedPoint/*.h board/*.h "$0"; then
+    if stale "$o" "$c" Sources/FixedPoint/include/*.h Sources/FixedPoint/*.h Sources/ModelPaths/include/*.h board/*.h "$0"; then
         "$CLANG" -c -O2 -std=gnu11 -fopenmp -idirafter "$ompInclude" -march=native -fno-fast-math "${csan[@]}" $(cov "$c") \
-            -I Sources/FixedPoint/include -I board "$c" -o "$o"
+            -I Sources/FixedPoint/include -I Sources/ModelPaths/include -I board "$c" -o "$o"
     fi
 done
 fpobjs=("${cobjs[@]:0:${#csrc[@]}}")
 imgobj=${cobjs[${#csrc[@]}]}
+pathsobj=${cobjs[${#csrc[@]}+1]}   # the model search (ImageIO's ModelSearch imports it)
 omp=(-L"$ompLib" -Xlinker -rpath -Xlinker "$ompLib" -lomp)
 
 # MARK: - Swift modules
@@ -83,12 +88,12 @@ for h in "${want[@]}"; do
     case $h in
     bitstream|model|modelgraph) need_quant=1 ;;
     png) need_img=1 ;;
-    safetensors) need_quant=1; need_cal=1 ;;
+    safetensors) need_quant=1; need_img=1; need_cal=1 ;;   # Calibrate imports ImageIO
     esac
 done
 [ $need_quant = 0 ] || swmod QuantModel -enable-testing -- Sources/QuantModel/*.swift
 [ $need_img = 0 ] || swmod ImageIO -I Sources/_CLibPNG -- Sources/ImageIO/*.swift
-[ $need_cal = 0 ] || swmod Calibrate -I Sources/_COpenBLAS -- Sources/Calibrate/*.swift
+[ $need_cal = 0 ] || swmod Calibrate -I Sources/_COpenBLAS -I Sources/_CLibPNG -- Sources/Calibrate/*.swift
 
 # MARK: - Harnesses
 link() {    # harness, objects/libraries...
@@ -106,9 +111,9 @@ link() {    # harness, objects/libraries...
 for h in "${want[@]}"; do
     case $h in
     bitstream|model|modelgraph) link "$h" "$OUT/obj/QuantModel.o" "${fpobjs[@]}" ;;
-    png) link png "$OUT/obj/ImageIO.o" -I Sources/_CLibPNG -lpng16 ;;
-    safetensors) link safetensors "$OUT/obj/Calibrate.o" "$OUT/obj/QuantModel.o" "${fpobjs[@]}" \
-                     -I Sources/_COpenBLAS -lopenblas ;;
+    png) link png "$OUT/obj/ImageIO.o" "$pathsobj" -I Sources/_CLibPNG -lpng16 ;;
+    safetensors) link safetensors "$OUT/obj/Calibrate.o" "$OUT/obj/QuantModel.o" "$OUT/obj/ImageIO.o" "$pathsobj" \
+                     "${fpobjs[@]}" -I Sources/_COpenBLAS -I Sources/_CLibPNG -lopenblas -lpng16 ;;
     board)
         # Embedded Swift, as board/build.sh compiles it; the C harness drives its entry points.
         emb="$OUT/emb/quantmodel.o"

@@ -16,7 +16,9 @@
 # Installs what it needs and lacks (Debian's webp and libavif-bin; matplotlib from PyPI).
 # Environment: KODAK (default ../shared/data/kodak), MAX_IMAGES (Kodak images evaluated, default
 # all 24), HELD_OUT (BSDS images for the out-of-sample check, default 8; 0 skips it), QUALITIES
-# (default 1..7), THREADS (default all cores), CODECS (default "jpeg webp avif").
+# (default 1..7), THREADS (default all cores), CODECS (default "jpeg webp avif"), REUSE=1 (keep the
+# outputs a previous run left in OUT_DIR and measure only what is missing: a new model's numbers
+# beside the old ones without remeasuring them; delete a file to remeasure it).
 # Time on 2 idle cores, all 24 images: hybrid-t ~25 min, hybrid-lite ~5 min, the three reference
 # codecs ~15 min.
 set -euo pipefail
@@ -28,6 +30,8 @@ QUALITIES=${QUALITIES:-1,2,3,4,5,6,7}
 CODECS=${CODECS:-jpeg webp avif}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
+# have FILE: REUSE=1 and FILE is there from an earlier run (then the step is skipped).
+have() { [ -n "${REUSE:-}" ] && [ -s "$1" ] && echo "== reusing $1" >&2; }
 
 if [ -z "${MODELS:-}" ]; then
     MODELS=$(for m in Weights/*.s2cq; do n=$(basename "$m" .s2cq); [ -f "Weights/$n.safetensors" ] && echo "$n"; done)
@@ -77,22 +81,22 @@ for name in $MODELS; do
         echo "== $name: calibrate (Kodak)" >&2
         "$BIN/s2c-calibrate" calibrate --weights "$W" --images "$KODAK" -o "$M" | tee "$OUT/$name-calibrate.txt"
     fi
-    if [ "${HELD_OUT:-8}" != 0 ]; then
+    if [ "${HELD_OUT:-8}" != 0 ] && ! have "$OUT/$name-compare-heldout.txt"; then
         echo "== $name: out-of-sample fidelity (${HELD_OUT:-8} BSDS500 test photographs)" >&2
         "$BIN/s2c-calibrate" compare --weights "$W" --int-model "$M" --images "$HELD" | tee "$OUT/$name-compare-heldout.txt"
     fi
-    echo "== $name: float model on Kodak" >&2
-    "$PY" train/evaluate.py --weights "$W" --images "$KODAK_SEL" --qualities "$QUALITIES" -o "$OUT/$name-float.csv" >&2
-    echo "== $name: integer codec on Kodak" >&2
+    have "$OUT/$name-float.csv" || { echo "== $name: float model on Kodak" >&2
+    "$PY" train/evaluate.py --weights "$W" --images "$KODAK_SEL" --qualities "$QUALITIES" -o "$OUT/$name-float.csv" >&2; }
+    have "$OUT/$name-int.json" || { echo "== $name: integer codec on Kodak" >&2
     "$BIN/s2c-int" eval --model "$M" --images "$KODAK_SEL" --quality "$QUALITIES" --json "${THREADS_ARG[@]}" \
-        > "$OUT/$name-int.json"
+        > "$OUT/$name-int.json.part" && mv "$OUT/$name-int.json.part" "$OUT/$name-int.json"; }
     MODEL_ARGS+=(--model "$name" "$OUT/$name-float.csv" "$OUT/$name-int.json")
 done
 
 REF_ARGS=()
 for c in $CODECS; do
-    echo "== reference codec: $c" >&2
-    "$PY" train/evaluate.py --codec "$c" --images "$KODAK_SEL" -o "$OUT/$c.csv" >&2
+    have "$OUT/$c.csv" || { echo "== reference codec: $c" >&2
+    "$PY" train/evaluate.py --codec "$c" --images "$KODAK_SEL" -o "$OUT/$c.csv" >&2; }
     case $c in jpeg) label=JPEG ;; webp) label=WebP ;; avif) label=AVIF ;; *) label=$c ;; esac
     REF_ARGS+=(--ref "$label" "$OUT/$c.csv")
 done

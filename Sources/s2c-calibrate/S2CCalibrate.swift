@@ -85,7 +85,7 @@ extension S2CCalibrate {
 
         @Option(help: ArgumentHelp("Model name (hybrid-lite, hybrid-t); its float weights are <name>.safetensors "
                                    + "in the model folders.", valueName: "name"))
-        var model: String = "hybrid-t"
+        var model: String = ModelSearch.defaultName
         @Option(help: ArgumentHelp("Float weights file (overrides --model's default path).", valueName: "path"))
         var weights: String?
         @Option(help: ArgumentHelp("Folder of PNG calibration images.", valueName: "dir"))
@@ -174,7 +174,7 @@ extension S2CCalibrate {
 
         @Option(help: ArgumentHelp("Model name; float weights <name>.safetensors and integer model <name>.s2cq "
                                    + "in the model folders.", valueName: "name"))
-        var model: String = "hybrid-t"
+        var model: String = ModelSearch.defaultName
         @Option(help: ArgumentHelp("Float weights file (overrides --model's default path).", valueName: "path"))
         var weights: String?
         @Option(name: .customLong("int-model"), help: ArgumentHelp("Integer model (overrides --model's default path).",
@@ -237,7 +237,7 @@ extension S2CCalibrate {
 
         @Option(help: ArgumentHelp("Model name; its float weights are <name>.safetensors in the model folders.",
                                    valueName: "name"))
-        var model: String = "hybrid-t"
+        var model: String = ModelSearch.defaultName
         @Option(help: ArgumentHelp("Float weights file (overrides --model's default path).", valueName: "path"))
         var weights: String?
         @Option(help: ArgumentHelp("Folder of PNG images.", valueName: "dir"))
