@@ -1,6 +1,7 @@
 // IntCLITests: run the built s2c-int with the committed conformance model: round trip through
 // files, and every kind of bad input ends with a clear message, a non-zero exit and no output.
 import Foundation
+import ImageIO
 import QuantModel
 import Testing
 
@@ -171,4 +172,28 @@ private func conformanceStreams() throws -> [(model: String, stream: String)] {
     let missing = try s2cInt(["decode", nanoStream, "-o", tmp("never.png")], env: ["S2C_MODEL_PATH": empty], cwd: empty)
     #expect(missing.status == 1 && missing.err.contains("made with model \(hex64(fp)), which is not installed"), "\(missing.err)")
     #expect(!fm.fileExists(atPath: tmp("never.png")))
+}
+
+/// The shipped models: at least two (hybrid-lite and hybrid-t), each with its conformance streams;
+/// the default model is one of them, and an encode that names no model uses it.
+@Test func encodeWithoutAModelUsesTheShippedDefault() throws {
+    let fm = FileManager.default
+    let weights = repo.appendingPathComponent("Weights").path
+    let names = try fm.contentsOfDirectory(atPath: weights).filter { $0.hasSuffix(".s2cq") }.map { String($0.dropLast(5)) }
+    #expect(names.count >= 2, "shipped models: \(names)")
+    #expect(names.contains(ModelSearch.defaultName), "the default model \(ModelSearch.defaultName) is not in Weights/")
+    for n in names {
+        let dir = repo.appendingPathComponent("Tests/Conformance/" + n).path
+        let streams = (try? fm.contentsOfDirectory(atPath: dir))?.filter { $0.hasSuffix(".s2c") } ?? []
+        #expect(streams.count >= 3, "\(n): conformance streams in \(dir)")
+    }
+    let empty = tmp("default-cwd"), out = tmp("default.s2c")
+    defer { for f in [empty, out] { try? fm.removeItem(atPath: f) } }
+    try fm.createDirectory(atPath: empty, withIntermediateDirectories: true)
+    // From a folder without Weights/: the model is found in the first Weights/ above the executable.
+    let r = try s2cInt(["encode", png, "-o", out], cwd: empty)
+    #expect(r.status == 0, "\(r.err)")
+    let header = try Bitstream(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: out)))).header
+    let model = try ModelFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: weights + "/" + ModelSearch.defaultName + ".s2cq"))))
+    #expect(header.fingerprint == model.fingerprint)
 }

@@ -24,7 +24,7 @@ extern "C" {
 
 /** The model the encoders use when given none: the shipped model with the best measured Kodak
  *  rate-distortion (docs/results.md). */
-#define S2C_DEFAULT_MODEL "hybrid-t"
+#define S2C_DEFAULT_MODEL "hybrid-lite"
 
 /** Longest path the functions below return (including the NUL). */
 #define S2C_MODEL_PATH_MAX 4096
