@@ -147,12 +147,15 @@ rmSync(tmp, { recursive: true, force: true });
 console.log(`test-node: ${cases.length} refusals with their kind and message` +
             (s2cInt ? ', each the message s2c-int prints for the same input' : ' (S2C_INT not set: messages not compared with s2c-int)'));
 
-// Robustness: the committed fuzz inputs (fuzz/corpus/bitstream with nano, or hybrid-t for its streams;
+// Robustness: the committed fuzz inputs (fuzz/corpus/bitstream with nano, or the shipped model they name;
 // fuzz/corpus/model), then 200 mutations of them (a seeded xorshift: byte flips, truncations, runs of
 // 0x00 / 0xff): each decodes or is refused with an S2CError that is not a trap; never another exception.
 let rng = 0x2545f491;
 const rnd = (n) => { rng ^= rng << 13; rng >>>= 0; rng ^= rng >>> 17; rng ^= rng << 5; rng >>>= 0; return rng % n; };
-const hybrid = sets.length > 1 ? readFileSync(sets[1].model) : null;
+// A fuzz input named <model>-... is a stream of shipped model <model>; the others are nano's.
+const shipped = readdirSync('Weights').filter((f) => f.endsWith('.s2cq')).map((f) => f.slice(0, -5))
+    .sort((a, b) => b.length - a.length);  // longest name first: a model whose name extends another's is matched first
+const modelOf = (f) => { const n = shipped.find((m) => f.startsWith(`${m}-`)); return n ? readFileSync(`Weights/${n}.s2cq`) : nano; };
 let decoded = 0, refused = 0;
 function robust(label, stream, model) {
     try {
@@ -166,11 +169,11 @@ function robust(label, stream, model) {
 }
 const corpus = 'fuzz/corpus/bitstream';
 const seeds = existsSync(corpus) ? readdirSync(corpus).filter((f) => f.endsWith('.s2c')).sort() : [];
-const seedBytes = seeds.map((f) => ({ f, b: readFileSync(`${corpus}/${f}`), m: f.startsWith('hybrid-t') && hybrid ? hybrid : nano }));
+const seedBytes = seeds.map((f) => ({ f, b: readFileSync(`${corpus}/${f}`), m: modelOf(f) }));
 for (const { f, b, m } of seedBytes) robust(f, b, m);
 for (let i = 0; i < 200 && seedBytes.length; i++) {
     const { f, b, m } = seedBytes[rnd(seedBytes.length)];
-    if (m !== nano) continue;  // hybrid-t decodes take seconds each; nano's mutations cover the parser equally
+    if (m !== nano) continue;  // shipped models' decodes take seconds each; nano's mutations cover the parser equally
     const x = Uint8Array.from(b);
     const op = rnd(4);
     if (op === 0) for (let j = 1 + rnd(4); j > 0; j--) x[rnd(x.length)] ^= 1 << rnd(8);
