@@ -14,16 +14,37 @@ REQUIREMENTS := train/requirements.txt
 # Touched after a successful pip install; pip runs again only when requirements.txt is newer.
 PIP_STAMP := .build/.pip-requirements.stamp
 
-.PHONY: help setup build test demo board fuzz sanitize
+.PHONY: help setup setup-wasm build test demo board fuzz sanitize wasm check-wasm
 
 help:
 	@echo "make setup   install missing apt packages and train/requirements.txt (pinned, CPU torch)"
 	@echo "make build   swift build -c release"
-	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM C kernels, Embedded Swift and board decoder checks (nano and the shipped hybrid-t)"
+	@echo "make test    setup, swift build, swift test, pytest train/tests, ARM C kernels, Embedded Swift, board decoder and wasm checks (nano and the shipped hybrid-t)"
 	@echo "make demo    setup, release build, scripts/demo.sh"
 	@echo "make board   setup, s2c-dec (the decoder for boards) for aarch64 and this machine in out/board/"
 	@echo "make fuzz    the committed fuzz inputs, then every fuzz harness for FUZZ_TIME seconds (default 60; FUZZ=harness... picks some)"
 	@echo "make sanitize  the Swift test suite and the C checks under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make wasm    s2c-decoder.wasm + s2c-decoder.js in out/wasm/ and the demo page in out/web/ (web/README.md)"
+	@echo "make check-wasm  the wasm build: checkasm (SIMD128 vs C) and every conformance stream under node, the page in headless Chromium"
+
+# The wasm decoder (wasm/build.sh, web/): WASI libc, compiler-rt's wasm32 builtins, node, and
+# Chromium for the headless page check.
+WASM_APT_PACKAGES := wasi-libc libclang-rt-19-dev-wasm32 nodejs chromium
+setup-wasm:
+	@if ! command -v dpkg-query >/dev/null; then \
+	    echo "setup-wasm: no dpkg here; install by hand: $(WASM_APT_PACKAGES)"; \
+	else \
+	    missing=""; \
+	    for p in $(WASM_APT_PACKAGES); do \
+	        [ $$p = nodejs ] && command -v node >/dev/null && continue; \
+	        dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	    done; \
+	    if [ -n "$$missing" ]; then \
+	        echo "setup-wasm: installing$$missing"; \
+	        $(SUDO) apt-get update -qq; \
+	        DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	    fi; \
+	fi
 
 setup:
 	@if ! command -v dpkg-query >/dev/null; then \
@@ -52,7 +73,7 @@ setup:
 build:
 	$(SWIFT) build -c release
 
-test: setup
+test: setup setup-wasm
 	$(SWIFT) build
 	$(SWIFT) test
 	@if [ -d train/tests ]; then \
@@ -71,6 +92,7 @@ test: setup
 	bash scripts/check-embedded.sh
 	for w in Weights/*.s2cq; do n=$$(basename $$w .s2cq); bash scripts/check-embedded.sh $$w Tests/Conformance/$$n/*.s2c; done
 	bash scripts/check-board.sh
+	bash scripts/check-wasm.sh
 	bash scripts/check-encoder.sh
 	bash scripts/check-memory.sh
 	bash fuzz/run.sh --regress
@@ -87,6 +109,18 @@ fuzz: setup
 
 sanitize: setup
 	bash fuzz/sanitize.sh
+
+# The browser decoder (web/README.md): out/wasm/ (s2c-decoder.wasm, s2c-decoder-scalar.wasm,
+# s2c-decoder.js) and the demo page with the shipped models in out/web/.
+wasm: setup-wasm
+	bash wasm/build.sh out/wasm
+	bash web/build.sh out/wasm out/web
+
+# checkasm for SIMD128 under node, every conformance stream under node (three kernel paths, the
+# refusals), the page in headless Chromium (conformance streams + a Kodak-size one, screenshot in
+# out/web-check/). Part of `make test`.
+check-wasm: setup-wasm
+	bash scripts/check-wasm.sh
 
 # Static binaries of the board decoder (board/README.md).
 board: setup

@@ -50,6 +50,27 @@ for name in $models; do
     "$bin/s2c-int" encode $dir/src-gray-33x17.png -o "$dir/$name/gray-33x17-q4.s2c" --model "$m" --quality 4
 done
 rm -f $dir/src-1x1.png $dir/src-gray-33x17.png
+# The default model's Kodak-size stream (Tests/Conformance/<default>/large: the browser check's;
+# outside the folders the debug-build and qemu conformance runs read), pinned by s2c-int's decode.
+default=$(sed -n 's/^#define S2C_DEFAULT_MODEL "\(.*\)"/\1/p' Sources/ModelPaths/include/s2c_model_paths.h)
+kodak=../shared/data/kodak/kodim23.png
+for name in $models; do
+    [ "$name" = "$default" ] || continue
+    if [ ! -f $kodak ]; then echo "make-conformance: $kodak missing: $dir/$name/large not rewritten" >&2; continue; fi
+    mkdir -p "$dir/$name/large"
+    rm -f "$dir/$name/large"/*.s2c
+    "$bin/s2c-int" encode $kodak -o "$dir/$name/large/kodim23-768x512-q4.s2c" --model "Weights/$name.s2cq" --quality 4
+    "$bin/s2c-int" decode "$dir/$name/large/kodim23-768x512-q4.s2c" -o "$dir/$name/large/decoded.png" --model "Weights/$name.s2cq"
+    python3 - "$dir/$name/large" <<'PY'
+import hashlib, sys
+from PIL import Image
+d = sys.argv[1]
+im = Image.open(f"{d}/decoded.png")
+print(f"kodim23-768x512-q4.s2c {im.width}x{im.height} {'gray' if im.mode == 'L' else 'rgb'} "
+      f"{hashlib.sha256(im.tobytes()).hexdigest()}", file=open(f"{d}/expected.txt", "w"))
+PY
+    rm -f "$dir/$name/large/decoded.png"
+done
 if [ $# -eq 0 ]; then
     GENERATE_EXPECTED=1 swift test --scratch-path .build-lead --filter conformanceBitstreamsDecodeToExpectedPixels
 fi

@@ -50,6 +50,8 @@ static uint32_t detect(void) {
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) flags |= S2C_CPU_DOTPROD;
     return flags;
 }
+#elif defined(__wasm_simd128__)
+static uint32_t detect(void) { return S2C_CPU_WASM_SIMD128; }  /* built with -msimd128: validated on load */
 #else
 static uint32_t detect(void) { return 0; }
 #endif

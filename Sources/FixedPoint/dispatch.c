@@ -18,6 +18,10 @@ void s2c_gemm_dsp_init(S2CGemmDSP *c, uint32_t flags) {
     if (!(flags & S2C_CPU_DOTPROD)) return;
     c->gemm_s8 = s2c_gemm_s8_neon_dotprod;
     c->gemm_s16 = s2c_gemm_s16_neon_dotprod;
+#elif defined(__wasm_simd128__)
+    if (!(flags & S2C_CPU_WASM_SIMD128)) return;
+    c->gemm_s8 = s2c_gemm_s8_simd128;
+    c->gemm_s16 = s2c_gemm_s16_simd128;
 #else
     (void)flags;
 #endif
@@ -31,6 +35,9 @@ void s2c_elt_dsp_init(S2CEltDSP *c, uint32_t flags) {
 #elif defined(__aarch64__)
     if (!(flags & S2C_CPU_NEON)) return;
     c->add_requant_s16 = s2c_add_requant_s16_neon;
+#elif defined(__wasm_simd128__)
+    if (!(flags & S2C_CPU_WASM_SIMD128)) return;
+    c->add_requant_s16 = s2c_add_requant_s16_simd128;
 #else
     (void)flags;
 #endif
@@ -61,6 +68,12 @@ void s2c_ops_dsp_init(S2COpsDSP *c, uint32_t flags) {
     c->gated_s16 = s2c_gated_s16_neon;
     c->rescale_s16 = s2c_rescale_s16_neon;
     c->window_attn_s16 = s2c_window_attn_s16_neon;
+#elif defined(__wasm_simd128__)
+    if (!(flags & S2C_CPU_WASM_SIMD128)) return;
+    c->dwconv_s16 = s2c_dwconv_s16_simd128;
+    c->layernorm_s16 = s2c_layernorm_s16_simd128;
+    c->gated_s16 = s2c_gated_s16_simd128;
+    c->window_attn_s16 = s2c_window_attn_s16_simd128;
 #else
     (void)flags;
 #endif

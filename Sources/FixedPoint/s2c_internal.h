@@ -182,4 +182,25 @@ void s2c_window_attn_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, p
                               const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);
 #endif
 
+#if defined(__wasm_simd128__)
+/* WebAssembly SIMD128 (the files in wasm/). */
+void s2c_gemm_s8_simd128(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
+                         ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                         int m, int n, int k, int lo, int hi);
+void s2c_gemm_s16_simd128(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                          ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                          int m, int n, int k, int lo, int hi);
+void s2c_dwconv_s16_simd128(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi);
+void s2c_layernorm_s16_simd128(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
+                               uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi);
+void s2c_gated_s16_simd128(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
+                           const int16_t *lut, int32_t mult, int shift, int lo, int hi);
+void s2c_add_requant_s16_simd128(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b, int32_t mult_b,
+                                 int shift, ptrdiff_t n, int lo, int hi);
+void s2c_window_attn_s16_simd128(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,
+                                 int c, int heads, int win, int32_t logit_mult, int logit_shift,
+                                 const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);
+#endif
+
 #endif /* S2C_INTERNAL_H */

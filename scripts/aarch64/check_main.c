@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if !defined(__wasm__)
 #include <sys/mman.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +35,8 @@ static const Level levels[] = {
 #elif defined(__aarch64__)
     {"neon", S2C_CPU_NEON},
     {"neon_dotprod", S2C_CPU_NEON | S2C_CPU_DOTPROD},
+#elif defined(__wasm_simd128__)
+    {"simd128", S2C_CPU_WASM_SIMD128},
 #endif
 };
 enum { NLEVELS = sizeof(levels) / sizeof(levels[0]) };
@@ -253,6 +257,29 @@ static void out_range(int *lo, int *hi) {
     switch (rint_in(0, 2)) { case 0: *lo = -128; *hi = 127; break; case 1: *lo = 0; *hi = rint_in(0, 32767); break; }
 }
 
+#if defined(__wasm__)
+/* wasm has no page protection (and no mmap): operands are followed by 64 canary bytes, checked when
+ * freed, so a write past the end fails the run. A read past the end of an operand cannot fault here
+ * (only past the end of linear memory); the SIMD128 kernels do their tails in scalar code. */
+enum { CANARY = 64 };
+static void *guarded(size_t n) {
+    unsigned char *p = malloc(n + CANARY);
+    if (!p) { printf("check_main: out of memory\n"); exit(2); }
+    memset(p + n, 0xa5, CANARY);
+    return p;
+}
+
+static void guarded_free(void *p, size_t n) {
+    const unsigned char *canary = (const unsigned char *)p + n;
+    for (int i = 0; i < CANARY; i++)
+        if (canary[i] != 0xa5) {
+            failures++;
+            printf("MISMATCH: a kernel wrote past the end of a %zu-byte operand\n", n);
+            break;
+        }
+    free(p);
+}
+#else
 /* n bytes that end exactly where an inaccessible page starts (a read or write past the end faults). */
 static void *guarded(size_t n) {
     const size_t pg = (size_t)sysconf(_SC_PAGESIZE), span = (n + pg - 1) / pg * pg;
@@ -265,6 +292,7 @@ static void guarded_free(void *p, size_t n) {
     const size_t pg = (size_t)sysconf(_SC_PAGESIZE), span = (n + pg - 1) / pg * pg;
     munmap((char *)p + n - span, span + pg);
 }
+#endif
 
 static void check_dwconv(int h, int w, int c, int k, int imode, int wmode, int qmode) {
     const size_t n = (size_t)h * w * c;
@@ -766,6 +794,49 @@ static void run_gemm_bench(void) {
                    isa[l].name, sum_old * 1e3, sum_new * 1e3, sum_old / sum_new);
         }
     }
+    free(a16); free(o1); free(o2); free(a8); free(w); free(bias); free(mult); free(shift);
+#else
+    /* Elsewhere (aarch64, wasm): each ladder level's table entries against the C reference, m = 4096
+     * rows (a 64 x 64 latent-stage tensor), outputs compared. */
+    enum { M = 4096, KMAX = 9 * 96, NMAX = 768 };
+    static const int shapes[][2] = {{192, 96}, {96, 192}, {384, 192}, {192, 384}, {256, 512}, {256, 9 * 96}};
+    int16_t *a16 = malloc((size_t)M * KMAX * 2), *o1 = malloc((size_t)M * NMAX * 2), *o2 = malloc((size_t)M * NMAX * 2);
+    int8_t *a8 = malloc((size_t)M * KMAX), *w = malloc((size_t)NMAX * KMAX);
+    int32_t *bias = malloc(NMAX * 4), *mult = malloc(NMAX * 4), *shift = malloc(NMAX * 4);
+    for (size_t i = 0; i < (size_t)M * KMAX; i++) { a16[i] = (int16_t)rint_in(-8000, 8000); a8[i] = (int8_t)rint_in(-128, 127); }
+    for (size_t i = 0; i < (size_t)NMAX * KMAX; i++) w[i] = (int8_t)rint_in(-128, 127);
+    for (int j = 0; j < NMAX; j++) {
+        bias[j] = rint_in(-(1 << 20), 1 << 20);
+        mult[j] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30)));
+        shift[j] = rint_in(36, 40);
+    }
+    for (int a16on = 1; a16on >= 0; a16on--)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const int n = shapes[s][0], k = shapes[s][1];
+            printf("bench gemm_%-3s m=%d n=%-4d k=%-4d ", a16on ? "s16" : "s8", M, n, k);
+            double base = 0;
+            for (int l = 0; l < NLEVELS; l++) {
+                if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+                S2CGemmDSP d;
+                s2c_gemm_dsp_init(&d, levels[l].flags);
+                int16_t *o = l ? o2 : o1;
+                double best = 1e30, total = 0;
+                for (int rep = 0; rep < 3 || total < 0.3; rep++) {
+                    const double t0 = now_s();
+                    if (a16on) d.gemm_s16(o, n, a16, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                    else d.gemm_s8(o, n, a8, k, w, k, bias, mult, shift, M, n, k, -32768, 32767);
+                    const double dt = now_s() - t0;
+                    total += dt;
+                    if (dt < best) best = dt;
+                }
+                if (l == 0) base = best;
+                const int same = !l || !memcmp(o1, o2, (size_t)M * n * 2);
+                if (!same) failures++;
+                printf("  %s %8.3f ms %5.2f GMAC/s", levels[l].name, best * 1e3, (double)M * n * k / best * 1e-9);
+                if (l) printf(" (%.2fx)%s", base / best, same ? "" : "  OUTPUTS DIFFER");
+            }
+            printf("\n");
+        }
     free(a16); free(o1); free(o2); free(a8); free(w); free(bias); free(mult); free(shift);
 #endif
 }

@@ -26,6 +26,7 @@ int s2c_fixedpoint_version(void);
 #define S2C_CPU_AVX512VNNI  (1u << 2)  /**< x86-64: AVX512_VNNI (vpdpbusd, vpdpwssd). */
 #define S2C_CPU_NEON        (1u << 8)  /**< aarch64: Advanced SIMD (always present). */
 #define S2C_CPU_DOTPROD     (1u << 9)  /**< aarch64: SDOT/UDOT (HWCAP_ASIMDDP). */
+#define S2C_CPU_WASM_SIMD128 (1u << 16) /**< wasm32: SIMD128 (a build property: such a module loads only where it runs). */
 
 /** Features detected on this CPU, ignoring the mask. */
 uint32_t s2c_cpu_flags_detected(void);
