@@ -33,16 +33,6 @@ INL __m256i pack16(__m256i a, __m256i b) {
     return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
 }
 
-/* lut[idx] sign-extended, for 8 uint16 indices already widened to int32. */
-INL __m256i lut_gather8(const int16_t *lut, __m256i idx, __m256i lut0_hi) {
-    const __m256i mask = _mm256_cmpgt_epi32(idx, _mm256_setzero_si256());
-    __m256i g = _mm256_mask_i32gather_epi32(lut0_hi, (const int *)lut, _mm256_sub_epi32(idx, _mm256_set1_epi32(1)),
-                                            mask, 2);
-    return _mm256_srai_epi32(g, 16);
-}
-
-INL __m256i lut0_high(const int16_t *lut) { return _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)lut[0] << 16)); }
-
 /* MARK: - Depthwise convolution */
 
 
