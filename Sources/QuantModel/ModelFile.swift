@@ -221,13 +221,8 @@ public struct ModelFile: Sendable {
             guard rank <= ModelFile.maxRank else { throw .malformed("tensor '\(name)' has rank \(rank)") }
             var shape: [Int] = []
             for _ in 0..<rank { shape.append(Int(try r.u32(name))) }
-            // A zero dimension anywhere makes an empty tensor, whatever the others (ModelFileWriter
-            // writes [2, 0] in a file with no data; found by fuzz/harness/model.swift).
-            var count = shape.contains(0) ? 0 : 1
-            for d in shape where count > 0 {
-                let (c, o) = count.multipliedReportingOverflow(by: d)
-                guard !o, c <= dataSize else { throw .malformed("tensor '\(name)' is larger than the data section") }
-                count = c
+            guard let count = ModelFile.elementCount(shape, limit: dataSize) else {
+                throw .malformed("tensor '\(name)' is larger than the data section")
             }
             let off = try r.u64(name)
             let nbytes = try r.u64(name)
@@ -244,6 +239,22 @@ public struct ModelFile: Sendable {
         self.tensors = table
         self.tensorNames = names
         self.fingerprint = stored
+    }
+
+    /// The number of elements of a tensor of this shape, by the format's rule, which the reader
+    /// and ModelFileWriter share: a zero dimension anywhere makes an empty tensor, whatever the
+    /// others (ModelFileWriter writes [2, 0] in a file with no data, and the reader must read
+    /// [2^32-1, 2^32-1, 2^32-1, 0] without multiplying the other dimensions; both found by
+    /// fuzz/harness/model.swift). nil when the product exceeds `limit`.
+    static func elementCount(_ shape: [Int], limit: Int = .max) -> Int? {
+        if shape.contains(0) { return 0 }
+        var count = 1
+        for d in shape {
+            let (c, o) = count.multipliedReportingOverflow(by: d)
+            guard !o, c <= limit else { return nil }
+            count = c
+        }
+        return count
     }
 
     /// The table entry of a tensor, checking its element type.

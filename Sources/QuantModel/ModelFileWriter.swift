@@ -23,8 +23,12 @@ public struct ModelFileWriter {
 
     /// Adds a tensor from raw little-endian bytes.
     public mutating func add(_ name: String, _ type: TensorType, shape: [Int], rawBytes: [UInt8]) {
-        precondition(shape.reduce(1, *) * type.size == rawBytes.count, "tensor \(name): shape and byte count differ")
         precondition(shape.count <= ModelFile.maxRank)
+        precondition(shape.allSatisfy { $0 >= 0 && $0 <= Int(UInt32.max) }, "tensor \(name): a dimension outside 0...2^32-1")
+        // The reader's count (a zero dimension anywhere: empty), not shape.reduce(1, *), which
+        // overflowed on an empty [2^32-1, 2^32-1, 2^32-1, 0] that the reader accepts.
+        let count = ModelFile.elementCount(shape, limit: Int.max / 8)
+        precondition(count.map { $0 * type.size } == rawBytes.count, "tensor \(name): shape and byte count differ")
         tensors.append((name, type, shape, rawBytes))
     }
 

@@ -119,3 +119,20 @@ private func expectRefused(_ f: ModelFile, _ what: String, sourceLocation: Sourc
     w.add("big", .i8, shape: [1 << 20, 1 << 20, 0], rawBytes: [])
     _ = try ModelFile(bytes: w.serialize())
 }
+
+/// An empty tensor whose other dimensions multiply past Int.max: the reader accepts it (a zero
+/// dimension anywhere makes it empty), so ModelFileWriter must write it again (its byte-count check
+/// multiplied every dimension and trapped on overflow; found by fuzz/harness/model.swift, regression
+/// input fuzz/regressions/model/roundtrip-empty-tensor-dims-overflow).
+@Test func emptyTensorWhoseOtherDimensionsOverflow() throws {
+    let big = Int(UInt32.max)
+    for shape in [[big, big, big, 0], [0, big, big, big], [big, 0, big, big, big, big, big, big]] {
+        var w = ModelFileWriter()
+        w.add("e", .i32, shape: shape, rawBytes: [])
+        let f = try ModelFile(bytes: w.serialize())
+        #expect(f.tensors["e"]?.shape == shape && f.tensors["e"]?.byteCount == 0)
+        var again = ModelFileWriter()
+        again.add("e", .i32, shape: f.tensors["e"]!.shape, rawBytes: [])
+        #expect(again.serialize() == w.serialize())
+    }
+}
