@@ -92,8 +92,10 @@ public enum PNGIO {
                 samples[p] = r
             }
         }
-        // Guess a buffer (raw size / 2 + slack); libpng reports the exact size when it is short.
-        var capacity = samples.count / 2 + 4096
+        // A buffer for the worst case, so that the image is compressed once: the raw samples, a filter
+        // byte per row, deflate's stored-block overhead (5 bytes per 16 KiB) and the chunks around them
+        // (libpng still reports the exact size if it were short).
+        var capacity = samples.count + h + samples.count / 3000 + 65536
         for _ in 0..<2 {
             var image = png_image()
             image.version = UInt32(PNG_IMAGE_VERSION)
