@@ -105,10 +105,12 @@ private func check(_ name: String, _ got: FloatTensor, _ golden: SafeTensorsFile
     let out = try m.forward(x: small, quality: 2)
     #expect(out.xHat.height == 50 && out.xHat.width == 70)
     #expect(out.encoding.y.height == 4 && out.encoding.y.width == 8)
+    // The float runtime is not bit-exact across calls (only the integer codec is): buffer alignment
+    // (e.g. under AddressSanitizer) moves a few values by an ulp; the crop must agree to float noise.
     let full = m.synthesize(yHat: out.encoding.yHat, quality: 2)
-    #expect(out.xHat == full.cropped(height: 50, width: 70))
+    #expect(full.cropped(height: 50, width: 70).maxAbsDifference(out.xHat) < 1e-5)
     let direct = try m.forward(x: padded, quality: 2)
-    #expect(direct.xHat.cropped(height: 50, width: 70) == out.xHat)
+    #expect(direct.xHat.cropped(height: 50, width: 70).maxAbsDifference(out.xHat) < 1e-5)
 }
 
 @Test func gainInterpolation() throws {
