@@ -34,7 +34,7 @@ command -v "$WASM_LD" >/dev/null || { echo "build.sh: $WASM_LD missing (the Swif
 
 # -Wno-unused-variable: some kernels compute a size only their `#pragma omp ... if (...)` reads.
 cflags=(--target=wasm32-wasi --sysroot="$sysroot" -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-variable
-        -I wasm/include -I Sources/FixedPoint/include)
+        -I wasm/include -I Sources/FixedPoint/include -I board)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ "${1:-}" = --check ]; then

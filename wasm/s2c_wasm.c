@@ -9,18 +9,7 @@
 #include <string.h>
 
 #include "s2c_fixedpoint.h"
-
-/* board/BoardDecoder.swift */
-long s2c_board_max_stream_bytes(void);
-int s2c_board_parse_stream(const uint8_t *data, long count, char *err, long cap);
-int s2c_board_stream_info(long *width, long *height, long *channels, long *tiles, uint64_t *fingerprint,
-                          char *quality, long cap);
-int s2c_board_load_model(long count, int (*fill)(uint8_t *dst, long n, void *ctx), void *ctx, char *err, long cap);
-uint64_t s2c_board_model_fingerprint(void);
-int s2c_board_decode(void (*progress)(long done, long total, void *ctx), void *ctx, char *err, long cap);
-int s2c_board_with_pixels(int (*body)(const uint8_t *px, long n, void *ctx), void *ctx);
-void s2c_board_release(void);
-void s2c_board_version(char *buf, long cap);
+#include "board_decoder.h"
 
 /* Imports (module "s2c") that s2c-decoder.js provides. */
 /* Copies the model's n bytes to dst (in this module's memory); 0 on success. */

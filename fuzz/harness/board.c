@@ -15,16 +15,7 @@
 
 #include "image_write.h"
 #include "s2c_fixedpoint.h"
-
-long s2c_board_max_stream_bytes(void);
-int s2c_board_parse_stream(const uint8_t *data, long count, char *err, long cap);
-int s2c_board_stream_info(long *width, long *height, long *channels, long *tiles, uint64_t *fingerprint,
-                          char *quality, long cap);
-int s2c_board_load_model(long count, int (*fill)(uint8_t *dst, long n, void *ctx), void *ctx, char *err, long cap);
-uint64_t s2c_board_model_fingerprint(void);
-int s2c_board_decode(void (*progress)(long done, long total, void *ctx), void *ctx, char *err, long cap);
-int s2c_board_with_pixels(int (*body)(const uint8_t *px, long n, void *ctx), void *ctx);
-void s2c_board_release(void);
+#include "board_decoder.h"
 
 #define MAX_PIXELS (4 * 64 * 64)
 
