@@ -267,7 +267,13 @@ public struct ModelFile: Sendable {
     /// Tensor contents as Int8.
     public func int8(_ name: String) throws(ModelFileError) -> [Int8] {
         let t = try info(name, .i8)
-        return bytes[t.offset..<t.offset + t.byteCount].map { Int8(bitPattern: $0) }
+        return [Int8](unsafeUninitializedCapacity: t.byteCount) { dst, count in
+            bytes.withUnsafeBytes { src in
+                _ = UnsafeMutableRawBufferPointer(dst).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: src[t.offset..<t.offset + t.byteCount]))
+            }
+            count = t.byteCount
+        }
     }
 
     /// Tensor contents as UInt8.

@@ -34,6 +34,16 @@ private func colorType(_ png: [UInt8]) -> UInt8 { png[25] }
         #expect(back == img)
     }
 
+    /// The writer's Paeth rows and zlib stream at the edges: one pixel, one row, one column (the
+    /// first row and column have no neighbours), read back by libpng, which checks every CRC.
+    @Test(arguments: [(1, 1), (1, 9), (9, 1), (2, 2), (300, 3)])
+    func edgeShapesRoundTrip(width: Int, height: Int) throws {
+        for gray in [false, true] {
+            let img = sampleImage(width: width, height: height, gray: gray, seed: UInt64(width * 1000 + height))
+            #expect(try PNGIO.read(data: PNGIO.encode(img), name: "edge.png") == img)
+        }
+    }
+
     @Test func grayWithUnequalChannelsIsRefusedByEncoder() {
         var img = sampleImage(width: 4, height: 4, gray: true)
         img.pixels[5] &+= 1
