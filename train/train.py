@@ -3,6 +3,7 @@
 
   python train/train.py --config hybrid-lite                 # resumes train/runs/hybrid-lite
   python train/train.py --config hybrid-t --device cuda --batch 8 --crop 256
+  python train/train.py --config hybrid-lite --procs 2 --threads 1    # 2 data-parallel processes
 
 Loss = bpp + lambda_q * 255^2 * MSE, q drawn uniformly from the 7 levels for every sample;
 aux loss (factorized-prior quantiles) with its own optimizer; gradient clipping. The checkpoint
@@ -47,7 +48,12 @@ def parse_args(argv=None):
     p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "train"))
     p.add_argument("--out", default=None, help="run folder (default train/runs/<config>)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave default)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave default); per process with --procs")
+    p.add_argument("--procs", type=int, default=1,
+                   help="data-parallel processes on this machine's CPU: each trains on its own --batch crops with "
+                   "--threads threads and the gradients are averaged every step (gloo), so a step sees procs x batch "
+                   "samples. On 2 cores, 2 processes of 1 thread outrun 1 process of 2 threads and keep their speed "
+                   "when other jobs share the cores (train/RESULTS.md, Training speed on CPU)")
     p.add_argument("--steps", type=int, default=10**9, help="stop at this global step")
     p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes (0: no limit)")
     p.add_argument("--cpu-minutes", type=float, default=0,
@@ -124,10 +130,26 @@ def conform_optimizer_state(opt, fused):
                     opt.state[p][k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 
+def flat_allreduce_mean(tensors, world):
+    """Averages a list of same-dtype tensors across the process group in one collective."""
+    if not tensors:
+        return
+    import torch.distributed as dist
+    flat = torch.cat([t.reshape(-1) for t in tensors])
+    dist.all_reduce(flat)
+    flat /= world
+    o = 0
+    for t in tensors:
+        n = t.numel()
+        t.copy_(flat[o:o + n].view_as(t))
+        o += n
+
+
 class Trainer:
-    def __init__(self, args, log=print):
+    def __init__(self, args, log=print, rank=0, world=1):
         self.args = args
         self.log = log
+        self.rank, self.world = rank, world
         self.cfg = get_config(args.config)
         self.device = torch.device(args.device)
         if args.threads:
@@ -146,23 +168,46 @@ class Trainer:
         self.aux_opt = torch.optim.Adam(aux, lr=args.aux_lr)
         self.sampler = CropSampler(args.data, min_side=max(args.crop, args.crop_large))
         self.sampler.gen.manual_seed(args.seed)
+        if rank:                        # same initial weights on every process, its own crops and noise
+            self.seed_rank_rngs(0)
         self.ema = EMA(self.model, args.ema) if args.ema else None
         self.step = 0
         self.samples = 0
         self.lambdas = torch.tensor(self.cfg.lambdas, device=self.device)
 
+    def seed_rank_rngs(self, step):
+        """Data and noise generators of a process other than the first, from (seed, rank, step):
+        for a new run, or a checkpoint written with fewer processes."""
+        s = (self.args.seed * 1_000_003 + self.rank * 7919 + step) % (2 ** 63)
+        self.sampler.gen.manual_seed(s)
+        torch.manual_seed(s)
+        np.random.seed(s % (2 ** 32))
+        random.seed(s)
+
     # -- persistence ---------------------------------------------------------------------------
     def state(self):
+        """The checkpoint; with --procs every process calls it (it gathers their generators) and
+        the first one's result is saved."""
+        rng = rng_state(self.sampler)
+        ranks = [rng]
+        if self.world > 1:
+            import torch.distributed as dist
+            ranks = [None] * self.world
+            dist.all_gather_object(ranks, rng)
         return {"config": self.cfg.name, "model": self.model.state_dict(), "opt": self.opt.state_dict(),
                 "aux_opt": self.aux_opt.state_dict(), "step": self.step, "samples": self.samples,
-                "rng": rng_state(self.sampler), "ema": self.ema.state_dict() if self.ema else None}
+                "rng": ranks[0], "rng_ranks": ranks[1:], "ema": self.ema.state_dict() if self.ema else None}
 
     def save(self, path, keep_previous=False):
         """Atomic save; keep_previous first renames the last checkpoint to <path>.prev, so a run
-        that went wrong since (a loss spike) can be resumed from the one before."""
+        that went wrong since (a loss spike) can be resumed from the one before. Collective with
+        --procs: every process calls it, the first writes."""
+        state = self.state()
+        if self.rank:
+            return
         if keep_previous and os.path.exists(path):
             os.replace(path, path + ".prev")
-        atomic_save(self.state(), path)
+        atomic_save(state, path)
 
     def load(self, path):
         if not os.path.exists(path) and os.path.exists(path + ".parts.json"):
@@ -176,7 +221,12 @@ class Trainer:
         for opt in (self.opt, self.aux_opt):
             conform_optimizer_state(opt, fused=(self.fast or None) if opt is self.opt else None)
         self.step, self.samples = s["step"], s["samples"]
-        set_rng_state(s["rng"], self.sampler)
+        if self.rank == 0:
+            set_rng_state(s["rng"], self.sampler)
+        elif self.rank - 1 < len(s.get("rng_ranks") or []):
+            set_rng_state(s["rng_ranks"][self.rank - 1], self.sampler)
+        else:
+            self.seed_rank_rngs(self.step)
         if self.ema is not None:
             if s.get("ema"):
                 self.ema.load_state_dict(s["ema"])
@@ -201,21 +251,42 @@ class Trainer:
         loss = (bpp + lam * 255 ** 2 * mse).mean()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        if self.world > 1:
+            self.average_gradients(self.opt)
         gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), a.clip)
         self.opt.step()
         aux = self.model.aux_loss()
         self.aux_opt.zero_grad(set_to_none=True)
         aux.backward()
+        if self.world > 1:
+            self.average_gradients(self.aux_opt)
         self.aux_opt.step()
         if self.ema is not None:
             self.ema.update()
         self.step += 1
-        self.samples += a.batch
+        self.samples += a.batch * self.world
         psnr_each = 10 * torch.log10(1 / mse.detach().clamp(min=1e-10))
         psnr = psnr_each.mean()
         return {"loss": loss.item(), "bpp": bpp.mean().item(), "psnr": psnr.item(), "aux": aux.item(),
                 "q": q.tolist(), "psnr_each": psnr_each.tolist(), "bpp_each": bpp.detach().tolist(),
                 "gnorm": float(gnorm), "lr": lr, "crop": crop}
+
+    def average_gradients(self, opt):
+        """--procs: every process ends the backward pass with the mean of all processes' gradients
+        (a parameter without a gradient counts as zero), so the optimizers take the same step."""
+        grads = []
+        for g in opt.param_groups:
+            for p in g["params"]:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+                grads.append(p.grad)
+        for dtype in sorted({t.dtype for t in grads}, key=str):
+            flat_allreduce_mean([t for t in grads if t.dtype == dtype], self.world)
+
+    def weights_digest(self):
+        """Sum of all parameters in float64: equal on every process while they stay in step."""
+        with torch.no_grad():
+            return float(sum(p.double().sum() for p in self.model.parameters()))
 
 
 def init_new_run(tr, args, log):
@@ -255,17 +326,79 @@ def init_new_run(tr, args, log):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.procs < 1:
+        raise SystemExit("--procs must be at least 1")
+    if args.procs > 1 and args.device != "cpu":
+        raise SystemExit("--procs runs data-parallel processes on the CPU; on a GPU use one process and a larger --batch")
+    if args.procs == 1:
+        return run(args)
+    launch(args)
+
+
+def launch(args):
+    """--procs N: N worker processes (gloo over loopback), each a full trainer on its own crops.
+    SIGTERM / SIGINT to this process reach the workers, which stop after the same step; the first
+    worker logs and saves."""
+    import socket
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = mp.spawn(worker, args=(args, port), nprocs=args.procs, join=False)
+
+    def forward(signum, frame):
+        for p in ctx.processes:
+            if p.is_alive():
+                os.kill(p.pid, signum)
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while not ctx.join():
+        pass
+
+
+def worker(rank, args, port):
+    import torch.distributed as dist
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=args.procs)
+    try:
+        run(args, rank, args.procs)
+    finally:
+        dist.destroy_process_group()
+
+
+def run(args, rank=0, world=1):
     out = args.out or os.path.join(REPO, "train", "runs", args.config)
     os.makedirs(out, exist_ok=True)
-    logf = open(os.path.join(out, "log.txt"), "a")
+    logf = open(os.path.join(out, "log.txt"), "a") if rank == 0 else None
 
     def log(msg):
+        if rank:
+            return
         line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
         print(line, flush=True)
         logf.write(line + "\n")
         logf.flush()
 
-    tr = Trainer(args, log)
+    if world > 1:
+        import torch.distributed as dist
+
+        def agree(*flags):
+            """Any process's flag is everyone's: they stop and save after the same step."""
+            t = torch.tensor([float(f) for f in flags])
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+            return [bool(v) for v in t.tolist()]
+
+        def gather(window):
+            every = [None] * world
+            dist.all_gather_object(every, window)
+            return [w for ws in every for w in ws]
+    else:
+        def agree(*flags):
+            return list(flags)
+
+        def gather(window):
+            return window
+
+    tr = Trainer(args, log, rank, world)
     ckpt = os.path.join(out, "checkpoint.pt")
     if os.path.exists(ckpt) or os.path.exists(ckpt + ".parts.json"):
         tr.load(ckpt)
@@ -273,10 +406,11 @@ def main(argv=None):
     else:
         init_new_run(tr, args, log)
     log(f"config {args.config}: {sum(p.numel() for p in tr.model.parameters())} parameters, "
-        f"{len(tr.sampler)} training images, device {args.device}, threads {torch.get_num_threads()}, "
+        f"{len(tr.sampler)} training images, device {args.device}, threads {torch.get_num_threads()}"
+        f"{f' x {world} processes' if world > 1 else ''}, "
         f"{'bf16 transforms, ' if args.bf16 else ''}{'fast paths, ' if tr.fast else ''}"
         f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}, "
-        f"batch {args.batch}, crop {args.crop} (then {args.crop_large} from step {args.large_after}), "
+        f"batch {args.batch}{f' per process' if world > 1 else ''}, crop {args.crop} (then {args.crop_large} from step {args.large_after}), "
         f"EMA {args.ema if args.ema else 'off'}")
     # SIGTERM (plain `kill`) and SIGINT stop the run after the step in progress, which then saves
     # its checkpoint (a signal in the middle of a step would save a half-updated model). A job
@@ -290,28 +424,43 @@ def main(argv=None):
     cpu0 = time.process_time()
     last_save = time.time()
     window = []
-    while tr.step < args.steps and not stop:
-        if args.minutes and time.time() - t0 > args.minutes * 60:
+    window_t0 = time.time()
+    stopping = False
+    while tr.step < args.steps:
+        stopping, out_of_time, save_now = agree(
+            bool(stop),
+            (args.minutes and time.time() - t0 > args.minutes * 60)
+            or (args.cpu_minutes and time.process_time() - cpu0 > args.cpu_minutes * 60),
+            time.time() - last_save > args.save_minutes * 60)
+        if stopping or out_of_time:
             break
-        if args.cpu_minutes and time.process_time() - cpu0 > args.cpu_minutes * 60:
-            break
-        ts = time.time()
-        m = tr.train_step()
-        if not math.isfinite(m["loss"]):
-            raise SystemExit(f"loss is {m['loss']} at step {tr.step}; not saving. Resume from the last checkpoint with a lower --lr.")
-        window.append((time.time() - ts, m))
-        if tr.step % args.log_every == 0:
-            secs = sum(w[0] for w in window)
-            avg = {k: sum(w[1][k] for w in window) / len(window) for k in ("loss", "bpp", "psnr", "aux")}
-            log(f"step {tr.step} samples {tr.samples} | {args.batch * len(window) / secs:.2f} samples/s | "
-                f"loss {avg['loss']:.4f} bpp {avg['bpp']:.4f} psnr {avg['psnr']:.2f} aux {avg['aux']:.1f} "
-                f"| lr {m['lr']:.2e} crop {m['crop']} | {per_quality(window, tr.cfg.qualities)}")
-            window = []
-        if time.time() - last_save > args.save_minutes * 60:
+        if save_now:
+            ts = time.time()
             tr.save(ckpt, keep_previous=True)
             last_save = time.time()
+            window_t0 += last_save - ts       # the log's samples/s counts training time only
+        m = tr.train_step()
+        if agree(not math.isfinite(m["loss"]))[0]:
+            raise SystemExit(f"loss is not finite at step {tr.step} (this process: {m['loss']}); not saving. "
+                             "Resume from the last checkpoint with a lower --lr.")
+        window.append((0.0, m))
+        if tr.step % args.log_every == 0:
+            secs = time.time() - window_t0
+            every = gather(window)
+            if world > 1:
+                digests = gather([tr.weights_digest()])
+                if max(digests) != min(digests):
+                    raise SystemExit(f"step {tr.step}: the processes' weights differ ({digests}); not saving")
+            avg = {k: sum(w[1][k] for w in every) / len(every) for k in ("loss", "bpp", "psnr", "aux")}
+            log(f"step {tr.step} samples {tr.samples} | {args.batch * len(every) / secs:.2f} samples/s | "
+                f"loss {avg['loss']:.4f} bpp {avg['bpp']:.4f} psnr {avg['psnr']:.2f} aux {avg['aux']:.1f} "
+                f"| lr {m['lr']:.2e} crop {m['crop']} | {per_quality(every, tr.cfg.qualities)}")
+            window = []
+            window_t0 = time.time()
     if stop:
         log(f"{signal.Signals(stop[0]).name}: stopped after step {tr.step}")
+    elif stopping:
+        log(f"another process was stopped by a signal: stopped after step {tr.step}")
     tr.save(ckpt)
     log(f"saved {ckpt} at step {tr.step} ({tr.samples} samples seen; this process: "
         f"{(time.time() - t0) / 60:.1f} min, {(time.process_time() - cpu0) / 60:.1f} CPU-min)")

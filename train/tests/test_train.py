@@ -193,3 +193,30 @@ def test_zero_init_makes_every_block_the_identity():
         c = b.ffn.fc2.in_channels // get_config("hybrid-nano").ffn_expansion
         xi = torch.randn(1, c, 16, 16)
         assert torch.equal(b(xi), xi)
+
+
+@pytest.mark.skipif(not os.path.isdir(KODAK), reason="needs ../shared/data/kodak")
+def test_data_parallel_processes_stay_in_step_and_resume(tmp_path):
+    """--procs 2: each process trains on its own crops and the averaged gradients keep the weights
+    equal (train.py compares a digest of them at every log line and stops if they differ; without
+    the averaging they would differ after the first step); the checkpoint counts both processes'
+    samples, keeps the second one's generators, and resumes."""
+    import subprocess
+    train_py = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "train.py")
+    out = tmp_path / "run"
+
+    def run(steps):
+        r = subprocess.run([sys.executable, train_py, "--config", "hybrid-nano", "--data", KODAK, "--batch", "1",
+                            "--crop", "64", "--crop-large", "64", "--threads", "1", "--procs", "2", "--init", "none",
+                            "--log-every", "1", "--steps", str(steps), "--out", str(out)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout
+        return r.stdout, torch.load(str(out / "checkpoint.pt"), map_location="cpu", weights_only=False)
+
+    log, s = run(3)
+    assert "threads 1 x 2 processes" in log and "step 3 samples 6 " in log
+    assert s["step"] == 3 and s["samples"] == 6 and len(s["rng_ranks"]) == 1
+    assert not torch.equal(s["rng"]["data"], s["rng_ranks"][0]["data"])   # their own crops
+    log, s = run(5)
+    assert "resumed" in log and "at step 3 (6 samples seen)" in log
+    assert s["step"] == 5 and s["samples"] == 10 and s["ema"]["updates"] == 5
