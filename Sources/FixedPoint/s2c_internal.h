@@ -3,6 +3,7 @@
 #define S2C_INTERNAL_H
 
 #include "s2c_fixedpoint.h"
+#include "s2c_ops.h"
 
 /* Parallel regions only pay off above this many multiply-adds; below it the kernel runs on the
  * calling thread. Either way rows are independent, so the output never depends on it. */
@@ -60,6 +61,15 @@ static inline int16_t s2c_layernorm_s16_point(int64_t d, uint32_t r, int32_t g, 
 void s2c_layernorm_s16_row_c(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const int32_t *g,
                              const int32_t *b, int shift, int lo, int hi);
 
+/* gemm_gated_s16 as its definition: gemm (n = 2 hc) in bands of rows into a heap buffer, then gated
+ * (gemm_c.c). The C reference is this with the C kernels; levels without a fused kernel use it with
+ * theirs, and the fused kernels fall back on it. */
+void s2c_gemm_gated_s16_compose(s2c_gemm_s16_fn gemm, s2c_gated_s16_fn gated, int16_t *c, ptrdiff_t ldc,
+                                const int16_t *a, ptrdiff_t lda, const int8_t *w, ptrdiff_t ldw,
+                                const int32_t *bias, const int32_t *mult, const int32_t *shift, int m, int hc,
+                                int k, int lo, int hi, const int16_t *lut, int32_t gmult, int gshift, int glo,
+                                int ghi);
+
 #if defined(__x86_64__)
 void s2c_gemm_s8_avx2(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
@@ -82,6 +92,25 @@ int s2c_gemm_s8_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t
 int s2c_gemm_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
                             ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                             int m, int n, int k, int lo, int hi);
+/* gemm_gated_s16: the fused broadcast-layout kernels where the shape takes the broadcast design, the
+ * composition of the level's gemm_s16 and gated_s16 otherwise; _bcast return non-zero (nothing
+ * written) when they cannot get their buffer. */
+void s2c_gemm_gated_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                             ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                             int m, int hc, int k, int lo, int hi,
+                             const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi);
+int s2c_gemm_gated_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                  ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                  int m, int hc, int k, int lo, int hi,
+                                  const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi);
+void s2c_gemm_gated_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                   ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                   int m, int hc, int k, int lo, int hi,
+                                   const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi);
+int s2c_gemm_gated_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                        const int8_t *w, ptrdiff_t ldw, const int32_t *bias, const int32_t *mult,
+                                        const int32_t *shift, int m, int hc, int k, int lo, int hi,
+                                        const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi);
 void s2c_gemm_s8_avx512vnni(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
                             const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
                             const int32_t *mult, const int32_t *shift, int m, int n, int k,

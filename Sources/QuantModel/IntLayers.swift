@@ -380,6 +380,9 @@ public struct IntGatedFFN: Sendable {
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
+        // fc1 and the gated product in one kernel (fc1's output is never stored), unless fc1 takes
+        // int8 inputs or an observer wants to see it.
+        if observe == nil && fc1.inputBits == 16 { return fc2(fused(x, kn), kn) }
         let ab = fc1(x, kn, observe)
         let hc = ab.c / 2
         var h = IntTensor(h: ab.h, w: ab.w, c: hc, overwritten: ())
@@ -396,6 +399,34 @@ public struct IntGatedFFN: Sendable {
         let y = fc2(h, kn, observe)
         observe(name, y)
         return y
+    }
+}
+
+extension IntGatedFFN {
+    /// gated(fc1(x)) by gemm_gated_s16: the same values as the two steps (s2c_fixedpoint.h).
+    func fused(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        precondition(x.c == fc1.cin, "\(fc1.name): input has \(x.c) channels, expected \(fc1.cin)")
+        let hc = fc1.cout / 2, rows = x.h * x.w
+        var h = IntTensor(h: x.h, w: x.w, c: hc, overwritten: ())
+        h.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { a in
+                fc1.w.withUnsafeBufferPointer { wp in
+                    fc1.rq.bias.withUnsafeBufferPointer { b in
+                        fc1.rq.mult.withUnsafeBufferPointer { m in
+                            fc1.rq.shift.withUnsafeBufferPointer { s in
+                                lut.lut.withUnsafeBufferPointer { l in
+                                    kn.gemm.gemm_gated_s16(o.baseAddress, hc, a.baseAddress, fc1.cin, wp.baseAddress, fc1.cin,
+                                                           b.baseAddress, m.baseAddress, s.baseAddress, Int32(rows),
+                                                           Int32(hc), Int32(fc1.cin), fc1.lo, fc1.hi, l.baseAddress,
+                                                           mult, shift, lo, hi)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return h
     }
 }
 
