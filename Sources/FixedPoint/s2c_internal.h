@@ -36,6 +36,37 @@ static inline int16_t s2c_dwconv_s16_point(const int16_t *in, int h, int w, int 
     return (int16_t)s2c_requant_clamp((int32_t)acc, mult[ch], shift[ch], lo, hi);
 }
 
+/* The accumulator range outside which s2c_requant_clamp(acc, mult, shift, lo, hi) is constant (SIMD
+ * requants clamp acc to it first, then work in 32-bit lanes): *alo is the largest int32 acc with
+ * requant(acc) <= lo (INT32_MIN if none), *ahi the smallest with requant(acc) >= hi (INT32_MAX if none).
+ * requant is non-decreasing in acc (mult >= 0), so for every acc
+ *   clamp(requant(acc), lo, hi) == clamp(requant(min(max(acc, alo), ahi)), lo, hi),
+ * and for acc in [alo, ahi] requant(acc) lies in (lo - 2^30 - 1, hi + 2^30 + 1) (one step of
+ * requant is at most ceil(mult / 2^shift) <= 2^30), so it fits an int32 lane. (If alo > ahi, then
+ * lo == hi and the clamp gives it.) Binary searches: 2 x 32 scalar requants, once per channel and call. */
+static inline void s2c_requant_acc_bounds(int32_t mult, int shift, int32_t lo, int32_t hi, int32_t *alo, int32_t *ahi) {
+    int64_t a = INT32_MIN, b = INT32_MAX;
+    if (s2c_requant(INT32_MAX, mult, shift) < hi) *ahi = INT32_MAX;
+    else if (s2c_requant(INT32_MIN, mult, shift) >= hi) *ahi = INT32_MIN;
+    else {  /* requant(a) < hi <= requant(b) */
+        while (b - a > 1) {
+            const int64_t mid = a + (b - a) / 2;
+            if (s2c_requant((int32_t)mid, mult, shift) >= hi) b = mid; else a = mid;
+        }
+        *ahi = (int32_t)b;
+    }
+    a = INT32_MIN; b = INT32_MAX;
+    if (s2c_requant(INT32_MIN, mult, shift) > lo) *alo = INT32_MIN;
+    else if (s2c_requant(INT32_MAX, mult, shift) <= lo) *alo = INT32_MAX;
+    else {  /* requant(a) <= lo < requant(b) */
+        while (b - a > 1) {
+            const int64_t mid = a + (b - a) / 2;
+            if (s2c_requant((int32_t)mid, mult, shift) <= lo) a = mid; else b = mid;
+        }
+        *alo = (int32_t)a;
+    }
+}
+
 /* floor(a / b) for b > 0 (C's / truncates towards zero). */
 static inline int64_t s2c_floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;

@@ -674,6 +674,41 @@ static void check_gemm_gated(int m, int hc, int k, int amode, int wmode, int lmo
     guarded_free(ref, nc * 2); guarded_free(out, nc * 2);
 }
 
+/* s2c_requant_acc_bounds, which the AVX2 requants rely on: clamping acc to [alo, ahi] first never changes
+ * clamp(requant(acc), lo, hi), and inside the range requant fits an int32 lane. Random and extreme
+ * multipliers, shifts and ranges; accumulators at the int32 ends, around alo / ahi and random. */
+static void check_acc_bounds(void) {
+    const int before = checks;
+    for (int it = 0; it < 3000; it++) {
+        int32_t mult, shift;
+        quant(&mult, &shift, 1, it % 3, 28, 46);
+        if (it % 50 == 0) mult = it % 100 ? 0x7fffffff : 0;
+        int lo, hi;
+        out_range(&lo, &hi);
+        if (it % 7 == 0) lo = hi = rint_in(-32768, 32767);
+        int32_t alo, ahi;
+        s2c_requant_acc_bounds(mult, shift, lo, hi, &alo, &ahi);
+        checks++;
+        for (int t = 0; t < 64; t++) {
+            int64_t acc = t < 2 ? (t ? INT32_MAX : INT32_MIN) : t < 8 ? (int64_t)alo + t - 5 : t < 14 ? (int64_t)ahi + t - 11
+                        : (int64_t)(int32_t)(uint32_t)rnd();
+            if (acc < INT32_MIN) acc = INT32_MIN;
+            if (acc > INT32_MAX) acc = INT32_MAX;
+            const int32_t cl = acc < alo ? alo : acc > ahi ? ahi : (int32_t)acc;
+            const int32_t c2 = (int32_t)(alo > ahi ? ahi : cl);  /* max then min, as the SIMD code does */
+            const int64_t v = s2c_requant(c2, mult, shift);
+            if (s2c_requant_clamp((int32_t)acc, mult, shift, lo, hi) != (v < lo ? lo : v > hi ? hi : v) || v < INT32_MIN ||
+                v > INT32_MAX) {
+                failures++;
+                printf("MISMATCH s2c_requant_acc_bounds mult=%d shift=%d lo=%d hi=%d: acc %lld -> alo %d ahi %d\n", mult, shift,
+                       lo, hi, (long long)acc, alo, ahi);
+                break;
+            }
+        }
+    }
+    printf("s2c_requant_acc_bounds: %d cases\n", checks - before);
+}
+
 static void check_gemm_gated_all(void) {
     const int before = checks;
     /* hc across vectors of 8 / blocks of 16 and the AVX-512 groups of two blocks, k odd / even / 0,
@@ -1090,6 +1125,7 @@ int main(int argc, char **argv) {
         printf("gemm_%s: %d variant-vs-C comparisons (random, extremes, ties, odd shapes)\n", a16 ? "s16" : "s8",
                checks - before);
     }
+    check_acc_bounds();
     check_ops();
     check_gemm_gated_all();
     check_rans();
