@@ -57,12 +57,13 @@ INL __m512i rq16(__m512i acc, const Rq16 *q) {
 
 enum { LN_MAX_C = 1024 };
 
-/* t g + b 2^16 + 2^(shift-1) >> shift, clamped, for the even (oe = 0) or odd int32 lanes of d. */
-INL __m512i ln_half(__m512i d, __m512i g, __m512i b, int oe, __m512i inv, __m512i bias, __m128i cnt, __m512i r,
-                    __m512i r2, __m512i half, __m128i sh, __m512i lo, __m512i hi) {
+/* t g + b 2^16 + 2^(shift-1) + 2^62, shifted logically by shift (ops_avx2.c: the value + 2^(62-shift)),
+ * for the even (oe = 0) or odd int32 lanes of d; bq: b 2^16 + 2^(shift-1) + 2^62 of those 8 channels. */
+INL __m512i ln_half(__m512i d, __m512i g, const int64_t *bq, int oe, __m512i inv, __m512i bias, __m128i cnt, __m512i r,
+                    __m512i r2, __m128i sh) {
     const __m512i one = _mm512_set1_epi64(1);
     const __m512i dh = oe ? _mm512_srli_epi64(d, 32) : d;
-    const __m512i gh = oe ? _mm512_srli_epi64(g, 32) : g, bh = oe ? _mm512_srli_epi64(b, 32) : b;
+    const __m512i gh = oe ? _mm512_srli_epi64(g, 32) : g;
     const __m512i dd = _mm512_mul_epi32(dh, _mm512_set1_epi64(32768));  /* 2^15 d */
     __m512i t = _mm512_sub_epi64(_mm512_srl_epi64(_mm512_add_epi64(_mm512_mul_epi32(dh, inv), bias), cnt),
                                  _mm512_set1_epi64(32768));                /* est */
@@ -71,13 +72,11 @@ INL __m512i ln_half(__m512i d, __m512i g, __m512i b, int oe, __m512i inv, __m512
     const __mmask8 inc = _mm512_cmple_epi64_mask(_mm512_add_epi64(lower, r2), dd);  /* t = est + 1 */
     t = _mm512_mask_sub_epi64(t, dec, t, one);
     t = _mm512_mask_add_epi64(t, inc, t, one);
-    const __m512i acc = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(t, gh),
-                                                          _mm512_mul_epi32(bh, _mm512_set1_epi64(65536))), half);
-    return _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(acc, sh), lo), hi);
+    return _mm512_srl_epi64(_mm512_add_epi64(_mm512_mul_epi32(t, gh), _mm512_loadu_si512(bq)), sh);
 }
 
 static TGT void ln_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const int32_t *g, const int32_t *b,
-                       int shift, int lo, int hi) {
+                       const int64_t *bq, int shift, int lo, int hi) {
     if (c > LN_MAX_C) {
         s2c_layernorm_s16_row_c(o, x, c, eps_q, g, b, shift, lo, hi);
         return;
@@ -108,25 +107,32 @@ static TGT void ln_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, cons
     const __m512i bias = _mm512_set1_epi64(((int64_t)1 << (L + 14)) + ((int64_t)1 << (L + 30)));
     const __m128i cnt = _mm_cvtsi32_si128(L + 15), sh = _mm_cvtsi32_si128(shift);
     const __m512i rv = _mm512_set1_epi64(r), r2 = _mm512_set1_epi64(2 * (int64_t)r);
-    const __m512i half = _mm512_set1_epi64((int64_t)1 << (shift - 1));
-    const __m512i lov = _mm512_set1_epi64(lo), hiv = _mm512_set1_epi64(hi);
+    const __m512i off = _mm512_set1_epi32((int32_t)(uint32_t)((uint64_t)1 << (62 - shift)));
+    const __m512i lov = _mm512_set1_epi32(lo), hiv = _mm512_set1_epi32(hi);
     const __m512i cv = _mm512_set1_epi32(c), sv = _mm512_set1_epi32((int32_t)s);
     for (i = 0; i + 16 <= c; i += 16) {
-        const __m512i d = _mm512_sub_epi32(_mm512_mullo_epi32(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(x + i))), cv), sv);
-        const __m512i gv = _mm512_loadu_si512(g + i), bv = _mm512_loadu_si512(b + i);
-        const __m512i ye = ln_half(d, gv, bv, 0, inv, bias, cnt, rv, r2, half, sh, lov, hiv);
-        const __m512i yo = ln_half(d, gv, bv, 1, inv, bias, cnt, rv, r2, half, sh, lov, hiv);
-        /* in [lo, hi] within int16: the truncating vpmovdw is exact */
-        _mm256_storeu_si256((__m256i *)(o + i), _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(0xAAAA, ye, _mm512_slli_epi64(yo, 32))));
+        /* d = c x - S: vpmaddwd of x (sign-extended) with (c, 0) pairs, c <= 1024 */
+        const __m512i d = _mm512_sub_epi32(_mm512_madd_epi16(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(x + i))), cv), sv);
+        const __m512i gv = _mm512_loadu_si512(g + i);
+        const __m512i ye = ln_half(d, gv, bq + i, 0, inv, bias, cnt, rv, r2, sh);
+        const __m512i yo = ln_half(d, gv, bq + i + 8, 1, inv, bias, cnt, rv, r2, sh);
+        /* the value fits int32 (ops_avx2.c): low dwords minus those of 2^(62-shift), clamped in 32 bits;
+         * in [lo, hi] within int16, the truncating vpmovdw is exact */
+        const __m512i y = _mm512_sub_epi32(_mm512_mask_blend_epi32(0xAAAA, ye, _mm512_slli_epi64(yo, 32)), off);
+        _mm256_storeu_si256((__m256i *)(o + i), _mm512_cvtepi32_epi16(_mm512_min_epi32(_mm512_max_epi32(y, lov), hiv)));
     }
     for (; i < c; i++) o[i] = s2c_layernorm_s16_point((int64_t)c * x[i] - s, r, g[i], b[i], shift, lo, hi);
 }
 
 void s2c_layernorm_s16_avx512vnni(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
                                   uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi) {
+    int64_t bq[LN_MAX_C];  /* per 16 channels: b 2^16 + 2^(shift-1) + 2^62 of the even ones, then the odd ones */
+    for (int i = 0; i + 16 <= c && i + 16 <= LN_MAX_C; i += 16)
+        for (int l = 0; l < 16; l++)
+            bq[i + (l & 1) * 8 + l / 2] = (int64_t)b[i + l] * 65536 + ((int64_t)1 << (shift - 1)) + ((int64_t)1 << 62);
 #pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
-        ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, shift, lo, hi);
+        ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, bq, shift, lo, hi);
 }
 
 /* MARK: - Window attention (the design of ops_avx2.c: per (window, head) broadcast GEMMs, 16 keys or
