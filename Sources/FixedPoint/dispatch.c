@@ -53,6 +53,8 @@ void s2c_elt_dsp_init(S2CEltDSP *c, uint32_t flags) {
 #if defined(__x86_64__)
     if (!(flags & S2C_CPU_AVX2)) return;
     c->add_requant_s16 = s2c_add_requant_s16_avx2;
+    if (!(flags & S2C_CPU_AVX512BW) || !(flags & S2C_CPU_AVX512VNNI)) return;
+    c->add_requant_s16 = s2c_add_requant_s16_avx512vnni;
 #elif defined(__aarch64__)
     if (!(flags & S2C_CPU_NEON)) return;
     c->add_requant_s16 = s2c_add_requant_s16_neon;
@@ -81,6 +83,7 @@ void s2c_ops_dsp_init(S2COpsDSP *c, uint32_t flags) {
     if (!(flags & S2C_CPU_AVX512BW) || !(flags & S2C_CPU_AVX512VNNI)) return;
     c->window_attn_s16 = s2c_window_attn_s16_avx512vnni;
     c->layernorm_s16 = s2c_layernorm_s16_avx512vnni;
+    c->dwconv_s16 = s2c_dwconv_s16_avx512vnni;
 #elif defined(__aarch64__)
     if (!(flags & S2C_CPU_NEON)) return;
     c->dwconv_s16 = s2c_dwconv_s16_neon;

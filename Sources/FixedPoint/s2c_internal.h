@@ -220,6 +220,10 @@ void s2c_window_attn_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, p
                               int c, int heads, int win, int32_t logit_mult, int logit_shift,
                               const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift);
 /* AVX-512 (F, BW, VL, VNNI) layer kernels of the VNNI level (x86/ops_avx512.c). */
+void s2c_dwconv_s16_avx512vnni(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                               const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi);
+void s2c_add_requant_s16_avx512vnni(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b, int32_t mult_b,
+                                    int shift, ptrdiff_t n, int lo, int hi);
 void s2c_layernorm_s16_avx512vnni(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
                                   uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi);
 void s2c_window_attn_s16_avx512vnni(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrdiff_t ldq, int h, int w,

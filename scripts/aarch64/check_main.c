@@ -581,7 +581,8 @@ static void check_add_requant(ptrdiff_t n, int amode, int bmode) {
     for (ptrdiff_t i = 0; i < n; i++) { a[i] = (int16_t)pick(amode, -32768, 32767, (size_t)i); b[i] = (int16_t)pick(bmode, -32768, 32767, (size_t)i); }
     const int32_t ma = rint_in(0, 3) ? (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))) : (int32_t)(1 + rnd() % 0x7fffffffu);
     const int32_t mb = rint_in(0, 3) ? (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))) : (int32_t)(1 + rnd() % 0x7fffffffu);
-    const int shift = rint_in(0, 2) ? rint_in(28, 34) : rint_in(0, 1) ? rint_in(1, 62) : (rint_in(0, 1) ? 1 : 62);
+    const int shift = rint_in(0, 4) == 0 ? rint_in(15, 18)  /* around the AVX2 kernel's 32-bit path (shift >= 17) */
+                    : rint_in(0, 2) ? rint_in(28, 34) : rint_in(0, 1) ? rint_in(1, 62) : (rint_in(0, 1) ? 1 : 62);
     int lo, hi;
     out_range(&lo, &hi);
     char shape[96];
@@ -742,7 +743,10 @@ static void check_ops(void) {
         const int wmode = it < 36 ? (it / 6) % 6 : (it % 3 ? 0 : rint_in(0, 5));
         check_dwconv(rint_in(1, 9), rint_in(1, 9), rint_in(1, 40), ks[rint_in(0, 4)], imode, wmode, rint_in(0, 2));
     }
+    for (int it = 0; it < 72; it++)  /* multiples of 32 channels (the AVX-512 kernel), every fill */
+        check_dwconv(rint_in(1, 9), rint_in(1, 9), 32 * rint_in(1, 3), ks[it % 4], it % 6, (it / 6) % 6, rint_in(0, 2));
     check_dwconv(24, 20, 48, 5, 0, 0, 0); /* parallel */
+    check_dwconv(24, 20, 64, 5, 0, 0, 0);
     printf("dwconv_s16: %d variant-vs-C comparisons\n", checks - before);
     before = checks;
     for (int it = 0; it < 120; it++) {
@@ -816,6 +820,14 @@ static void bench_dw(const S2COpsDSP *d, const BenchCtx *x) {
 static void bench_gated(const S2COpsDSP *d, const BenchCtx *x) {
     d->gated_s16(x->out, x->c, x->in, 2 * x->c, x->rows, x->c, x->lut, 1518500250, 40, -32768, 32767);
 }
+/* add_requant_s16 is an S2CEltDSP entry: the level's table is filled from the same flags */
+static uint32_t bench_flags;
+static void bench_add(const S2COpsDSP *d, const BenchCtx *x) {
+    (void)d;
+    S2CEltDSP e;
+    s2c_elt_dsp_init(&e, bench_flags);
+    e.add_requant_s16(x->out, x->in, 1518500250, x->in + x->n, 1300000000, 31, x->n, -32768, 32767);
+}
 static void bench_attn(const S2COpsDSP *d, const BenchCtx *x) {
     d->window_attn_s16(x->out, x->c, x->in, 3 * x->c, x->h, x->w, x->c, x->heads, 8, 1518500250, 40, x->exp_lut, 2840,
                        1518500250, 44);
@@ -835,6 +847,7 @@ static void bench(const char *name, const char *shape, BenchFn fn, const BenchCt
         if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
         S2COpsDSP d;
         s2c_ops_dsp_init(&d, levels[l].flags);
+        bench_flags = levels[l].flags;
         fn(&d, x);
         double best = 1e30, total = 0;
         for (int rep = 0; rep < 5 || total < 0.5; rep++) {
@@ -1058,6 +1071,10 @@ static void run_bench(const char *which) {
     for (size_t i = 0; i < (size_t)x.rows * 2 * x.c; i++) x.in[i] = (int16_t)(rint_in(-1500, 1500) + rint_in(-1500, 1500));
     snprintf(shape, sizeof shape, "rows=%d hc=%d", x.rows, x.c);
     bench("gated_s16", shape, bench_gated, &x);
+    x.n = (ptrdiff_t)64 * 64 * 192;
+    for (ptrdiff_t i = 0; i < 2 * x.n; i++) x.in[i] = (int16_t)rint_in(-32768, 32767);
+    snprintf(shape, sizeof shape, "n=%td", x.n);
+    bench("add_requant_s16", shape, bench_add, &x);
     x.n = (ptrdiff_t)64 * 64 * 384;
     for (ptrdiff_t i = 0; i < x.n; i++) x.in[i] = (int16_t)rint_in(-32768, 32767);
     snprintf(shape, sizeof shape, "n=%td, uniform indices", x.n);
