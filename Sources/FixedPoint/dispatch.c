@@ -9,6 +9,18 @@
         s2c_gemm_gated_s16_compose(gemm, gated, c, ldc, a, lda, w, ldw, bias, mult, shift, m, hc, k, lo, hi, lut,  \
                                    gmult, gshift, glo, ghi);                                                     \
     }
+#define LUT_COMPOSE(name, gemm)                                                                                  \
+    static void name(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w, ptrdiff_t ldw, \
+                     const int32_t *bias, const int32_t *mult, const int32_t *shift, int m, int n, int k, int lo,  \
+                     int hi, const int16_t *lut) {                                                               \
+        s2c_gemm_lut_s16_compose(gemm, c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi, lut);         \
+    }
+#if defined(__aarch64__)
+LUT_COMPOSE(gemm_lut_s16_neon, s2c_gemm_s16_neon)
+LUT_COMPOSE(gemm_lut_s16_neon_dotprod, s2c_gemm_s16_neon_dotprod)
+#elif defined(__wasm_simd128__)
+LUT_COMPOSE(gemm_lut_s16_simd128, s2c_gemm_s16_simd128)
+#endif
 #if defined(__aarch64__)
 GATED_COMPOSE(gemm_gated_s16_neon, s2c_gemm_s16_neon, s2c_gated_s16_neon)
 GATED_COMPOSE(gemm_gated_s16_neon_dotprod, s2c_gemm_s16_neon_dotprod, s2c_gated_s16_neon)
@@ -20,29 +32,35 @@ void s2c_gemm_dsp_init(S2CGemmDSP *c, uint32_t flags) {
     c->gemm_s8 = s2c_gemm_s8_c;
     c->gemm_s16 = s2c_gemm_s16_c;
     c->gemm_gated_s16 = s2c_gemm_gated_s16_c;
+    c->gemm_lut_s16 = s2c_gemm_lut_s16_c;
 #if defined(__x86_64__)
     if (!(flags & S2C_CPU_AVX2)) return;
     c->gemm_s8 = s2c_gemm_s8_avx2;
     c->gemm_s16 = s2c_gemm_s16_avx2;
     c->gemm_gated_s16 = s2c_gemm_gated_s16_avx2;
+    c->gemm_lut_s16 = s2c_gemm_lut_s16_avx2;
     if (!(flags & S2C_CPU_AVX512BW) || !(flags & S2C_CPU_AVX512VNNI)) return;
     c->gemm_s8 = s2c_gemm_s8_avx512vnni;
     c->gemm_s16 = s2c_gemm_s16_avx512vnni;
     c->gemm_gated_s16 = s2c_gemm_gated_s16_avx512vnni;
+    c->gemm_lut_s16 = s2c_gemm_lut_s16_avx512vnni;
 #elif defined(__aarch64__)
     if (!(flags & S2C_CPU_NEON)) return;
     c->gemm_s8 = s2c_gemm_s8_neon;
     c->gemm_s16 = s2c_gemm_s16_neon;
     c->gemm_gated_s16 = gemm_gated_s16_neon;
+    c->gemm_lut_s16 = gemm_lut_s16_neon;
     if (!(flags & S2C_CPU_DOTPROD)) return;
     c->gemm_s8 = s2c_gemm_s8_neon_dotprod;
     c->gemm_s16 = s2c_gemm_s16_neon_dotprod;
     c->gemm_gated_s16 = gemm_gated_s16_neon_dotprod;
+    c->gemm_lut_s16 = gemm_lut_s16_neon_dotprod;
 #elif defined(__wasm_simd128__)
     if (!(flags & S2C_CPU_WASM_SIMD128)) return;
     c->gemm_s8 = s2c_gemm_s8_simd128;
     c->gemm_s16 = s2c_gemm_s16_simd128;
     c->gemm_gated_s16 = gemm_gated_s16_simd128;
+    c->gemm_lut_s16 = gemm_lut_s16_simd128;
 #else
     (void)flags;
 #endif

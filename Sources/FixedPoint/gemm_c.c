@@ -84,3 +84,25 @@ void s2c_gemm_gated_s16_c(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t
     s2c_gemm_gated_s16_compose(s2c_gemm_s16_c, s2c_gated_s16_c, c, ldc, a, lda, w, ldw, bias, mult, shift, m, hc, k,
                                lo, hi, lut, gmult, gshift, glo, ghi);
 }
+
+/* MARK: - gemm_lut_s16 (pw1 + GELU table)
+ *
+ * The definition: the level's gemm_s16, then the table looked up in place, row by row (the plain
+ * C loop: levels without a fused kernel run this with their own gemm_s16). */
+void s2c_gemm_lut_s16_compose(s2c_gemm_s16_fn gemm, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                              const int8_t *w, ptrdiff_t ldw, const int32_t *bias, const int32_t *mult,
+                              const int32_t *shift, int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    if (m <= 0 || n <= 0) return;
+    gemm(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi);
+#pragma omp parallel for schedule(static) if ((int64_t)m * n >= S2C_OMP_MIN_WORK * 4)
+    for (int i = 0; i < m; i++) {
+        int16_t *cr = c + (ptrdiff_t)i * ldc;
+        for (int j = 0; j < n; j++) cr[j] = lut[(uint16_t)cr[j]];
+    }
+}
+
+void s2c_gemm_lut_s16_c(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                        ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                        int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    s2c_gemm_lut_s16_compose(s2c_gemm_s16_c, c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi, lut);
+}

@@ -101,6 +101,11 @@ void s2c_gemm_gated_s16_compose(s2c_gemm_s16_fn gemm, s2c_gated_s16_fn gated, in
                                 int k, int lo, int hi, const int16_t *lut, int32_t gmult, int gshift, int glo,
                                 int ghi);
 
+/* gemm_lut_s16 as its definition: gemm, then the table in place (gemm_c.c). */
+void s2c_gemm_lut_s16_compose(s2c_gemm_s16_fn gemm, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                              const int8_t *w, ptrdiff_t ldw, const int32_t *bias, const int32_t *mult,
+                              const int32_t *shift, int m, int n, int k, int lo, int hi, const int16_t *lut);
+
 #if defined(__x86_64__)
 void s2c_gemm_s8_avx2(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
@@ -142,6 +147,20 @@ int s2c_gemm_gated_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t
                                         const int8_t *w, ptrdiff_t ldw, const int32_t *bias, const int32_t *mult,
                                         const int32_t *shift, int m, int hc, int k, int lo, int hi,
                                         const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi);
+/* gemm_lut_s16: the broadcast-layout kernels with the lookup in their store (masked vpgatherdd) where
+ * the shape takes the broadcast design, the composition otherwise (_bcast: non-zero = nothing written). */
+void s2c_gemm_lut_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                           ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int m, int n, int k, int lo, int hi, const int16_t *lut);
+int s2c_gemm_lut_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                int m, int n, int k, int lo, int hi, const int16_t *lut);
+void s2c_gemm_lut_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                 ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                 int m, int n, int k, int lo, int hi, const int16_t *lut);
+int s2c_gemm_lut_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                      ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                      int m, int n, int k, int lo, int hi, const int16_t *lut);
 void s2c_gemm_s8_avx512vnni(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
                             const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
                             const int32_t *mult, const int32_t *shift, int m, int n, int k,

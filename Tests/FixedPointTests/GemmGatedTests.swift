@@ -1,5 +1,6 @@
-// GemmGatedTests.swift: checkasm for gemm_gated_s16 (fc1 + gated product in one kernel): every ladder
-// level's table entry against its definition, gemm_s16_c over all 2 hc channels followed by gated_s16_c.
+// GemmGatedTests.swift: checkasm for the fused GEMMs: gemm_gated_s16 (fc1 + gated product in one kernel)
+// against its definition, gemm_s16_c over all 2 hc channels followed by gated_s16_c, and gemm_lut_s16
+// (pw1 + GELU table) against gemm_s16_c followed by the lookup; every ladder level's table entry.
 import FixedPoint
 import Testing
 
@@ -112,5 +113,46 @@ func checkGemmGated(_ g: GemmGatedCase) -> Bool {
             }
         }
         checkGemmGated(g)
+    }
+}
+
+/// gemm_lut_s16 on a GEMM case: every level against gemm_s16_c followed by lut[(uint16_t)c].
+@discardableResult
+func checkGemmLUT(_ g: GemmCase, lut: [Int16]) -> Bool {
+    var want = g.run(dsp(0), s16: true)
+    for i in 0..<g.m {
+        for j in 0..<g.n { want[i * g.ldc + j] = lut[Int(UInt16(bitPattern: want[i * g.ldc + j]))] }
+    }
+    for level in allLevels.prefix(1) + simdLevels() {
+        let d = dsp(level.flags)
+        var got = [Int16](repeating: 0x5a5a, count: g.m * g.ldc)
+        g.w.withUnsafeBufferPointer { w in
+            (g.bias ?? [0]).withUnsafeBufferPointer { b in
+                d.gemm_lut_s16(&got, g.ldc, g.a16, g.lda, w.baseAddress, g.ldw, g.bias == nil ? nil : b.baseAddress,
+                               g.mult, g.shift, Int32(g.m), Int32(g.n), Int32(g.k), g.lo, g.hi, lut)
+            }
+        }
+        if let i = firstMismatch(got, want) {
+            Issue.record("gemm_lut_s16_\(level): \(g): first mismatch at row \(i / g.ldc) col \(i % g.ldc): got \(got[i]) want \(want[i]) (seed \(testSeed))")
+            return false
+        }
+    }
+    return true
+}
+
+extension GemmGatedTests {
+    /// gemm_lut_s16 across the broadcast kernels' shapes and the small-m fallback, extreme fills and tables.
+    @Test func gemmLUTShapes() {
+        var rng = TestRNG(salt: "gemm-lut")
+        let ns = [1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 97, 192]
+        for it in 0..<100 {
+            let m = it % 4 == 0 ? rng.int(1, 11) : it % 4 == 1 ? rng.int(12, 60) : rng.int(90, 110)
+            let k = it % 3 == 0 ? [0, 1, 2, 3, 33, 48, 96, 97][it % 8] : rng.int(0, it % 7 == 0 ? Int(S2C_GEMM_S16_MAX_K) : 200)
+            let fills = Fill.allCases
+            let g = GemmCase.random(&rng, s16: true, m: m, n: it < 51 ? ns[it % ns.count] : rng.int(1, 200), k: k,
+                                    aFill: it < 36 ? fills[it % 6] : .random, wFill: it < 36 ? fills[(it / 6) % 6] : .random,
+                                    quant: rng.int(0, 3), biasMode: it % 4 == 0 ? rng.int(1, 2) : 0)
+            if !checkGemmLUT(g, lut: int16s(65536, it % 3 == 0 ? fills[rng.int(0, 5)] : .random, &rng)) { return }
+        }
     }
 }

@@ -710,6 +710,65 @@ static void check_acc_bounds(void) {
     printf("s2c_requant_acc_bounds: %d cases\n", checks - before);
 }
 
+/* gemm_lut_s16 (pw1 + GELU table) vs its definition: gemm_s16_c, then lut[(uint16_t)c] per output.
+ * The table entry of every level and (x86) both broadcast kernels by name, guarded operands. */
+static void check_gemm_lut(int m, int n, int k, int amode, int wmode, int lmode, int qmode) {
+    const int lda = k + rint_in(0, 5), ldw = k + rint_in(0, 5), ldc = n + rint_in(0, 3);
+    const size_t na = (size_t)(m - 1) * lda + k, nw = (size_t)(n - 1) * ldw + k, nc = (size_t)(m - 1) * ldc + n;
+    int16_t *a = guarded(na * 2), *lut = guarded(65536 * 2);
+    int8_t *w = guarded(nw);
+    int32_t *bias = guarded((size_t)n * 4), *mult = guarded((size_t)n * 4), *shift = guarded((size_t)n * 4);
+    int16_t *ref = guarded(nc * 2), *out = guarded(nc * 2);
+    for (size_t i = 0; i < na; i++) a[i] = (int16_t)pick(amode, -32768, 32767, i);
+    for (size_t i = 0; i < nw; i++) w[i] = (int8_t)pick(wmode, -128, 127, i);
+    for (int j = 0; j < n; j++) bias[j] = rint_in(0, 3) ? rint_in(-(1 << 20), 1 << 20) : (int32_t)(uint32_t)rnd();
+    quant(mult, shift, n, qmode, 30, 46);
+    fill_lut(lut, lmode);
+    int lo, hi;
+    out_range(&lo, &hi);
+    const int32_t *b = rint_in(0, 3) ? bias : NULL;
+    char shape[128];
+    snprintf(shape, sizeof shape, "m=%d n=%d k=%d modes=%d/%d/%d/%d", m, n, k, amode, wmode, lmode, qmode);
+    memset(ref, 0x5a, nc * 2);
+    s2c_gemm_s16_c(ref, ldc, a, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) ref[(size_t)i * ldc + j] = lut[(uint16_t)ref[(size_t)i * ldc + j]];
+    const uint32_t have = s2c_cpu_flags();
+#if defined(__x86_64__)
+    static const char *const named[] = {"avx2_bcast", "avx512vnni_bcast"};
+    enum { NNAMED = 2 };
+#else
+    static const char *const named[] = {""};
+    enum { NNAMED = 0 };
+#endif
+    for (int v = 0; v < NLEVELS + NNAMED; v++) {
+        const char *name = v < NLEVELS ? levels[v].name : named[v - NLEVELS];
+        int rc = 0;
+        memset(out, 0x5a, nc * 2);
+        if (v < NLEVELS) {
+            if ((levels[v].flags & have) != levels[v].flags) continue;
+            S2CGemmDSP dsp;
+            s2c_gemm_dsp_init(&dsp, levels[v].flags);
+            dsp.gemm_lut_s16(out, ldc, a, lda, w, ldw, b, mult, shift, m, n, k, lo, hi, lut);
+        } else {
+#if defined(__x86_64__)
+            const int x = v - NLEVELS;
+            if (x == 0 && !(have & S2C_CPU_AVX2)) continue;
+            if (x == 1 && (!(have & S2C_CPU_AVX512VNNI) || !(have & S2C_CPU_AVX512BW))) continue;
+            if (x == 0) rc = s2c_gemm_lut_s16_avx2_bcast(out, ldc, a, lda, w, ldw, b, mult, shift, m, n, k, lo, hi, lut);
+            else rc = s2c_gemm_lut_s16_avx512vnni_bcast(out, ldc, a, lda, w, ldw, b, mult, shift, m, n, k, lo, hi, lut);
+#else
+            continue;
+#endif
+        }
+        if (rc) { checks++; failures++; printf("FAIL gemm_lut_s16_%s %s: no packing buffer\n", name, shape); continue; }
+        compare16("gemm_lut_s16", name, out, ref, nc, shape);  /* padding included: must stay 0x5a5a */
+    }
+    guarded_free(a, na * 2); guarded_free(lut, 65536 * 2); guarded_free(w, nw);
+    guarded_free(bias, (size_t)n * 4); guarded_free(mult, (size_t)n * 4); guarded_free(shift, (size_t)n * 4);
+    guarded_free(ref, nc * 2); guarded_free(out, nc * 2);
+}
+
 static void check_gemm_gated_all(void) {
     const int before = checks;
     /* hc across vectors of 8 / blocks of 16 and the AVX-512 groups of two blocks, k odd / even / 0,
@@ -729,6 +788,17 @@ static void check_gemm_gated_all(void) {
     check_gemm_gated(100, 48, 256, 1, 1, 1, 0, 0);  /* extremes at the k bound */
     check_gemm_gated(100, 48, 256, 2, 1, 3, 0, 2);
     printf("gemm_gated_s16: %d variant-vs-C comparisons\n", checks - before);
+    const int before_lut = checks;
+    static const int ns[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 97, 192};
+    for (int it = 0; it < 200; it++) {
+        const int m = it % 4 == 0 ? rint_in(1, 11) : it % 4 == 1 ? rint_in(12, 60) : rint_in(90, 110);
+        const int n = it < 120 ? ns[it % 17] : rint_in(1, 200);
+        const int k = it % 3 == 0 ? ks[(it / 3) % 14] : rint_in(0, it % 7 == 0 ? S2C_GEMM_S16_MAX_K : 200);
+        check_gemm_lut(m, n, k, it < 36 ? it % 6 : 0, it < 36 ? (it / 6) % 6 : 0, it % 3 ? 0 : rint_in(0, 5),
+                       it % 4 == 3 ? rint_in(1, 2) : 0);
+    }
+    check_gemm_lut(300, 96, 48, 0, 0, 0, 0);  /* parallel */
+    printf("gemm_lut_s16: %d variant-vs-C comparisons\n", checks - before_lut);
 }
 
 static void check_ops(void) {

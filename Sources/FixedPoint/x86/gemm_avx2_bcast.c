@@ -174,9 +174,19 @@ INL __m256i gated8(__m256i ra, __m256i rb, const int16_t *lut, const S2CRq8 *grq
     return rq8(_mm256_madd_epi16(_mm256_srli_epi32(g, 16), rb), grq);
 }
 
+/* lut[(uint16_t)r] for 8 int32 lanes in int16 range: the 4-byte gather of gated8, the high half
+ * sign-extended by vpsrad. */
+INL __m256i lut8(__m256i r, const int16_t *lut) {
+    const __m256i idx = _mm256_and_si256(r, _mm256_set1_epi32(0xffff));
+    const __m256i use = _mm256_xor_si256(_mm256_cmpeq_epi32(idx, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
+    const __m256i l0 = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)lut[0] << 16));
+    return _mm256_srai_epi32(_mm256_mask_i32gather_epi32(l0, (const int *)(const void *)(lut - 1), idx, use, 2), 16);
+}
+
 /* Rows i..i+nr-1 (R rows computed, rows past nr repeat the last), channel vectors v0.. (NJ of them).
- * GATED (NJ = 2, the gated layout): the two vectors are a and b of outputs j0..j0+7 of n = hc; the
- * tile stores their gated product (lut, grq) instead of the two halves. */
+ * GATED 1 (NJ = 2, the gated layout): the two vectors are a and b of outputs j0..j0+7 of n = hc; the
+ * tile stores their gated product (lut, grq) instead of the two halves. GATED 2: every output goes
+ * through lut (gemm_lut_s16). */
 INL void kern(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m256i *panel,
               const __m256i *cst, int R, int NJ, int GATED, int i, int nr, int m, int j0, int n, int k,
               const int16_t *lut, const S2CRq8 *grq) {
@@ -211,7 +221,7 @@ INL void kern(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const 
             S2C_UNROLL for (int q = 0; q < NJ; q++) acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(av, wv[q]));
         }
     }
-    if (GATED) {
+    if (GATED == 1) {
         const int nq = n - j0 < VB ? n - j0 : VB;
         S2C_UNROLL for (int r = 0; r < R; r++) {
             if (r >= nr) break;
@@ -231,8 +241,12 @@ INL void kern(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const 
     S2C_UNROLL for (int r = 0; r < R; r++) {
         if (r >= nr) break;
         int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
-        const __m256i r0 = requant(acc[r][0], cst);
-        const __m256i r1 = NJ == 2 ? requant(acc[r][1], cst + NQ) : r0;
+        __m256i r0 = requant(acc[r][0], cst);
+        __m256i r1 = NJ == 2 ? requant(acc[r][1], cst + NQ) : r0;
+        if (GATED == 2) {
+            r0 = lut8(r0, lut);
+            r1 = NJ == 2 ? lut8(r1, lut) : r0;
+        }
         /* per 128-bit lane: [r0 0-3, r1 0-3 | r0 4-7, r1 4-7] -> channels 0-7, 8-15 */
         store16(cr, _mm256_permute4x64_epi64(_mm256_packs_epi32(r0, r1), 0xD8), nq);
     }
@@ -246,6 +260,15 @@ INL void kern(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const 
     }
 KERN(6, 2)
 KERN(12, 1)
+
+#define KERN_LUT(R, NJ)                                                                                       \
+    static TGT __attribute__((noinline)) void kern_lut_##R##x##NJ(                                            \
+        int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m256i *panel, const __m256i *cst, \
+        int i, int nr, int m, int j0, int n, int k, const int16_t *lut) {                                     \
+        kern(c, ldc, a, lda, panel, cst, R, NJ, 2, i, nr, m, j0, n, k, lut, NULL);                            \
+    }
+KERN_LUT(6, 2)
+KERN_LUT(12, 1)
 
 static TGT __attribute__((noinline)) void kern_6x2_gated(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
                                                          const __m256i *panel, const __m256i *cst, int i, int nr,
@@ -268,6 +291,37 @@ static void rows_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t 
             else kern_12x1(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k);
         }
     }
+}
+
+/* Rows i0..i1-1 of gemm_lut_s16, every channel group. */
+static void rows_lut_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, int i0,
+                         int i1, int m, int n, int k, const int16_t *lut) {
+    for (int g = 0; g < pk->ng; g++) {
+        int v0, nj;
+        group(pk, g, &v0, &nj);
+        const __m256i *panel = pk->panel + (size_t)v0 * pk->ks, *cst = pk->cst + (size_t)v0 * NQ;
+        const int R = nj == 2 ? 6 : 12, j0 = v0 * VB;
+        for (int i = i0; i < i1; i += R) {
+            const int nr = i1 - i < R ? i1 - i : R;
+            if (nj == 2) kern_lut_6x2(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lut);
+            else kern_lut_12x1(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lut);
+        }
+    }
+}
+
+int s2c_gemm_lut_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    if (m <= 0 || n <= 0) return 0;
+    Packed pk;
+    void *buf = pack(&pk, w, ldw, bias, mult, shift, n, k, lo, hi, 0);
+    if (!buf) return -1;
+    const int nb = (m + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+    for (int b = 0; b < nb; b++)
+        rows_lut_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lut);
+    free(buf);
+    return 0;
 }
 
 /* Rows i0..i1-1 of gemm_gated_s16: every pair of vectors (a and b of 8 outputs). */

@@ -282,12 +282,33 @@ INL __m256i gated16(__m512i ra, __m512i rb, const GatedEpi *e) {
     return requant(_mm512_madd_epi16(_mm512_srli_epi32(g, 16), rb), e->q, e->glo16, e->ghi16);
 }
 
+/* Requantizes and stores R x NJ accumulators through lut (gemm_lut_s16): requant32 (lane order), the
+ * masked gather of gated16 sign-extended by vpsrad, lanes put back in channel order (vpermd), vpmovdw. */
+INL void store_lut(int16_t *c, ptrdiff_t ldc, __m512i acc[MAXR][MAXJ], const __m512i *cst, int R, int NJ, int i,
+                   int nr, int j0, int n, int lo, int hi, const int16_t *lut) {
+    const __m512i lo64 = _mm512_set1_epi64(lo), hi64 = _mm512_set1_epi64(hi);
+    const __m512i order = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m512i l0 = _mm512_set1_epi32((int32_t)((uint32_t)(uint16_t)lut[0] << 16));
+    S2C_UNROLL for (int r = 0; r < R; r++) {
+        if (r >= nr) break;
+        int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
+        S2C_UNROLL for (int q = 0; q < NJ; q++) {
+            const __m512i idx = _mm512_and_si512(requant32(acc[r][q], cst + q * NQ, lo64, hi64), _mm512_set1_epi32(0xffff));
+            const __m512i g = _mm512_mask_i32gather_epi32(l0, _mm512_test_epi32_mask(idx, idx), idx, (const void *)(lut - 1), 2);
+            const __m256i y = _mm512_cvtepi32_epi16(_mm512_permutexvar_epi32(order, _mm512_srai_epi32(g, 16)));
+            const int rem = n - j0 - q * VB;
+            if (rem >= VB) _mm256_storeu_si256((__m256i *)(cr + q * VB), y);
+            else if (rem > 0) _mm256_mask_storeu_epi16(cr + q * VB, (__mmask16)((1u << rem) - 1), y);
+        }
+    }
+}
+
 /* Rows i..i+nr-1 (R rows computed, rows past nr repeat the last), channel vectors j0.. of one group.
  * ge != NULL (the gated layout): blocks q and q + NJ / 2 are a and b of outputs j0 + 16 q.. of n = hc,
- * and the tile stores their gated product. */
+ * and the tile stores their gated product. lut != NULL: the outputs go through lut (gemm_lut_s16). */
 INL void kern_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel,
                   const __m512i *cst, int R, int NJ, int i, int nr, int m, int j0, int n, int k, int lo, int hi,
-                  const GatedEpi *ge) {
+                  const GatedEpi *ge, const int16_t *lut) {
     const int16_t *ap[MAXR];
     S2C_UNROLL for (int r = 0; r < R; r++) ap[r] = a + (ptrdiff_t)(i + (r < nr ? r : nr - 1)) * lda;
     __m512i acc[MAXR][MAXJ];
@@ -335,25 +356,37 @@ INL void kern_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, co
         }
         return;
     }
-    store(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi);
+    if (lut) store_lut(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi, lut);
+    else store(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi);
 }
 
 #define KERN_S16(R, NJ)                                                                                       \
     static TGT __attribute__((noinline)) void kern_s16_##R##x##NJ(                                            \
         int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel, const __m512i *cst, \
         int i, int nr, int m, int j0, int n, int k, int lo, int hi) {                                         \
-        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, lo, hi, NULL);                        \
+        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, lo, hi, NULL, NULL);                  \
     }
 KERN_S16(6, 4)
 KERN_S16(8, 3)
 KERN_S16(12, 2)
 KERN_S16(12, 1)
 
+#define KERN_LUT(R, NJ)                                                                                       \
+    static TGT __attribute__((noinline)) void kern_lut_##R##x##NJ(                                            \
+        int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel, const __m512i *cst, \
+        int i, int nr, int m, int j0, int n, int k, int lo, int hi, const int16_t *lut) {                     \
+        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, lo, hi, NULL, lut);                   \
+    }
+KERN_LUT(6, 4)
+KERN_LUT(8, 3)
+KERN_LUT(12, 2)
+KERN_LUT(12, 1)
+
 #define KERN_GATED(R, NJ)                                                                                     \
     static TGT __attribute__((noinline)) void kern_gated_##R##x##NJ(                                          \
         int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel, const __m512i *cst, \
         int i, int nr, int m, int j0, int n, int k, const GatedEpi *ge) {                                     \
-        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, 0, 0, ge);                            \
+        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, 0, 0, ge, NULL);                      \
     }
 KERN_GATED(6, 4)
 KERN_GATED(12, 2)
@@ -401,6 +434,43 @@ int s2c_gemm_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, p
 #pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         rows_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lo, hi);
+    free(buf);
+    return 0;
+}
+
+/* MARK: - gemm_lut_s16 */
+
+static void rows_lut_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, int i0,
+                         int i1, int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    for (int g = 0; g < pk->ng; g++) {
+        int b0, nj;
+        group(pk, g, &b0, &nj);
+        const __m512i *panel = pk->panel + (size_t)b0 * pk->ks, *cst = pk->cst + (size_t)b0 * NQ;
+        const int R = rows_for(nj), j0 = b0 * VB;
+        for (int i = i0; i < i1; i += R) {
+            const int nr = i1 - i < R ? i1 - i : R;
+            switch (nj) {
+            case 4: kern_lut_6x4(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi, lut); break;
+            case 3: kern_lut_8x3(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi, lut); break;
+            case 2: kern_lut_12x2(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi, lut); break;
+            default: kern_lut_12x1(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi, lut); break;
+            }
+        }
+    }
+}
+
+int s2c_gemm_lut_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                      ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                      int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    if (m <= 0 || n <= 0) return 0;
+    Packed pk;
+    void *buf = alloc_packed(&pk, n, (k + 1) / 2, bias, mult, shift, 0);
+    if (!buf) return -1;
+    pack_s16(&pk, w, ldw, n, k);
+    const int nb = (m + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+    for (int b = 0; b < nb; b++)
+        rows_lut_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lo, hi, lut);
     free(buf);
     return 0;
 }
