@@ -340,11 +340,41 @@ public struct IntSepConv: Sendable {
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
-        guard let observe else { return pw2(dw(gelu(pw1(x, kn), kn), kn), kn) }
+        guard let observe else {
+            // pw1 and the GELU table in one kernel (gemm_lut_s16) when pw1 is a plain int16 1x1 convolution
+            if pw1.inputBits == 16 && pw1.k == 1 && pw1.stride == 1 && pw1.pad == 0 { return pw2(dw(pw1Gelu(x, kn), kn), kn) }
+            return pw2(dw(gelu(pw1(x, kn), kn), kn), kn)
+        }
         let a = gelu(pw1(x, kn, observe), kn)
         observe(name + TensorName.gelu, a)
         let y = pw2(dw(a, kn, observe), kn, observe)
         observe(name, y)
+        return y
+    }
+}
+
+extension IntSepConv {
+    /// gelu(pw1(x)) by gemm_lut_s16: the same values as the two steps (s2c_fixedpoint.h).
+    func pw1Gelu(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        precondition(x.c == pw1.cin, "\(pw1.name): input has \(x.c) channels, expected \(pw1.cin)")
+        var y = IntTensor(h: x.h, w: x.w, c: pw1.cout, overwritten: ())
+        y.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { a in
+                pw1.w.withUnsafeBufferPointer { wp in
+                    pw1.rq.bias.withUnsafeBufferPointer { b in
+                        pw1.rq.mult.withUnsafeBufferPointer { m in
+                            pw1.rq.shift.withUnsafeBufferPointer { s in
+                                gelu.lut.withUnsafeBufferPointer { l in
+                                    kn.gemm.gemm_lut_s16(o.baseAddress, pw1.cout, a.baseAddress, pw1.cin, wp.baseAddress, pw1.cin,
+                                                         b.baseAddress, m.baseAddress, s.baseAddress, Int32(x.h * x.w),
+                                                         Int32(pw1.cout), Int32(pw1.cin), pw1.lo, pw1.hi, l.baseAddress)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return y
     }
 }
@@ -380,6 +410,9 @@ public struct IntGatedFFN: Sendable {
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
+        // fc1 and the gated product in one kernel (fc1's output is never stored), unless fc1 takes
+        // int8 inputs or an observer wants to see it.
+        if observe == nil && fc1.inputBits == 16 { return fc2(fused(x, kn), kn) }
         let ab = fc1(x, kn, observe)
         let hc = ab.c / 2
         var h = IntTensor(h: ab.h, w: ab.w, c: hc, overwritten: ())
@@ -396,6 +429,34 @@ public struct IntGatedFFN: Sendable {
         let y = fc2(h, kn, observe)
         observe(name, y)
         return y
+    }
+}
+
+extension IntGatedFFN {
+    /// gated(fc1(x)) by gemm_gated_s16: the same values as the two steps (s2c_fixedpoint.h).
+    func fused(_ x: IntTensor, _ kn: Kernels) -> IntTensor {
+        precondition(x.c == fc1.cin, "\(fc1.name): input has \(x.c) channels, expected \(fc1.cin)")
+        let hc = fc1.cout / 2, rows = x.h * x.w
+        var h = IntTensor(h: x.h, w: x.w, c: hc, overwritten: ())
+        h.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { a in
+                fc1.w.withUnsafeBufferPointer { wp in
+                    fc1.rq.bias.withUnsafeBufferPointer { b in
+                        fc1.rq.mult.withUnsafeBufferPointer { m in
+                            fc1.rq.shift.withUnsafeBufferPointer { s in
+                                lut.lut.withUnsafeBufferPointer { l in
+                                    kn.gemm.gemm_gated_s16(o.baseAddress, hc, a.baseAddress, fc1.cin, wp.baseAddress, fc1.cin,
+                                                           b.baseAddress, m.baseAddress, s.baseAddress, Int32(rows),
+                                                           Int32(hc), Int32(fc1.cin), fc1.lo, fc1.hi, l.baseAddress,
+                                                           mult, shift, lo, hi)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return h
     }
 }
 

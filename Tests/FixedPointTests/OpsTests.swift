@@ -261,13 +261,20 @@ extension DispatchTests {
             let d = DWCase.random(&rng, h: rng.int(1, 9), w: rng.int(1, 9), c: rng.int(1, 40), k: k, quant: it % 3)
             if !checkOps("dwconv_s16", "\(d)", d.run) { return }
         }
+        // channel counts the AVX-512 kernel takes (multiples of 32), all fills
+        for it in 0..<48 {
+            let fills = Fill.allCases
+            let d = DWCase.random(&rng, h: rng.int(1, 9), w: rng.int(1, 9), c: 32 * rng.int(1, 3), k: [1, 3, 5, 7][it % 4],
+                                  xFill: fills[it % 6], wFill: fills[(it / 6) % 6], quant: it % 3)
+            if !checkOps("dwconv_s16", "\(d)", d.run) { return }
+        }
     }
 
     @Test func dwconvExtremes() {
         var rng = TestRNG(salt: "ops-dwconv-extremes")
         for xFill in Fill.allCases {
             for wFill in Fill.allCases {
-                var d = DWCase.random(&rng, h: rng.int(2, 7), w: rng.int(2, 7), c: rng.int(14, 35), k: 5,
+                var d = DWCase.random(&rng, h: rng.int(2, 7), w: rng.int(2, 7), c: [rng.int(14, 35), 32, 64][rng.int(0, 2)], k: 5,
                                       xFill: xFill, wFill: wFill, quant: rng.int(0, 2))
                 if !checkOps("dwconv_s16", "\(d)", d.run) { return }
                 // at the bound: |bias| < 2^30 with 25 worst-case products; the Int64 model must agree

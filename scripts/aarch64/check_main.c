@@ -2,9 +2,9 @@
  * reference, plus rANS round trips. Layer-kernel operands end at an inaccessible page, so a variant
  * that reads or writes past the end of a buffer (a vector tail) faults.
  * Portable (x86-64 and aarch64): checks whatever ladder levels the running CPU has.
- * Usage: check_main [seed] [--bench]   (exit 1 on any mismatch; --bench then times, one thread, the two
- * GEMM designs of each x86 SIMD level and the layer kernels, C reference vs each level; under qemu the numbers
- * say nothing about real hardware) */
+ * Usage: check_main [seed] [--bench[=gemm|gated|ops]]   (exit 1 on any mismatch; --bench then times, one
+ * thread, the two GEMM designs of each x86 SIMD level, the fused gemm_gated_s16 against its composition and
+ * the layer kernels, C reference vs each level; under qemu the numbers say nothing about real hardware) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -581,7 +581,8 @@ static void check_add_requant(ptrdiff_t n, int amode, int bmode) {
     for (ptrdiff_t i = 0; i < n; i++) { a[i] = (int16_t)pick(amode, -32768, 32767, (size_t)i); b[i] = (int16_t)pick(bmode, -32768, 32767, (size_t)i); }
     const int32_t ma = rint_in(0, 3) ? (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))) : (int32_t)(1 + rnd() % 0x7fffffffu);
     const int32_t mb = rint_in(0, 3) ? (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30))) : (int32_t)(1 + rnd() % 0x7fffffffu);
-    const int shift = rint_in(0, 2) ? rint_in(28, 34) : rint_in(0, 1) ? rint_in(1, 62) : (rint_in(0, 1) ? 1 : 62);
+    const int shift = rint_in(0, 4) == 0 ? rint_in(15, 18)  /* around the AVX2 kernel's 32-bit path (shift >= 17) */
+                    : rint_in(0, 2) ? rint_in(28, 34) : rint_in(0, 1) ? rint_in(1, 62) : (rint_in(0, 1) ? 1 : 62);
     int lo, hi;
     out_range(&lo, &hi);
     char shape[96];
@@ -600,6 +601,206 @@ static void check_add_requant(ptrdiff_t n, int amode, int bmode) {
     guarded_free(a, (size_t)n * 2); guarded_free(b, (size_t)n * 2); guarded_free(ref, (size_t)n * 2); guarded_free(out, (size_t)n * 2);
 }
 
+/* gemm_gated_s16 (fc1 + gated product) vs its definition: gemm_s16_c over all 2 hc channels into a
+ * buffer, then gated_s16_c. Every level's table entry and (x86) both fused kernels by name (they run
+ * even where the table would pick the composition); guarded operands as in check_gemm, the LUT too.
+ * modes: a, w as in check_gemm; lmode the LUT's fill; qmode fc1's requant; gq the gated one (0 / 2). */
+static void check_gemm_gated(int m, int hc, int k, int amode, int wmode, int lmode, int qmode, int gq) {
+    const int n = 2 * hc;
+    const int lda = k + rint_in(0, 5), ldw = k + rint_in(0, 5), ldc = hc + rint_in(0, 3);
+    const size_t na = (size_t)(m - 1) * lda + k, nw = (size_t)(n - 1) * ldw + k, nc = (size_t)(m - 1) * ldc + hc;
+    int16_t *a = guarded(na * 2), *lut = guarded(65536 * 2), *ab = malloc((size_t)m * n * 2);
+    int8_t *w = guarded(nw);
+    int32_t *bias = guarded((size_t)n * 4), *mult = guarded((size_t)n * 4), *shift = guarded((size_t)n * 4);
+    int16_t *ref = guarded(nc * 2), *out = guarded(nc * 2);
+    for (size_t i = 0; i < na; i++) a[i] = (int16_t)pick(amode, -32768, 32767, i);
+    for (size_t i = 0; i < nw; i++) w[i] = (int8_t)pick(wmode, -128, 127, i);
+    for (int j = 0; j < n; j++) bias[j] = rint_in(0, 3) ? rint_in(-(1 << 20), 1 << 20) : (int32_t)(uint32_t)rnd();
+    quant(mult, shift, n, qmode, 30, 46);
+    fill_lut(lut, lmode);
+    int32_t gmult, gshift;
+    quant(&gmult, &gshift, 1, gq, 28, 40);
+    int lo, hi, glo, ghi;
+    out_range(&lo, &hi);
+    out_range(&glo, &ghi);
+    const int32_t *b = rint_in(0, 3) ? bias : NULL;
+    char shape[128];
+    snprintf(shape, sizeof shape, "m=%d hc=%d k=%d modes=%d/%d/%d/%d/%d", m, hc, k, amode, wmode, lmode, qmode, gq);
+    s2c_gemm_s16_c(ab, n, a, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+    memset(ref, 0x5a, nc * 2);
+    s2c_gated_s16_c(ref, ldc, ab, n, m, hc, lut, gmult, gshift, glo, ghi);
+    const uint32_t have = s2c_cpu_flags();
+#if defined(__x86_64__)
+    static const char *const named[] = {"avx2_bcast", "avx512vnni_bcast"};
+    enum { NNAMED = 2 };
+#else
+    static const char *const named[] = {""};
+    enum { NNAMED = 0 };
+#endif
+    for (int v = 0; v < NLEVELS + NNAMED; v++) {
+        const char *name = v < NLEVELS ? levels[v].name : named[v - NLEVELS];
+        int rc = 0;
+        memset(out, 0x5a, nc * 2);
+        if (v < NLEVELS) {
+            if ((levels[v].flags & have) != levels[v].flags) continue;
+            S2CGemmDSP dsp;
+            s2c_gemm_dsp_init(&dsp, levels[v].flags);
+            dsp.gemm_gated_s16(out, ldc, a, lda, w, ldw, b, mult, shift, m, hc, k, lo, hi, lut, gmult, gshift, glo, ghi);
+        } else {
+#if defined(__x86_64__)
+            const int x = v - NLEVELS;
+            if (x == 0 && !(have & S2C_CPU_AVX2)) continue;
+            if (x == 1 && (!(have & S2C_CPU_AVX512VNNI) || !(have & S2C_CPU_AVX512BW))) continue;
+            if (x == 0) rc = s2c_gemm_gated_s16_avx2_bcast(out, ldc, a, lda, w, ldw, b, mult, shift, m, hc, k, lo, hi,
+                                                          lut, gmult, gshift, glo, ghi);
+            else rc = s2c_gemm_gated_s16_avx512vnni_bcast(out, ldc, a, lda, w, ldw, b, mult, shift, m, hc, k, lo, hi,
+                                                          lut, gmult, gshift, glo, ghi);
+#else
+            continue;
+#endif
+        }
+        if (rc) { checks++; failures++; printf("FAIL gemm_gated_s16_%s %s: no packing buffer\n", name, shape); continue; }
+        compare16("gemm_gated_s16", name, out, ref, nc, shape);
+        for (int i = 0; i + 1 < m; i++)  /* the padding between output rows is untouched */
+            for (int j = hc; j < ldc; j++)
+                if (out[(size_t)i * ldc + j] != 0x5a5a) {
+                    failures++;
+                    printf("MISMATCH gemm_gated_s16_%s %s: wrote padding at row %d col %d\n", name, shape, i, j);
+                    i = m;
+                    break;
+                }
+    }
+    guarded_free(a, na * 2); guarded_free(lut, 65536 * 2); free(ab); guarded_free(w, nw);
+    guarded_free(bias, (size_t)n * 4); guarded_free(mult, (size_t)n * 4); guarded_free(shift, (size_t)n * 4);
+    guarded_free(ref, nc * 2); guarded_free(out, nc * 2);
+}
+
+/* s2c_requant_acc_bounds, which the AVX2 requants rely on: clamping acc to [alo, ahi] first never changes
+ * clamp(requant(acc), lo, hi), and inside the range requant fits an int32 lane. Random and extreme
+ * multipliers, shifts and ranges; accumulators at the int32 ends, around alo / ahi and random. */
+static void check_acc_bounds(void) {
+    const int before = checks;
+    for (int it = 0; it < 3000; it++) {
+        int32_t mult, shift;
+        quant(&mult, &shift, 1, it % 3, 28, 46);
+        if (it % 50 == 0) mult = it % 100 ? 0x7fffffff : 0;
+        int lo, hi;
+        out_range(&lo, &hi);
+        if (it % 7 == 0) lo = hi = rint_in(-32768, 32767);
+        int32_t alo, ahi;
+        s2c_requant_acc_bounds(mult, shift, lo, hi, &alo, &ahi);
+        checks++;
+        for (int t = 0; t < 64; t++) {
+            int64_t acc = t < 2 ? (t ? INT32_MAX : INT32_MIN) : t < 8 ? (int64_t)alo + t - 5 : t < 14 ? (int64_t)ahi + t - 11
+                        : (int64_t)(int32_t)(uint32_t)rnd();
+            if (acc < INT32_MIN) acc = INT32_MIN;
+            if (acc > INT32_MAX) acc = INT32_MAX;
+            const int32_t cl = acc < alo ? alo : acc > ahi ? ahi : (int32_t)acc;
+            const int32_t c2 = (int32_t)(alo > ahi ? ahi : cl);  /* max then min, as the SIMD code does */
+            const int64_t v = s2c_requant(c2, mult, shift);
+            if (s2c_requant_clamp((int32_t)acc, mult, shift, lo, hi) != (v < lo ? lo : v > hi ? hi : v) || v < INT32_MIN ||
+                v > INT32_MAX) {
+                failures++;
+                printf("MISMATCH s2c_requant_acc_bounds mult=%d shift=%d lo=%d hi=%d: acc %lld -> alo %d ahi %d\n", mult, shift,
+                       lo, hi, (long long)acc, alo, ahi);
+                break;
+            }
+        }
+    }
+    printf("s2c_requant_acc_bounds: %d cases\n", checks - before);
+}
+
+/* gemm_lut_s16 (pw1 + GELU table) vs its definition: gemm_s16_c, then lut[(uint16_t)c] per output.
+ * The table entry of every level and (x86) both broadcast kernels by name, guarded operands. */
+static void check_gemm_lut(int m, int n, int k, int amode, int wmode, int lmode, int qmode) {
+    const int lda = k + rint_in(0, 5), ldw = k + rint_in(0, 5), ldc = n + rint_in(0, 3);
+    const size_t na = (size_t)(m - 1) * lda + k, nw = (size_t)(n - 1) * ldw + k, nc = (size_t)(m - 1) * ldc + n;
+    int16_t *a = guarded(na * 2), *lut = guarded(65536 * 2);
+    int8_t *w = guarded(nw);
+    int32_t *bias = guarded((size_t)n * 4), *mult = guarded((size_t)n * 4), *shift = guarded((size_t)n * 4);
+    int16_t *ref = guarded(nc * 2), *out = guarded(nc * 2);
+    for (size_t i = 0; i < na; i++) a[i] = (int16_t)pick(amode, -32768, 32767, i);
+    for (size_t i = 0; i < nw; i++) w[i] = (int8_t)pick(wmode, -128, 127, i);
+    for (int j = 0; j < n; j++) bias[j] = rint_in(0, 3) ? rint_in(-(1 << 20), 1 << 20) : (int32_t)(uint32_t)rnd();
+    quant(mult, shift, n, qmode, 30, 46);
+    fill_lut(lut, lmode);
+    int lo, hi;
+    out_range(&lo, &hi);
+    const int32_t *b = rint_in(0, 3) ? bias : NULL;
+    char shape[128];
+    snprintf(shape, sizeof shape, "m=%d n=%d k=%d modes=%d/%d/%d/%d", m, n, k, amode, wmode, lmode, qmode);
+    memset(ref, 0x5a, nc * 2);
+    s2c_gemm_s16_c(ref, ldc, a, lda, w, ldw, b, mult, shift, m, n, k, lo, hi);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) ref[(size_t)i * ldc + j] = lut[(uint16_t)ref[(size_t)i * ldc + j]];
+    const uint32_t have = s2c_cpu_flags();
+#if defined(__x86_64__)
+    static const char *const named[] = {"avx2_bcast", "avx512vnni_bcast"};
+    enum { NNAMED = 2 };
+#else
+    static const char *const named[] = {""};
+    enum { NNAMED = 0 };
+#endif
+    for (int v = 0; v < NLEVELS + NNAMED; v++) {
+        const char *name = v < NLEVELS ? levels[v].name : named[v - NLEVELS];
+        int rc = 0;
+        memset(out, 0x5a, nc * 2);
+        if (v < NLEVELS) {
+            if ((levels[v].flags & have) != levels[v].flags) continue;
+            S2CGemmDSP dsp;
+            s2c_gemm_dsp_init(&dsp, levels[v].flags);
+            dsp.gemm_lut_s16(out, ldc, a, lda, w, ldw, b, mult, shift, m, n, k, lo, hi, lut);
+        } else {
+#if defined(__x86_64__)
+            const int x = v - NLEVELS;
+            if (x == 0 && !(have & S2C_CPU_AVX2)) continue;
+            if (x == 1 && (!(have & S2C_CPU_AVX512VNNI) || !(have & S2C_CPU_AVX512BW))) continue;
+            if (x == 0) rc = s2c_gemm_lut_s16_avx2_bcast(out, ldc, a, lda, w, ldw, b, mult, shift, m, n, k, lo, hi, lut);
+            else rc = s2c_gemm_lut_s16_avx512vnni_bcast(out, ldc, a, lda, w, ldw, b, mult, shift, m, n, k, lo, hi, lut);
+#else
+            continue;
+#endif
+        }
+        if (rc) { checks++; failures++; printf("FAIL gemm_lut_s16_%s %s: no packing buffer\n", name, shape); continue; }
+        compare16("gemm_lut_s16", name, out, ref, nc, shape);  /* padding included: must stay 0x5a5a */
+    }
+    guarded_free(a, na * 2); guarded_free(lut, 65536 * 2); guarded_free(w, nw);
+    guarded_free(bias, (size_t)n * 4); guarded_free(mult, (size_t)n * 4); guarded_free(shift, (size_t)n * 4);
+    guarded_free(ref, nc * 2); guarded_free(out, nc * 2);
+}
+
+static void check_gemm_gated_all(void) {
+    const int before = checks;
+    /* hc across vectors of 8 / blocks of 16 and the AVX-512 groups of two blocks, k odd / even / 0,
+     * m across every row tile (6, 12) and work item (48) */
+    static const int hcs[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 96, 97};
+    static const int ks[] = {0, 1, 2, 3, 5, 31, 32, 33, 48, 95, 96, 97, 128, 129};
+    for (int it = 0; it < 200; it++) {
+        const int m = it % 4 == 0 ? rint_in(1, 11) : it % 4 == 1 ? rint_in(12, 60) : rint_in(90, 110);
+        const int hc = it < 120 ? hcs[it % 17] : rint_in(1, 130);
+        const int k = it % 3 == 0 ? ks[(it / 3) % 14] : rint_in(0, it % 7 == 0 ? S2C_GEMM_S16_MAX_K : 200);
+        const int amode = it < 36 ? it % 6 : (it % 5 == 0 ? rint_in(1, 5) : 0);
+        const int wmode = it < 36 ? (it / 6) % 6 : (it % 7 == 0 ? rint_in(1, 5) : 0);
+        check_gemm_gated(m, hc, k, amode, wmode, it % 3 ? 0 : rint_in(0, 5), it % 4 == 3 ? rint_in(1, 2) : 0,
+                         it % 5 == 4 ? 2 : 0);
+    }
+    check_gemm_gated(300, 96, 96, 0, 0, 0, 0, 0);   /* parallel */
+    check_gemm_gated(100, 48, 256, 1, 1, 1, 0, 0);  /* extremes at the k bound */
+    check_gemm_gated(100, 48, 256, 2, 1, 3, 0, 2);
+    printf("gemm_gated_s16: %d variant-vs-C comparisons\n", checks - before);
+    const int before_lut = checks;
+    static const int ns[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 97, 192};
+    for (int it = 0; it < 200; it++) {
+        const int m = it % 4 == 0 ? rint_in(1, 11) : it % 4 == 1 ? rint_in(12, 60) : rint_in(90, 110);
+        const int n = it < 120 ? ns[it % 17] : rint_in(1, 200);
+        const int k = it % 3 == 0 ? ks[(it / 3) % 14] : rint_in(0, it % 7 == 0 ? S2C_GEMM_S16_MAX_K : 200);
+        check_gemm_lut(m, n, k, it < 36 ? it % 6 : 0, it < 36 ? (it / 6) % 6 : 0, it % 3 ? 0 : rint_in(0, 5),
+                       it % 4 == 3 ? rint_in(1, 2) : 0);
+    }
+    check_gemm_lut(300, 96, 48, 0, 0, 0, 0);  /* parallel */
+    printf("gemm_lut_s16: %d variant-vs-C comparisons\n", checks - before_lut);
+}
+
 static void check_ops(void) {
     int before = checks;
     for (int it = 0; it < 120; it++) check_add_requant(rint_in(1, 70), it % 6, it < 36 ? (it / 6) % 6 : 0);
@@ -612,7 +813,10 @@ static void check_ops(void) {
         const int wmode = it < 36 ? (it / 6) % 6 : (it % 3 ? 0 : rint_in(0, 5));
         check_dwconv(rint_in(1, 9), rint_in(1, 9), rint_in(1, 40), ks[rint_in(0, 4)], imode, wmode, rint_in(0, 2));
     }
+    for (int it = 0; it < 72; it++)  /* multiples of 32 channels (the AVX-512 kernel), every fill */
+        check_dwconv(rint_in(1, 9), rint_in(1, 9), 32 * rint_in(1, 3), ks[it % 4], it % 6, (it / 6) % 6, rint_in(0, 2));
     check_dwconv(24, 20, 48, 5, 0, 0, 0); /* parallel */
+    check_dwconv(24, 20, 64, 5, 0, 0, 0);
     printf("dwconv_s16: %d variant-vs-C comparisons\n", checks - before);
     before = checks;
     for (int it = 0; it < 120; it++) {
@@ -686,6 +890,14 @@ static void bench_dw(const S2COpsDSP *d, const BenchCtx *x) {
 static void bench_gated(const S2COpsDSP *d, const BenchCtx *x) {
     d->gated_s16(x->out, x->c, x->in, 2 * x->c, x->rows, x->c, x->lut, 1518500250, 40, -32768, 32767);
 }
+/* add_requant_s16 is an S2CEltDSP entry: the level's table is filled from the same flags */
+static uint32_t bench_flags;
+static void bench_add(const S2COpsDSP *d, const BenchCtx *x) {
+    (void)d;
+    S2CEltDSP e;
+    s2c_elt_dsp_init(&e, bench_flags);
+    e.add_requant_s16(x->out, x->in, 1518500250, x->in + x->n, 1300000000, 31, x->n, -32768, 32767);
+}
 static void bench_attn(const S2COpsDSP *d, const BenchCtx *x) {
     d->window_attn_s16(x->out, x->c, x->in, 3 * x->c, x->h, x->w, x->c, x->heads, 8, 1518500250, 40, x->exp_lut, 2840,
                        1518500250, 44);
@@ -705,6 +917,7 @@ static void bench(const char *name, const char *shape, BenchFn fn, const BenchCt
         if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
         S2COpsDSP d;
         s2c_ops_dsp_init(&d, levels[l].flags);
+        bench_flags = levels[l].flags;
         fn(&d, x);
         double best = 1e30, total = 0;
         for (int rep = 0; rep < 5 || total < 0.5; rep++) {
@@ -841,9 +1054,66 @@ static void run_gemm_bench(void) {
 #endif
 }
 
-static void run_bench(void) {
+/* gemm_gated_s16 at the codec's Gated-FFN shapes (fc1 of 2 hc channels over m pixels, hc = 4 C): per
+ * level, the composition of its gemm_s16 and gated_s16 (what ran before the fused kernel) against
+ * the table's entry, alternately in the same run, best of >= 5 calls each; outputs compared. */
+static void run_gated_bench(void) {
+    enum { M = 16384, KMAX = 256, HMAX = 1024 };
+    static const int shapes[][2] = {{192, 48}, {384, 96}, {512, 128}, {768, 192}, {1024, 256}};
+    int16_t *a = malloc((size_t)M * KMAX * 2), *o1 = malloc((size_t)M * HMAX * 2), *o2 = malloc((size_t)M * HMAX * 2);
+    int16_t *lut = malloc(65536 * 2);
+    int8_t *w = malloc((size_t)2 * HMAX * KMAX);
+    int32_t *bias = malloc(2 * HMAX * 4), *mult = malloc(2 * HMAX * 4), *shift = malloc(2 * HMAX * 4);
+    for (size_t i = 0; i < (size_t)M * KMAX; i++) a[i] = (int16_t)rint_in(-8000, 8000);
+    for (size_t i = 0; i < (size_t)2 * HMAX * KMAX; i++) w[i] = (int8_t)rint_in(-128, 127);
+    for (int j = 0; j < 2 * HMAX; j++) {
+        bias[j] = rint_in(-(1 << 20), 1 << 20);
+        mult[j] = (int32_t)((1u << 30) + (uint32_t)(rnd() % (1u << 30)));
+        shift[j] = rint_in(38, 42);
+    }
+    fill_lut(lut, 0);
+    for (int l = 1; l < NLEVELS; l++) {
+        if ((levels[l].flags & s2c_cpu_flags()) != levels[l].flags) continue;
+        S2CGemmDSP g;
+        S2COpsDSP o;
+        s2c_gemm_dsp_init(&g, levels[l].flags);
+        s2c_ops_dsp_init(&o, levels[l].flags);
+        double sum[2] = {0, 0};
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const int hc = shapes[s][0], k = shapes[s][1];
+            double best[2] = {1e30, 1e30}, total = 0;
+            for (int rep = 0; rep < 5 || total < 1.0; rep++)
+                for (int v = 0; v < 2; v++) {
+                    const double t0 = now_s();
+                    if (v) g.gemm_gated_s16(o2, hc, a, k, w, k, bias, mult, shift, M, hc, k, -32768, 32767, lut, 1518500250, 40, -32768, 32767);
+                    else s2c_gemm_gated_s16_compose(g.gemm_s16, o.gated_s16, o1, hc, a, k, w, k, bias, mult, shift, M, hc, k,
+                                                    -32768, 32767, lut, 1518500250, 40, -32768, 32767);
+                    const double dt = now_s() - t0;
+                    total += dt;
+                    if (dt < best[v]) best[v] = dt;
+                }
+            const int same = !memcmp(o1, o2, (size_t)M * hc * 2);
+            if (!same) failures++;
+            sum[0] += best[0]; sum[1] += best[1];
+            printf("bench gemm_gated_s16 %-10s m=%d hc=%-4d k=%-3d  gemm+gated %8.3f ms  fused %8.3f ms  %.2fx  %.1f GMAC/s%s\n",
+                   levels[l].name, M, hc, k, best[0] * 1e3, best[1] * 1e3, best[0] / best[1],
+                   (double)M * 2 * hc * k / best[1] * 1e-9, same ? "" : "  OUTPUTS DIFFER");
+        }
+        printf("bench gemm_gated_s16 %-10s all shapes: gemm+gated %8.3f ms  fused %8.3f ms  %.2fx\n", levels[l].name,
+               sum[0] * 1e3, sum[1] * 1e3, sum[0] / sum[1]);
+    }
+    free(a); free(o1); free(o2); free(lut); free(w); free(bias); free(mult); free(shift);
+}
+
+/* which: NULL for every benchmark, or "gemm", "gated", "ops" (check_main --bench=NAME) */
+static void run_bench(const char *which) {
     s2c_set_threads(1);
-    run_gemm_bench();
+    if (!which || !strcmp(which, "gemm")) run_gemm_bench();
+    if (!which || !strcmp(which, "gated")) run_gated_bench();
+    if (which && strcmp(which, "ops")) {
+        s2c_set_threads(0);
+        return;
+    }
     printf("bench: one thread, best of >= 5 calls; sizes as in the codec (64x64 latent-stage tensors)\n");
     BenchCtx x = {0};
     const size_t cap = (size_t)64 * 64 * 3 * 384;
@@ -871,6 +1141,10 @@ static void run_bench(void) {
     for (size_t i = 0; i < (size_t)x.rows * 2 * x.c; i++) x.in[i] = (int16_t)(rint_in(-1500, 1500) + rint_in(-1500, 1500));
     snprintf(shape, sizeof shape, "rows=%d hc=%d", x.rows, x.c);
     bench("gated_s16", shape, bench_gated, &x);
+    x.n = (ptrdiff_t)64 * 64 * 192;
+    for (ptrdiff_t i = 0; i < 2 * x.n; i++) x.in[i] = (int16_t)rint_in(-32768, 32767);
+    snprintf(shape, sizeof shape, "n=%td", x.n);
+    bench("add_requant_s16", shape, bench_add, &x);
     x.n = (ptrdiff_t)64 * 64 * 384;
     for (ptrdiff_t i = 0; i < x.n; i++) x.in[i] = (int16_t)rint_in(-32768, 32767);
     snprintf(shape, sizeof shape, "n=%td, uniform indices", x.n);
@@ -894,8 +1168,10 @@ static void run_bench(void) {
 int main(int argc, char **argv) {
     uint64_t seed = (uint64_t)time(NULL);
     int do_bench = 0;
+    const char *bench_which = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--bench")) do_bench = 1;
+        else if (!strncmp(argv[i], "--bench=", 8)) do_bench = 1, bench_which = argv[i] + 8;
         else seed = strtoull(argv[i], NULL, 0);
     }
     rng_state = seed;
@@ -936,10 +1212,12 @@ int main(int argc, char **argv) {
         printf("gemm_%s: %d variant-vs-C comparisons (random, extremes, ties, odd shapes)\n", a16 ? "s16" : "s8",
                checks - before);
     }
+    check_acc_bounds();
     check_ops();
+    check_gemm_gated_all();
     check_rans();
     if (failures) { printf("FAILED: %d of %d checks\n", failures, checks); return 1; }
     printf("all %d checks passed\n", checks);
-    if (do_bench) run_bench();
+    if (do_bench) run_bench(bench_which);
     return 0;
 }

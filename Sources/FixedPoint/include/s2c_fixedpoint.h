@@ -114,10 +114,35 @@ typedef void (*s2c_gemm_s16_fn)(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptr
                                 const int32_t *mult, const int32_t *shift,
                                 int m, int n, int k, int lo, int hi);
 
+/* Gated-FFN input half, fused (issue 10): the 1x1 convolution fc1 as a gemm_s16 with 2 hc output
+ * channels (a | b), then the gated product of s2c_ops.h's gated_s16, without storing fc1's output:
+ *
+ *   ab[i][j] = clamp(requant(bias[j] + sum_{t<k} a[i*lda + t] * w[j*ldw + t], mult[j], shift[j]), lo, hi), j < 2 hc
+ *   c[i*ldc + j] = clamp((lut[(uint16_t)ab[i][j]] * ab[i][hc + j] * gmult + 2^(gshift-1)) >> gshift, glo, ghi), j < hc
+ *
+ * i.e. exactly gemm_s16 (n = 2 hc) into a buffer followed by gated_s16 (the C reference is that
+ * composition), with gemm_s16's bounds and gated_s16's (lut: 65536 entries; gmult >= 0, gshift in
+ * [1, 62], |lut * b| <= 2^30). bias may be NULL. Rows are independent (OpenMP over rows). */
+typedef void (*s2c_gemm_gated_s16_fn)(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                      const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                      const int32_t *mult, const int32_t *shift,
+                                      int m, int hc, int k, int lo, int hi,
+                                      const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi);
+
+/* A 1x1 convolution followed by a lookup-table activation (S2C-Conv's pw1 and GELU), fused (issue 10):
+ *   c[i*ldc + j] = lut[(uint16_t)clamp(requant(bias[j] + sum_{t<k} a[i*lda + t] * w[j*ldw + t], mult[j], shift[j]), lo, hi)]
+ * i.e. exactly gemm_s16 followed by lut16_s16 on its output (lut: 65536 entries, s2c_ops.h). */
+typedef void (*s2c_gemm_lut_s16_fn)(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                    const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                                    const int32_t *mult, const int32_t *shift,
+                                    int m, int n, int k, int lo, int hi, const int16_t *lut);
+
 /** Dispatch table for the GEMM family. */
 typedef struct S2CGemmDSP {
     s2c_gemm_s8_fn gemm_s8;    /**< int8 activations x int8 weights -> int16 (clamped). */
     s2c_gemm_s16_fn gemm_s16;  /**< int16 activations x int8 weights -> int16 (clamped). */
+    s2c_gemm_gated_s16_fn gemm_gated_s16;  /**< gemm_s16 (2 hc channels) + gated product -> hc channels. */
+    s2c_gemm_lut_s16_fn gemm_lut_s16;      /**< gemm_s16 + lookup-table activation. */
 } S2CGemmDSP;
 
 /** Fills c with the best variants allowed by flags (pass s2c_cpu_flags(), or any subset to force a level). */
@@ -153,6 +178,13 @@ void s2c_gemm_s16_c(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, 
                     int m, int n, int k, int lo, int hi);
 void s2c_add_requant_s16_c(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b,
                            int32_t mult_b, int shift, ptrdiff_t n, int lo, int hi);
+void s2c_gemm_lut_s16_c(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                        ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                        int m, int n, int k, int lo, int hi, const int16_t *lut);
+void s2c_gemm_gated_s16_c(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                          ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                          int m, int hc, int k, int lo, int hi,
+                          const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi);
 
 #ifdef __cplusplus
 }

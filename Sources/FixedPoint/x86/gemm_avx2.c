@@ -140,4 +140,19 @@ void s2c_gemm_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t ld
     if (!use_bcast(m, k) || s2c_gemm_s16_avx2_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi))
         s2c_gemm_s16_avx2_dot(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi);
 }
+void s2c_gemm_gated_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                             ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                             int m, int hc, int k, int lo, int hi,
+                             const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi) {
+    if (!use_bcast(m, k) || s2c_gemm_gated_s16_avx2_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, hc, k, lo, hi,
+                                                          lut, gmult, gshift, glo, ghi))
+        s2c_gemm_gated_s16_compose(s2c_gemm_s16_avx2, s2c_gated_s16_avx2, c, ldc, a, lda, w, ldw, bias, mult, shift,
+                                   m, hc, k, lo, hi, lut, gmult, gshift, glo, ghi);
+}
+void s2c_gemm_lut_s16_avx2(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                           ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    if (!use_bcast(m, k) || s2c_gemm_lut_s16_avx2_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi, lut))
+        s2c_gemm_lut_s16_compose(s2c_gemm_s16_avx2, c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi, lut);
+}
 #endif

@@ -23,12 +23,15 @@
  * written only inside the m x n block.
  *
  * Requant (the frozen rule, s2c_fixedpoint.h) in int64 lanes without an arithmetic 64-bit shift
- * (AVX2 has only the logical vpsrlvq): with x = acc * mult + 2^(s-1) (|x| < 2^62 + 2^61),
- * y = x + 2^62 is positive as a uint64 and y >>> s = floor(x / 2^s) + 2^(62-s) exactly (2^62 is a
- * multiple of 2^s, s <= 62), below 2^63. That biased value is clamped (signed 64-bit compares, it
- * is positive) to [lo + 2^(62-s), hi + 2^(62-s)] (per channel, packed with lo and hi), and the bias is taken off in 32-bit lanes (the
- * result is in [lo, hi], inside int16). All the per-channel terms (2^(s-1) + 2^62, s, the biased
- * bounds, the bias's low 32 bits) are precomputed with the weights. vpackssdw then cannot saturate.
+ * (AVX2 has only the logical vpsrlvq): the accumulator is first clamped to the channel's [alo, ahi]
+ * (s2c_requant_acc_bounds: the range outside which the clamped result is constant, so nothing
+ * changes, and inside which the requantized value fits int32); with x = acc * mult + 2^(s-1)
+ * (|x| < 2^62 + 2^61), y = x + 2^62 is positive as a uint64 and y >>> s = floor(x / 2^s) + 2^(62-s)
+ * exactly (2^62 is a multiple of 2^s, s <= 62); its low 32 bits minus those of 2^(62-s) are the
+ * value (it fits int32), which vpmaxsd / vpminsd clamp to [lo, hi]. All the per-channel terms
+ * (2^(s-1) + 2^62, s, alo, ahi, the bias's low 32 bits) are precomputed with the weights.
+ * vpackssdw then cannot saturate. (Before: a 64-bit clamp by vpcmpgtq / vpblendvb, 22 uops per 8
+ * outputs against 14.)
  *
  * Blocking. 16 ymm registers: a group of NJ = 2 channel vectors runs R = 6 rows (12 accumulators,
  * 2 weight vectors, a broadcast and a product); a last single vector runs 12 rows (12 + 1 + 2).
@@ -46,12 +49,14 @@
 #define TGT __attribute__((target("avx2")))
 #define INL static inline __attribute__((always_inline, target("avx2")))
 
+#include "requant_avx2.h"
+
 enum {
     VB = 8,      /* channels per vector */
     RB = 48,     /* rows per parallel work item (a multiple of 6 and 12) */
     PF = 16,     /* k pairs between prefetches of the next rows' activations */
     /* per-vector constants, one ymm each */
-    QBIAS = 0, QMULE, QMULO, QADDE, QADDO, QSHE, QSHO, QLOE, QLOO, QHIE, QHIO, QOFF, NQ
+    QBIAS = 0, QMULE, QMULO, QADDE, QADDO, QSHE, QSHO, QALO, QAHI, QLO, QHI, QOFF, NQ
 };
 
 /* Largest packed buffer (bytes); above it the caller's dot-product kernel runs. */
@@ -60,6 +65,7 @@ enum {
 #define WIDE_MAX ((size_t)8 << 20)
 
 typedef struct {
+    int hc;         /* 0: plain GEMM; > 0: gemm_gated_s16's layout (below) */
     int nvb;        /* 8-channel vectors */
     int ks;         /* k pairs, the last one possibly half */
     int ng;         /* channel groups: pairs of vectors, then a single one if nvb is odd */
@@ -72,10 +78,20 @@ static inline void group(const Packed *pk, int g, int *v0, int *nj) {
     *nj = pk->nvb - 2 * g < 2 ? 1 : 2;
 }
 
-/* Packs weights and constants; NULL when the buffer cannot be had. */
+/* The weight row (output channel) held by lane l of vector v, or -1 for a padding lane. Plain: channel
+ * 8 v + l of n. Gated (hc > 0, n = 2 hc): vectors pair up, 2 g holding the a channels 8 g + l and
+ * 2 g + 1 the b channels hc + 8 g + l of the same 8 outputs, so one 6 x 2 tile has both halves. */
+static inline int src_channel(const Packed *pk, int v, int l, int n) {
+    if (!pk->hc) return v * VB + l < n ? v * VB + l : -1;
+    const int j = (v / 2) * VB + l;
+    return j < pk->hc ? (v & 1) * pk->hc + j : -1;
+}
+
+/* Packs weights and constants (hc > 0: the gated layout, n = 2 hc); NULL when the buffer cannot be had. */
 static TGT void *pack(Packed *pk, const int8_t *w, ptrdiff_t ldw, const int32_t *bias, const int32_t *mult,
-                      const int32_t *shift, int n, int k, int lo, int hi) {
-    pk->nvb = (n + VB - 1) / VB;
+                      const int32_t *shift, int n, int k, int lo, int hi, int hc) {
+    pk->hc = hc;
+    pk->nvb = hc ? 2 * ((hc + VB - 1) / VB) : (n + VB - 1) / VB;
     pk->ks = (k + 1) / 2;
     pk->ng = (pk->nvb + 1) / 2;
     const size_t nvec = (size_t)pk->nvb * NQ + (size_t)pk->nvb * (size_t)pk->ks;
@@ -89,17 +105,18 @@ static TGT void *pack(Packed *pk, const int8_t *w, ptrdiff_t ldw, const int32_t 
         int64_t *q64 = (int64_t *)q32;  /* row q as 4 int64 lanes: q64[q * 4 + l / 2] */
         memset(q32, 0, sizeof q32);
         for (int l = 0; l < VB; l++) {
-            const int j = v * VB + l;
-            const int32_t mj = j < n ? mult[j] : 1, sj = j < n ? shift[j] : 1;
+            const int j = src_channel(pk, v, l, n);
+            const int32_t mj = j >= 0 ? mult[j] : 1, sj = j >= 0 ? shift[j] : 1;
             const int e = l & 1, h = l / 2;
             const int64_t off = (int64_t)1 << (62 - sj);
-            q32[QBIAS][l] = j < n && bias ? bias[j] : 0;
+            q32[QBIAS][l] = j >= 0 && bias ? bias[j] : 0;
             q32[QMULE][l] = mj;          /* vpmuldq reads the even lanes */
             if (e) q32[QMULO][l - 1] = mj;  /* odd lanes, moved down by the 64-bit shift */
             q64[(e ? QADDO : QADDE) * 4 + h] = ((int64_t)1 << (sj - 1)) + ((int64_t)1 << 62);
             q64[(e ? QSHO : QSHE) * 4 + h] = sj;
-            q64[(e ? QLOO : QLOE) * 4 + h] = lo + off;
-            q64[(e ? QHIO : QHIE) * 4 + h] = hi + off;
+            s2c_requant_acc_bounds(mj, sj, lo, hi, &q32[QALO][l], &q32[QAHI][l]);
+            q32[QLO][l] = lo;
+            q32[QHI][l] = hi;
             q32[QOFF][l] = (int32_t)(uint32_t)(uint64_t)off;
         }
         memcpy(pk->cst + (size_t)v * NQ, q32, sizeof q32);
@@ -112,9 +129,9 @@ static TGT void *pack(Packed *pk, const int8_t *w, ptrdiff_t ldw, const int32_t 
             for (int p = 0; p < pk->ks; p++) {
                 int16_t t[VB][2];
                 for (int l = 0; l < VB; l++) {
-                    const int j = (v0 + q) * VB + l;
-                    t[l][0] = j < n ? w[(ptrdiff_t)j * ldw + 2 * p] : 0;
-                    t[l][1] = j < n && 2 * p + 1 < k ? w[(ptrdiff_t)j * ldw + 2 * p + 1] : 0;
+                    const int j = src_channel(pk, v0 + q, l, n);
+                    t[l][0] = j >= 0 ? w[(ptrdiff_t)j * ldw + 2 * p] : 0;
+                    t[l][1] = j >= 0 && 2 * p + 1 < k ? w[(ptrdiff_t)j * ldw + 2 * p + 1] : 0;
                 }
                 _mm256_store_si256(panel + (size_t)p * nj + q, _mm256_loadu_si256((const __m256i *)t));
             }
@@ -122,20 +139,16 @@ static TGT void *pack(Packed *pk, const int8_t *w, ptrdiff_t ldw, const int32_t 
     return buf;
 }
 
-/* Requantizes 8 accumulators with the constants q[NQ]: int32 lanes in [lo, hi]. */
+/* Requantizes 8 accumulators with the constants q[NQ]: int32 lanes in [lo, hi] (requant_avx2.h's rq8:
+ * acc clamped to [alo, ahi] first, so the value fits int32 and the final clamp is 32-bit). */
 INL __m256i requant(__m256i acc, const __m256i *q) {
+    acc = _mm256_min_epi32(_mm256_max_epi32(acc, _mm256_load_si256(q + QALO)), _mm256_load_si256(q + QAHI));
     __m256i pe = _mm256_mul_epi32(acc, _mm256_load_si256(q + QMULE));
     __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_load_si256(q + QMULO));
     pe = _mm256_srlv_epi64(_mm256_add_epi64(pe, _mm256_load_si256(q + QADDE)), _mm256_load_si256(q + QSHE));
     po = _mm256_srlv_epi64(_mm256_add_epi64(po, _mm256_load_si256(q + QADDO)), _mm256_load_si256(q + QSHO));
-    const __m256i loe = _mm256_load_si256(q + QLOE), hie = _mm256_load_si256(q + QHIE);
-    const __m256i loo = _mm256_load_si256(q + QLOO), hio = _mm256_load_si256(q + QHIO);
-    pe = _mm256_blendv_epi8(pe, loe, _mm256_cmpgt_epi64(loe, pe));
-    pe = _mm256_blendv_epi8(pe, hie, _mm256_cmpgt_epi64(pe, hie));
-    po = _mm256_blendv_epi8(po, loo, _mm256_cmpgt_epi64(loo, po));
-    po = _mm256_blendv_epi8(po, hio, _mm256_cmpgt_epi64(po, hio));
-    const __m256i r = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
-    return _mm256_sub_epi32(r, _mm256_load_si256(q + QOFF));
+    const __m256i r = _mm256_sub_epi32(_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA), _mm256_load_si256(q + QOFF));
+    return _mm256_min_epi32(_mm256_max_epi32(r, _mm256_load_si256(q + QLO)), _mm256_load_si256(q + QHI));
 }
 
 /* Stores nq (<= 16) int16 values of row r. */
@@ -146,9 +159,37 @@ INL void store16(int16_t *cr, __m256i y, int nq) {
     memcpy(cr, t, (size_t)nq * sizeof(int16_t));
 }
 
-/* Rows i..i+nr-1 (R rows computed, rows past nr repeat the last), channel vectors v0.. (NJ of them). */
+/* The gated product of 8 outputs from fc1's requantized a and b lanes (int32 in [lo, hi]):
+ * lut[(uint16_t)a] by a 4-byte vpgatherdd at byte offset 2 (idx - 1), which reads lut[idx - 1] and
+ * lut[idx] (the high half; lanes with idx = 0 are masked off and take lut[0] from the source, so
+ * nothing before the table is read and the last read ends at its end); the logical shift leaves
+ * lut[idx] zero-extended, so vpmaddwd against b (an int16 in the low half) is lut * b exactly
+ * (|.| <= 2^30); then the frozen requant with the gated multiplier (S2CRq8). Int32 lanes. */
+INL __m256i gated8(__m256i ra, __m256i rb, const int16_t *lut, const S2CRq8 *grq) {
+    const __m256i idx = _mm256_and_si256(ra, _mm256_set1_epi32(0xffff));
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i use = _mm256_xor_si256(_mm256_cmpeq_epi32(idx, zero), _mm256_set1_epi32(-1));
+    const __m256i l0 = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)lut[0] << 16));
+    const __m256i g = _mm256_mask_i32gather_epi32(l0, (const int *)(const void *)(lut - 1), idx, use, 2);
+    return rq8(_mm256_madd_epi16(_mm256_srli_epi32(g, 16), rb), grq);
+}
+
+/* lut[(uint16_t)r] for 8 int32 lanes in int16 range: the 4-byte gather of gated8, the high half
+ * sign-extended by vpsrad. */
+INL __m256i lut8(__m256i r, const int16_t *lut) {
+    const __m256i idx = _mm256_and_si256(r, _mm256_set1_epi32(0xffff));
+    const __m256i use = _mm256_xor_si256(_mm256_cmpeq_epi32(idx, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
+    const __m256i l0 = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)lut[0] << 16));
+    return _mm256_srai_epi32(_mm256_mask_i32gather_epi32(l0, (const int *)(const void *)(lut - 1), idx, use, 2), 16);
+}
+
+/* Rows i..i+nr-1 (R rows computed, rows past nr repeat the last), channel vectors v0.. (NJ of them).
+ * GATED 1 (NJ = 2, the gated layout): the two vectors are a and b of outputs j0..j0+7 of n = hc; the
+ * tile stores their gated product (lut, grq) instead of the two halves. GATED 2: every output goes
+ * through lut (gemm_lut_s16). */
 INL void kern(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m256i *panel,
-              const __m256i *cst, int R, int NJ, int i, int nr, int m, int j0, int n, int k) {
+              const __m256i *cst, int R, int NJ, int GATED, int i, int nr, int m, int j0, int n, int k,
+              const int16_t *lut, const S2CRq8 *grq) {
     const int16_t *ap[12];
     S2C_UNROLL for (int r = 0; r < R; r++) ap[r] = a + (ptrdiff_t)(i + (r < nr ? r : nr - 1)) * lda;
     __m256i acc[12][2];
@@ -180,12 +221,32 @@ INL void kern(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const 
             S2C_UNROLL for (int q = 0; q < NJ; q++) acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(av, wv[q]));
         }
     }
+    if (GATED == 1) {
+        const int nq = n - j0 < VB ? n - j0 : VB;
+        S2C_UNROLL for (int r = 0; r < R; r++) {
+            if (r >= nr) break;
+            const __m256i y = gated8(requant(acc[r][0], cst), requant(acc[r][1], cst + NQ), lut, grq);
+            const __m128i y16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+            int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
+            if (nq >= VB) _mm_storeu_si128((__m128i *)cr, y16);
+            else {
+                int16_t t[VB];
+                _mm_storeu_si128((__m128i *)t, y16);
+                memcpy(cr, t, (size_t)nq * sizeof(int16_t));
+            }
+        }
+        return;
+    }
     const int nq = n - j0 < NJ * VB ? n - j0 : NJ * VB;
     S2C_UNROLL for (int r = 0; r < R; r++) {
         if (r >= nr) break;
         int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
-        const __m256i r0 = requant(acc[r][0], cst);
-        const __m256i r1 = NJ == 2 ? requant(acc[r][1], cst + NQ) : r0;
+        __m256i r0 = requant(acc[r][0], cst);
+        __m256i r1 = NJ == 2 ? requant(acc[r][1], cst + NQ) : r0;
+        if (GATED == 2) {
+            r0 = lut8(r0, lut);
+            r1 = NJ == 2 ? lut8(r1, lut) : r0;
+        }
         /* per 128-bit lane: [r0 0-3, r1 0-3 | r0 4-7, r1 4-7] -> channels 0-7, 8-15 */
         store16(cr, _mm256_permute4x64_epi64(_mm256_packs_epi32(r0, r1), 0xD8), nq);
     }
@@ -195,10 +256,26 @@ INL void kern(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const 
     static TGT __attribute__((noinline)) void kern_##R##x##NJ(                                                \
         int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m256i *panel, const __m256i *cst, \
         int i, int nr, int m, int j0, int n, int k) {                                                         \
-        kern(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k);                                          \
+        kern(c, ldc, a, lda, panel, cst, R, NJ, 0, i, nr, m, j0, n, k, NULL, NULL);                           \
     }
 KERN(6, 2)
 KERN(12, 1)
+
+#define KERN_LUT(R, NJ)                                                                                       \
+    static TGT __attribute__((noinline)) void kern_lut_##R##x##NJ(                                            \
+        int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m256i *panel, const __m256i *cst, \
+        int i, int nr, int m, int j0, int n, int k, const int16_t *lut) {                                     \
+        kern(c, ldc, a, lda, panel, cst, R, NJ, 2, i, nr, m, j0, n, k, lut, NULL);                            \
+    }
+KERN_LUT(6, 2)
+KERN_LUT(12, 1)
+
+static TGT __attribute__((noinline)) void kern_6x2_gated(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                                         const __m256i *panel, const __m256i *cst, int i, int nr,
+                                                         int m, int j0, int n, int k, const int16_t *lut,
+                                                         const S2CRq8 *grq) {
+    kern(c, ldc, a, lda, panel, cst, 6, 2, 1, i, nr, m, j0, n, k, lut, grq);
+}
 
 /* Rows i0..i1-1 of a (m rows in all; indices relative to a and c), every channel group. */
 static void rows_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, int i0,
@@ -216,12 +293,73 @@ static void rows_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t 
     }
 }
 
+/* Rows i0..i1-1 of gemm_lut_s16, every channel group. */
+static void rows_lut_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, int i0,
+                         int i1, int m, int n, int k, const int16_t *lut) {
+    for (int g = 0; g < pk->ng; g++) {
+        int v0, nj;
+        group(pk, g, &v0, &nj);
+        const __m256i *panel = pk->panel + (size_t)v0 * pk->ks, *cst = pk->cst + (size_t)v0 * NQ;
+        const int R = nj == 2 ? 6 : 12, j0 = v0 * VB;
+        for (int i = i0; i < i1; i += R) {
+            const int nr = i1 - i < R ? i1 - i : R;
+            if (nj == 2) kern_lut_6x2(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lut);
+            else kern_lut_12x1(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lut);
+        }
+    }
+}
+
+int s2c_gemm_lut_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    if (m <= 0 || n <= 0) return 0;
+    Packed pk;
+    void *buf = pack(&pk, w, ldw, bias, mult, shift, n, k, lo, hi, 0);
+    if (!buf) return -1;
+    const int nb = (m + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+    for (int b = 0; b < nb; b++)
+        rows_lut_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lut);
+    free(buf);
+    return 0;
+}
+
+/* Rows i0..i1-1 of gemm_gated_s16: every pair of vectors (a and b of 8 outputs). */
+static void rows_gated_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, int i0,
+                           int i1, int m, int k, const int16_t *lut, const S2CRq8 *grq) {
+    for (int g = 0; g < pk->ng; g++) {
+        const __m256i *panel = pk->panel + (size_t)2 * g * pk->ks, *cst = pk->cst + (size_t)2 * g * NQ;
+        for (int i = i0; i < i1; i += 6)
+            kern_6x2_gated(c, ldc, a, lda, panel, cst, i, i1 - i < 6 ? i1 - i : 6, m, g * VB, pk->hc, k, lut, grq);
+    }
+}
+
+static TGT void gated_rq(S2CRq8 *q, int32_t mult, int shift, int lo, int hi) { rq8_init1(q, mult, shift, lo, hi); }
+
+int s2c_gemm_gated_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                  ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                  int m, int hc, int k, int lo, int hi,
+                                  const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi) {
+    if (m <= 0 || hc <= 0) return 0;
+    Packed pk;
+    void *buf = pack(&pk, w, ldw, bias, mult, shift, 2 * hc, k, lo, hi, hc);
+    if (!buf) return -1;
+    S2CRq8 grq;
+    gated_rq(&grq, gmult, gshift, glo, ghi);
+    const int nb = (m + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((int64_t)m * 2 * hc * k >= S2C_OMP_MIN_WORK)
+    for (int b = 0; b < nb; b++)
+        rows_gated_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, k, lut, &grq);
+    free(buf);
+    return 0;
+}
+
 int s2c_gemm_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
                             ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                             int m, int n, int k, int lo, int hi) {
     if (m <= 0 || n <= 0) return 0;
     Packed pk;
-    void *buf = pack(&pk, w, ldw, bias, mult, shift, n, k, lo, hi);
+    void *buf = pack(&pk, w, ldw, bias, mult, shift, n, k, lo, hi, 0);
     if (!buf) return -1;
     const int nb = (m + RB - 1) / RB;
 #pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
@@ -250,7 +388,7 @@ int s2c_gemm_s8_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t
     const size_t wide_bytes = (size_t)RB * (size_t)(k > 0 ? k : 1) * sizeof(int16_t);
     if (wide_bytes > WIDE_MAX) return -1;
     Packed pk;
-    void *buf = pack(&pk, w, ldw, bias, mult, shift, n, k, lo, hi);
+    void *buf = pack(&pk, w, ldw, bias, mult, shift, n, k, lo, hi, 0);
     if (!buf) return -1;
     const int nb = (m + RB - 1) / RB;
     int failed = 0;

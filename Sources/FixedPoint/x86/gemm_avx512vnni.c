@@ -206,4 +206,20 @@ void s2c_gemm_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdif
         s2c_gemm_s16_avx512vnni_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi))
         s2c_gemm_s16_avx512vnni_dot(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi);
 }
+void s2c_gemm_gated_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                   ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                   int m, int hc, int k, int lo, int hi,
+                                   const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi) {
+    if (!use_bcast(m, k, 8) || s2c_gemm_gated_s16_avx512vnni_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, hc,
+                                                                   k, lo, hi, lut, gmult, gshift, glo, ghi))
+        s2c_gemm_gated_s16_compose(s2c_gemm_s16_avx512vnni, s2c_gated_s16_avx2, c, ldc, a, lda, w, ldw, bias, mult,
+                                   shift, m, hc, k, lo, hi, lut, gmult, gshift, glo, ghi);
+}
+void s2c_gemm_lut_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                 ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                 int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    if (!use_bcast(m, k, 8) ||
+        s2c_gemm_lut_s16_avx512vnni_bcast(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi, lut))
+        s2c_gemm_lut_s16_compose(s2c_gemm_s16_avx512vnni, c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi, lut);
+}
 #endif

@@ -66,6 +66,7 @@ enum {
 #define PACK_MAX ((size_t)64 << 20)
 
 typedef struct {
+    int hc;               /* 0: plain GEMM; > 0: gemm_gated_s16's layout (src_channel) */
     int nvb;              /* 16-channel blocks */
     int ks;               /* k steps: pairs (s16) or quads (s8), the last one possibly partial */
     int ng;               /* channel groups */
@@ -77,8 +78,32 @@ typedef struct {
  * that the even / odd halves of the 64-bit requant are channels 0-7 and 8-15 in order. */
 static inline int lane_channel(int l) { return (l & 1) ? 8 + l / 2 : l / 2; }
 
+/* The gated layout (hc > 0, n = 2 hc): nbh = ceil(hc / 16) blocks of outputs; group g < nbh / 2 holds
+ * blocks [a 2g, a 2g+1, b 2g, b 2g+1] (a: fc1 channels 16 o + lane_channel(l), b: hc + the same), and an
+ * odd last one [a, b]: each tile has both halves of its outputs. */
+static inline int gated_full(const Packed *pk) { return ((pk->hc + VB - 1) / VB) / 2; }
+
+/* The weight row (output channel) held by lane l of block b, or -1 for a padding lane. */
+static inline int src_channel(const Packed *pk, int b, int l, int n) {
+    if (!pk->hc) {
+        const int j = b * VB + lane_channel(l);
+        return j < n ? j : -1;
+    }
+    const int full = gated_full(pk);
+    const int half = b < 4 * full ? (b % 4) / 2 : b - 4 * full;
+    const int ob = b < 4 * full ? 2 * (b / 4) + b % 2 : 2 * full;
+    const int j = ob * VB + lane_channel(l);
+    return j < pk->hc ? half * pk->hc + j : -1;
+}
+
 /* Group g: first block and number of blocks (balanced split of nvb into ng groups of <= MAXJ). */
 static inline void group(const Packed *pk, int g, int *b0, int *nj) {
+    if (pk->hc) {
+        const int full = gated_full(pk);
+        *b0 = 4 * g;
+        *nj = g < full ? 4 : 2;
+        return;
+    }
     const int base = pk->nvb / pk->ng, ext = pk->nvb % pk->ng;
     *b0 = g * base + (g < ext ? g : ext);
     *nj = base + (g < ext);
@@ -87,12 +112,20 @@ static inline void group(const Packed *pk, int g, int *b0, int *nj) {
 /* Rows per micro-kernel for a group of nj blocks: at most 24 accumulators. */
 static inline int rows_for(int nj) { return nj == 4 ? 6 : nj == 3 ? 8 : 12; }
 
-/* Allocates the buffer and fills the per-channel constants (bias slot from add[], NULL = 0). */
+/* Allocates the buffer and fills the per-channel constants (bias slot from add[], NULL = 0); hc > 0:
+ * the gated layout for n = 2 hc. */
 static void *alloc_packed(Packed *pk, int n, int ks, const int32_t *add, const int32_t *mult,
-                          const int32_t *shift) {
-    pk->nvb = (n + VB - 1) / VB;
+                          const int32_t *shift, int hc) {
+    pk->hc = hc;
     pk->ks = ks;
-    pk->ng = (pk->nvb + MAXJ - 1) / MAXJ;
+    if (hc) {
+        const int nbh = (hc + VB - 1) / VB;
+        pk->nvb = 2 * nbh;
+        pk->ng = (nbh + 1) / 2;
+    } else {
+        pk->nvb = (n + VB - 1) / VB;
+        pk->ng = (pk->nvb + MAXJ - 1) / MAXJ;
+    }
     const size_t nvec = (size_t)pk->nvb * NQ + (size_t)pk->nvb * (size_t)ks;
     if (nvec > PACK_MAX / 64) return NULL;
     void *buf = aligned_alloc(64, nvec * 64);
@@ -104,9 +137,9 @@ static void *alloc_packed(Packed *pk, int n, int ks, const int32_t *add, const i
         int64_t v64[NQ - QHALFE][VB / 2];  /* QHALFE, QHALFO, QSHE, QSHO: int64 lanes (even / odd lanes) */
         memset(v32, 0, sizeof v32);
         for (int l = 0; l < VB; l++) {
-            const int j = b * VB + lane_channel(l);
-            const int32_t mj = j < n ? mult[j] : 1, sj = j < n ? shift[j] : 1;
-            v32[QBIAS][l] = j < n && add ? add[j] : 0;
+            const int j = src_channel(pk, b, l, n);
+            const int32_t mj = j >= 0 ? mult[j] : 1, sj = j >= 0 ? shift[j] : 1;
+            v32[QBIAS][l] = j >= 0 && add ? add[j] : 0;
             v32[QMULT][l] = mj;  /* vpmuldq reads the even lanes */
             if (l & 1) v32[QMULTO][l - 1] = mj;  /* odd lanes, moved down by the 64-bit shift */
             v64[((l & 1) ? QHALFO : QHALFE) - QHALFE][l / 2] = (int64_t)1 << (sj - 1);
@@ -188,8 +221,8 @@ INL void transpose16(__m512i r[16]) {
  * loaded with a mask that stops at k (rows past n are 0); s16 sign-extends the bytes to int16.
  * After the transpose, row p is step p0 + p for the 16 lanes. s8 also returns 128 * sum_k w per lane
  * (mod 2^32), by vpdpbusd with 0x80 bytes. */
-INL __m512i pack_block(__m512i *panel, int ks, int nj, int q, const int8_t *w, ptrdiff_t ldw, int b, int n,
-                       int k, int s16) {
+INL __m512i pack_block(const Packed *pk, __m512i *panel, int ks, int nj, int q, const int8_t *w, ptrdiff_t ldw,
+                       int b, int n, int k, int s16) {
     const int sb = s16 ? 2 : 4;
     __m512i wsum = _mm512_setzero_si512();
     for (int p0 = 0; p0 < ks; p0 += 16) {
@@ -197,8 +230,8 @@ INL __m512i pack_block(__m512i *panel, int ks, int nj, int q, const int8_t *w, p
         const __mmask64 km = kb >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << kb) - 1;
         __m512i r[16];
         for (int l = 0; l < 16; l++) {
-            const int j = b * VB + lane_channel(l);
-            if (j >= n) r[l] = _mm512_setzero_si512();
+            const int j = src_channel(pk, b, l, n);
+            if (j < 0) r[l] = _mm512_setzero_si512();
             else if (s16) r[l] = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8((__mmask32)km, w + (ptrdiff_t)j * ldw + 2 * p0));
             else r[l] = _mm512_maskz_loadu_epi8(km, w + (ptrdiff_t)j * ldw + 4 * p0);
         }
@@ -214,9 +247,68 @@ INL __m512i pack_block(__m512i *panel, int ks, int nj, int q, const int8_t *w, p
 
 /* MARK: - gemm_s16 */
 
-/* Rows i..i+nr-1 (R rows computed, rows past nr repeat the last), channel vectors j0.. of one group. */
+/* s2c_requant_clamp on 16 lanes into int32 lanes in the accumulator's lane order: the even / odd
+ * int64 halves clamped to [lo, hi] (vpmaxsq / vpminsq), then the odd ones moved up into the high
+ * dwords. */
+INL __m512i requant32(__m512i acc, const __m512i *q, __m512i lo64, __m512i hi64) {
+    __m512i pe = _mm512_mul_epi32(acc, q[QMULT]);
+    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), q[QMULTO]);
+    pe = _mm512_srav_epi64(_mm512_add_epi64(pe, q[QHALFE]), q[QSHE]);
+    po = _mm512_srav_epi64(_mm512_add_epi64(po, q[QHALFO]), q[QSHO]);
+    pe = _mm512_min_epi64(_mm512_max_epi64(pe, lo64), hi64);
+    po = _mm512_min_epi64(_mm512_max_epi64(po, lo64), hi64);
+    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe, _mm512_slli_epi64(po, 32));
+}
+
+/* Per-call state of gemm_gated_s16's epilogue: the gated requant constants (NQ vectors, every lane
+ * the same multiplier and shift), its output bounds, fc1's bounds as int64 lanes and the LUT. */
+typedef struct {
+    __m512i q[NQ];
+    __m512i lo64, hi64;
+    __m256i glo16, ghi16;
+    const int16_t *lut;
+} GatedEpi;
+
+/* The gated product of 16 outputs from fc1's a and b (int32 lanes in [lo, hi], lane order):
+ * lut[(uint16_t)a] by a masked 4-byte vpgatherdd at byte offset 2 (idx - 1) (x86/ops_avx2.c: lanes
+ * with idx = 0 take lut[0] from the source; nothing outside the table is read), the logical shift
+ * leaves it zero-extended, so vpmaddwd against b (an int16 in the low half) is lut * b exactly
+ * (|.| <= 2^30); then requant() with the gated constants: 16 int16 in channel order. */
+INL __m256i gated16(__m512i ra, __m512i rb, const GatedEpi *e) {
+    const __m512i idx = _mm512_and_si512(ra, _mm512_set1_epi32(0xffff));
+    const __mmask16 use = _mm512_test_epi32_mask(idx, idx);
+    const __m512i l0 = _mm512_set1_epi32((int32_t)((uint32_t)(uint16_t)e->lut[0] << 16));
+    const __m512i g = _mm512_mask_i32gather_epi32(l0, use, idx, (const void *)(e->lut - 1), 2);
+    return requant(_mm512_madd_epi16(_mm512_srli_epi32(g, 16), rb), e->q, e->glo16, e->ghi16);
+}
+
+/* Requantizes and stores R x NJ accumulators through lut (gemm_lut_s16): requant32 (lane order), the
+ * masked gather of gated16 sign-extended by vpsrad, lanes put back in channel order (vpermd), vpmovdw. */
+INL void store_lut(int16_t *c, ptrdiff_t ldc, __m512i acc[MAXR][MAXJ], const __m512i *cst, int R, int NJ, int i,
+                   int nr, int j0, int n, int lo, int hi, const int16_t *lut) {
+    const __m512i lo64 = _mm512_set1_epi64(lo), hi64 = _mm512_set1_epi64(hi);
+    const __m512i order = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m512i l0 = _mm512_set1_epi32((int32_t)((uint32_t)(uint16_t)lut[0] << 16));
+    S2C_UNROLL for (int r = 0; r < R; r++) {
+        if (r >= nr) break;
+        int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
+        S2C_UNROLL for (int q = 0; q < NJ; q++) {
+            const __m512i idx = _mm512_and_si512(requant32(acc[r][q], cst + q * NQ, lo64, hi64), _mm512_set1_epi32(0xffff));
+            const __m512i g = _mm512_mask_i32gather_epi32(l0, _mm512_test_epi32_mask(idx, idx), idx, (const void *)(lut - 1), 2);
+            const __m256i y = _mm512_cvtepi32_epi16(_mm512_permutexvar_epi32(order, _mm512_srai_epi32(g, 16)));
+            const int rem = n - j0 - q * VB;
+            if (rem >= VB) _mm256_storeu_si256((__m256i *)(cr + q * VB), y);
+            else if (rem > 0) _mm256_mask_storeu_epi16(cr + q * VB, (__mmask16)((1u << rem) - 1), y);
+        }
+    }
+}
+
+/* Rows i..i+nr-1 (R rows computed, rows past nr repeat the last), channel vectors j0.. of one group.
+ * ge != NULL (the gated layout): blocks q and q + NJ / 2 are a and b of outputs j0 + 16 q.. of n = hc,
+ * and the tile stores their gated product. lut != NULL: the outputs go through lut (gemm_lut_s16). */
 INL void kern_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel,
-                  const __m512i *cst, int R, int NJ, int i, int nr, int m, int j0, int n, int k, int lo, int hi) {
+                  const __m512i *cst, int R, int NJ, int i, int nr, int m, int j0, int n, int k, int lo, int hi,
+                  const GatedEpi *ge, const int16_t *lut) {
     const int16_t *ap[MAXR];
     S2C_UNROLL for (int r = 0; r < R; r++) ap[r] = a + (ptrdiff_t)(i + (r < nr ? r : nr - 1)) * lda;
     __m512i acc[MAXR][MAXJ];
@@ -249,19 +341,55 @@ INL void kern_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, co
             S2C_UNROLL for (int q = 0; q < NJ; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], wv[q], av);
         }
     }
-    store(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi);
+    if (ge) {
+        const int H = NJ / 2;
+        S2C_UNROLL for (int r = 0; r < R; r++) {
+            if (r >= nr) break;
+            int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
+            S2C_UNROLL for (int q = 0; q < H; q++) {
+                const __m256i y = gated16(requant32(acc[r][q], cst + q * NQ, ge->lo64, ge->hi64),
+                                          requant32(acc[r][q + H], cst + (q + H) * NQ, ge->lo64, ge->hi64), ge);
+                const int rem = n - j0 - q * VB;
+                if (rem >= VB) _mm256_storeu_si256((__m256i *)(cr + q * VB), y);
+                else if (rem > 0) _mm256_mask_storeu_epi16(cr + q * VB, (__mmask16)((1u << rem) - 1), y);
+            }
+        }
+        return;
+    }
+    if (lut) store_lut(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi, lut);
+    else store(c, ldc, acc, cst, R, NJ, i, nr, j0, n, lo, hi);
 }
 
 #define KERN_S16(R, NJ)                                                                                       \
     static TGT __attribute__((noinline)) void kern_s16_##R##x##NJ(                                            \
         int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel, const __m512i *cst, \
         int i, int nr, int m, int j0, int n, int k, int lo, int hi) {                                         \
-        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, lo, hi);                              \
+        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, lo, hi, NULL, NULL);                  \
     }
 KERN_S16(6, 4)
 KERN_S16(8, 3)
 KERN_S16(12, 2)
 KERN_S16(12, 1)
+
+#define KERN_LUT(R, NJ)                                                                                       \
+    static TGT __attribute__((noinline)) void kern_lut_##R##x##NJ(                                            \
+        int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel, const __m512i *cst, \
+        int i, int nr, int m, int j0, int n, int k, int lo, int hi, const int16_t *lut) {                     \
+        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, lo, hi, NULL, lut);                   \
+    }
+KERN_LUT(6, 4)
+KERN_LUT(8, 3)
+KERN_LUT(12, 2)
+KERN_LUT(12, 1)
+
+#define KERN_GATED(R, NJ)                                                                                     \
+    static TGT __attribute__((noinline)) void kern_gated_##R##x##NJ(                                          \
+        int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const __m512i *panel, const __m512i *cst, \
+        int i, int nr, int m, int j0, int n, int k, const GatedEpi *ge) {                                     \
+        kern_s16(c, ldc, a, lda, panel, cst, R, NJ, i, nr, m, j0, n, k, 0, 0, ge, NULL);                      \
+    }
+KERN_GATED(6, 4)
+KERN_GATED(12, 2)
 
 /* Rows i0..i1-1 (one parallel work item), every channel group. */
 static void rows_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, int i0,
@@ -289,7 +417,7 @@ static TGT void pack_s16(Packed *pk, const int8_t *w, ptrdiff_t ldw, int n, int 
     for (int g = 0; g < pk->ng; g++) {
         int b0, nj;
         group(pk, g, &b0, &nj);
-        for (int q = 0; q < nj; q++) pack_block(pk->panel + (size_t)b0 * pk->ks, pk->ks, nj, q, w, ldw, b0 + q, n, k, 1);
+        for (int q = 0; q < nj; q++) pack_block(pk, pk->panel + (size_t)b0 * pk->ks, pk->ks, nj, q, w, ldw, b0 + q, n, k, 1);
     }
 }
 
@@ -299,13 +427,114 @@ int s2c_gemm_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, p
                                   int lo, int hi) {
     if (m <= 0 || n <= 0) return 0;
     Packed pk;
-    void *buf = alloc_packed(&pk, n, (k + 1) / 2, bias, mult, shift);
+    void *buf = alloc_packed(&pk, n, (k + 1) / 2, bias, mult, shift, 0);
     if (!buf) return -1;
     pack_s16(&pk, w, ldw, n, k);
     const int nb = (m + RB - 1) / RB;
 #pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         rows_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lo, hi);
+    free(buf);
+    return 0;
+}
+
+/* MARK: - gemm_lut_s16 */
+
+static void rows_lut_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, int i0,
+                         int i1, int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    for (int g = 0; g < pk->ng; g++) {
+        int b0, nj;
+        group(pk, g, &b0, &nj);
+        const __m512i *panel = pk->panel + (size_t)b0 * pk->ks, *cst = pk->cst + (size_t)b0 * NQ;
+        const int R = rows_for(nj), j0 = b0 * VB;
+        for (int i = i0; i < i1; i += R) {
+            const int nr = i1 - i < R ? i1 - i : R;
+            switch (nj) {
+            case 4: kern_lut_6x4(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi, lut); break;
+            case 3: kern_lut_8x3(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi, lut); break;
+            case 2: kern_lut_12x2(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi, lut); break;
+            default: kern_lut_12x1(c, ldc, a, lda, panel, cst, i, nr, m, j0, n, k, lo, hi, lut); break;
+            }
+        }
+    }
+}
+
+int s2c_gemm_lut_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                                      ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                      int m, int n, int k, int lo, int hi, const int16_t *lut) {
+    if (m <= 0 || n <= 0) return 0;
+    Packed pk;
+    void *buf = alloc_packed(&pk, n, (k + 1) / 2, bias, mult, shift, 0);
+    if (!buf) return -1;
+    pack_s16(&pk, w, ldw, n, k);
+    const int nb = (m + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+    for (int b = 0; b < nb; b++)
+        rows_lut_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lo, hi, lut);
+    free(buf);
+    return 0;
+}
+
+/* MARK: - gemm_gated_s16 */
+
+/* Rows i0..i1-1 of gemm_gated_s16 (one parallel work item), every group. */
+static void rows_gated_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, int i0,
+                           int i1, int m, int k, const GatedEpi *ge) {
+    for (int g = 0; g < pk->ng; g++) {
+        int b0, nj;
+        group(pk, g, &b0, &nj);
+        const __m512i *panel = pk->panel + (size_t)b0 * pk->ks, *cst = pk->cst + (size_t)b0 * NQ;
+        const int R = rows_for(nj), j0 = 2 * g * VB;
+        for (int i = i0; i < i1; i += R) {
+            const int nr = i1 - i < R ? i1 - i : R;
+            if (nj == 4) kern_gated_6x4(c, ldc, a, lda, panel, cst, i, nr, m, j0, pk->hc, k, ge);
+            else kern_gated_12x2(c, ldc, a, lda, panel, cst, i, nr, m, j0, pk->hc, k, ge);
+        }
+    }
+}
+
+static TGT void gated_epi(GatedEpi *e, int lo, int hi, const int16_t *lut, int32_t gmult, int gshift, int glo,
+                          int ghi) {
+    int32_t v32[QHALFE][VB];
+    int64_t v64[NQ - QHALFE][VB / 2];
+    for (int l = 0; l < VB; l++) {
+        v32[QBIAS][l] = 0;
+        v32[QMULT][l] = gmult;
+        v32[QMULTO][l] = (l & 1) ? 0 : gmult;
+    }
+    for (int l = 0; l < VB / 2; l++) {
+        v64[QHALFE - QHALFE][l] = v64[QHALFO - QHALFE][l] = (int64_t)1 << (gshift - 1);
+        v64[QSHE - QHALFE][l] = v64[QSHO - QHALFE][l] = gshift;
+    }
+    for (int q = 0; q < QHALFE; q++) e->q[q] = _mm512_loadu_si512(v32[q]);
+    for (int q = QHALFE; q < NQ; q++) e->q[q] = _mm512_loadu_si512(v64[q - QHALFE]);
+    e->lo64 = _mm512_set1_epi64(lo);
+    e->hi64 = _mm512_set1_epi64(hi);
+    e->glo16 = _mm256_set1_epi16((int16_t)glo);
+    e->ghi16 = _mm256_set1_epi16((int16_t)ghi);
+    e->lut = lut;
+}
+
+int s2c_gemm_gated_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                                        const int8_t *w, ptrdiff_t ldw, const int32_t *bias, const int32_t *mult,
+                                        const int32_t *shift, int m, int hc, int k, int lo, int hi,
+                                        const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi) {
+    if (m <= 0 || hc <= 0) return 0;
+    Packed pk;
+    void *buf = alloc_packed(&pk, 2 * hc, (k + 1) / 2, bias, mult, shift, hc);
+    if (!buf) return -1;
+    pack_s16(&pk, w, ldw, 2 * hc, k);
+    GatedEpi *ge = aligned_alloc(64, sizeof(GatedEpi));
+    if (!ge) {
+        free(buf);
+        return -1;
+    }
+    gated_epi(ge, lo, hi, lut, gmult, gshift, glo, ghi);
+    const int nb = (m + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((int64_t)m * 2 * hc * k >= S2C_OMP_MIN_WORK)
+    for (int b = 0; b < nb; b++)
+        rows_gated_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, k, ge);
+    free(ge);
     free(buf);
     return 0;
 }
@@ -389,7 +618,7 @@ static TGT void pack_s8(Packed *pk, const int8_t *w, ptrdiff_t ldw, int n, int k
         int b0, nj;
         group(pk, g, &b0, &nj);
         for (int q = 0; q < nj; q++) {
-            const __m512i s = pack_block(pk->panel + (size_t)b0 * pk->ks, pk->ks, nj, q, w, ldw, b0 + q, n, k, 0);
+            const __m512i s = pack_block(pk, pk->panel + (size_t)b0 * pk->ks, pk->ks, nj, q, w, ldw, b0 + q, n, k, 0);
             __m512i *bias = pk->cst + (size_t)(b0 + q) * NQ + QBIAS;
             _mm512_store_si512(bias, _mm512_sub_epi32(_mm512_load_si512(bias), s));
         }
@@ -402,7 +631,7 @@ int s2c_gemm_s8_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptr
                                  int lo, int hi) {
     if (m <= 0 || n <= 0) return 0;
     Packed pk;
-    void *buf = alloc_packed(&pk, n, (k + 3) / 4, bias, mult, shift);
+    void *buf = alloc_packed(&pk, n, (k + 3) / 4, bias, mult, shift, 0);
     if (!buf) return -1;
     pack_s8(&pk, w, ldw, n, k);
     const int nb = (m + RB - 1) / RB;

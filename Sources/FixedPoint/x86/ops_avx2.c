@@ -152,19 +152,21 @@ enum { LN_MAX_C = 1024 };
 
 /* Per-row constants of pass 2 (see ln_row). */
 typedef struct {
-    __m256i inv, bias, r, r2, half, shift, lo, hi, c, s;
-    __m128i cnt;
+    __m256i inv, bias, r, r2, off, lo, hi, c, s;
+    __m128i cnt, sh;
 } LNConst;
 
-/* Pass 2 on 8 channels: the 8 clamped outputs as int32. */
-INL __m256i ln8(const int16_t *x, const int32_t *g, const int32_t *b, const LNConst *k) {
+/* Pass 2 on 8 channels: the 8 clamped outputs as int32. bq: the channels' b 2^16 + 2^(shift-1) + 2^62,
+ * even channels then odd (4 int64 each). */
+INL __m256i ln8(const int16_t *x, const int32_t *g, const int64_t *bq, const LNConst *k) {
     const __m256i one = _mm256_set1_epi64x(1);
-    const __m256i d = _mm256_sub_epi32(_mm256_mullo_epi32(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)x)), k->c), k->s);
-    const __m256i g8 = _mm256_loadu_si256((const __m256i *)g), b8 = _mm256_loadu_si256((const __m256i *)b);
+    /* d = c x - S: vpmaddwd of x (sign-extended) with (c, 0) pairs, c <= 1024 */
+    const __m256i d = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)x)), k->c), k->s);
+    const __m256i g8 = _mm256_loadu_si256((const __m256i *)g);
     __m256i y[2];
     for (int hf = 0; hf < 2; hf++) {  /* even, then odd int32 lanes (vpmuldq reads the low dword of each qword) */
         const __m256i dh = hf ? _mm256_srli_epi64(d, 32) : d;
-        const __m256i gh = hf ? _mm256_srli_epi64(g8, 32) : g8, bh = hf ? _mm256_srli_epi64(b8, 32) : b8;
+        const __m256i gh = hf ? _mm256_srli_epi64(g8, 32) : g8;
         const __m256i dd = _mm256_mul_epi32(dh, _mm256_set1_epi64x(32768));  /* 2^15 d, |.| <= 2^41 */
         __m256i t = _mm256_sub_epi64(_mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epi32(dh, k->inv), k->bias), k->cnt),
                                      _mm256_set1_epi64x(32768));                    /* est */
@@ -172,11 +174,12 @@ INL __m256i ln8(const int16_t *x, const int32_t *g, const int32_t *b, const LNCo
         const __m256i dec = _mm256_cmpgt_epi64(lower, dd);                          /* t = est - 1 */
         const __m256i ok = _mm256_cmpgt_epi64(_mm256_add_epi64(lower, k->r2), dd);  /* else t = est + 1 */
         t = _mm256_add_epi64(_mm256_add_epi64(t, dec), _mm256_andnot_si256(ok, one));
-        const __m256i acc = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(t, gh),
-                                                              _mm256_mul_epi32(bh, _mm256_set1_epi64x(65536))), k->half);
-        y[hf] = clamp64(sra64(acc, k->shift), k->lo, k->hi);
+        /* t g + b 2^16 + 2^(shift-1) + 2^62 > 0, shifted logically: the value + 2^(62-shift) */
+        y[hf] = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epi32(t, gh), _mm256_loadu_si256((const __m256i *)(bq + 4 * hf))),
+                                 k->sh);
     }
-    return _mm256_blend_epi32(y[0], _mm256_slli_epi64(y[1], 32), 0xAA);
+    const __m256i v = _mm256_sub_epi32(_mm256_blend_epi32(y[0], _mm256_slli_epi64(y[1], 32), 0xAA), k->off);
+    return _mm256_min_epi32(_mm256_max_epi32(v, k->lo), k->hi);
 }
 
 /* One row. Pass 1: S and Q = sum x^2 (vpmaddwd pair sums <= 2^31, exact read as uint32, widened to
@@ -187,10 +190,13 @@ INL __m256i ln8(const int16_t *x, const int32_t *g, const int32_t *b, const LNCo
  * differs from t = floor(d 2^14 / r + 1/2) by at most 1: |d| <= r (d^2 <= V <= V + eps), so the error
  * |d| (2^(L+29)/r - inv) / 2^(L+15) < 2^-15. t is the integer with (2t - 1) r <= 2^15 d < (2t + 1) r
  * (the reference's floor((2^15 d + r) / 2r)), so one compare on each side (vpmuldq: |2 est - 1| < 2^16,
- * r < 2^31) corrects est exactly. Then y = t g + b 2^16 + 2^(shift-1) (|.| < 2^62), arithmetic shift,
- * clamp: the reference's formula term for term. Channel tails use s2c_layernorm_s16_point. */
+ * r < 2^31) corrects est exactly. Then y = (t g + b 2^16 + 2^(shift-1)) >> shift, the reference's formula
+ * term for term: |t g| <= 2^45 and |b 2^16| <= 2^47, so x = t g + b 2^16 + 2^(shift-1) has |x| < 2^62 and
+ * the value |y| < 2^31 (shift >= 17); with bq = b 2^16 + 2^(shift-1) + 2^62 (per call) the logical shift
+ * of the positive x + 2^62 is y + 2^(62-shift) exactly, its low 32 bits minus those of 2^(62-shift) are y,
+ * and the clamp is 32-bit. Channel tails use s2c_layernorm_s16_point. */
 static TGT void ln_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const int32_t *g, const int32_t *b,
-                       int shift, int lo, int hi) {
+                       const int64_t *bq, int shift, int lo, int hi) {
     if (c > LN_MAX_C) {
         s2c_layernorm_s16_row_c(o, x, c, eps_q, g, b, shift, lo, hi);
         return;
@@ -224,16 +230,16 @@ static TGT void ln_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, cons
     const LNConst k = {
         .inv = _mm256_set1_epi64x((int64_t)(((uint64_t)1 << (L + 29)) / r)),
         .bias = _mm256_set1_epi64x(((int64_t)1 << (L + 14)) + ((int64_t)1 << (L + 30))),
-        .cnt = _mm_cvtsi32_si128(L + 15),
+        .cnt = _mm_cvtsi32_si128(L + 15), .sh = _mm_cvtsi32_si128(shift),
         .r = _mm256_set1_epi64x(r), .r2 = _mm256_set1_epi64x(2 * (int64_t)r),
-        .half = _mm256_set1_epi64x((int64_t)1 << (shift - 1)), .shift = _mm256_set1_epi64x(shift),
-        .lo = _mm256_set1_epi64x(lo), .hi = _mm256_set1_epi64x(hi),
+        .off = _mm256_set1_epi32((int32_t)(uint32_t)((uint64_t)1 << (62 - shift))),
+        .lo = _mm256_set1_epi32(lo), .hi = _mm256_set1_epi32(hi),
         .c = _mm256_set1_epi32(c), .s = _mm256_set1_epi32((int32_t)s),
     };
     for (i = 0; i + 16 <= c; i += 16)
-        _mm256_storeu_si256((__m256i *)(o + i), pack16(ln8(x + i, g + i, b + i, &k), ln8(x + i + 8, g + i + 8, b + i + 8, &k)));
+        _mm256_storeu_si256((__m256i *)(o + i), pack16(ln8(x + i, g + i, bq + i, &k), ln8(x + i + 8, g + i + 8, bq + i + 8, &k)));
     if (i + 8 <= c) {
-        const __m256i y = ln8(x + i, g + i, b + i, &k);
+        const __m256i y = ln8(x + i, g + i, bq + i, &k);
         _mm_storeu_si128((__m128i *)(o + i), _mm256_castsi256_si128(pack16(y, y)));
         i += 8;
     }
@@ -242,9 +248,13 @@ static TGT void ln_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, cons
 
 void s2c_layernorm_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
                             uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi) {
+    int64_t bq[LN_MAX_C];  /* per 8 channels: b 2^16 + 2^(shift-1) + 2^62 of the even ones, then the odd ones */
+    for (int i = 0; i + 8 <= c && i + 8 <= LN_MAX_C; i += 8)
+        for (int l = 0; l < 8; l++)
+            bq[i + (l & 1) * 4 + l / 2] = (int64_t)b[i + l] * 65536 + ((int64_t)1 << (shift - 1)) + ((int64_t)1 << 62);
 #pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
-        ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, shift, lo, hi);
+        ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, bq, shift, lo, hi);
 }
 
 /* MARK: - Gated product (the plain lut16 stays C: a vpgatherdd table walk measured 0.88-0.95x of

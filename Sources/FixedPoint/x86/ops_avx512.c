@@ -52,17 +52,169 @@ INL __m512i rq16(__m512i acc, const Rq16 *q) {
     return _mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
 }
 
+/* MARK: - Depthwise convolution (ops_avx2.c's design on 32 channels: tap pairs interleaved by
+ * vpunpck{l,h}wd, then vpdpwssd adds in_t w_t + in_t1 w_t1 (|pair| <= 2^23, exact) to the int32 lane,
+ * wrapping like the reference; the unpacks leave channels 8L + {0..3} (L = 128-bit lane) in one
+ * accumulator and 8L + {4..7} in the other, the order vpackssdw restores) */
+
+enum { DW_MAX_TAPS = 49, DW_MAX_PAIRS = (DW_MAX_TAPS + 1) / 2 };
+
+/* Per-call tables (shared read-only by the threads): per 32-channel block, the tap pairs' interleaved
+ * weights, the bias and requant constants in accumulator lane order; each tap's offset. */
+typedef struct {
+    int k, p, taps, pairs, nb;
+    ptrdiff_t off[DW_MAX_PAIRS * 2];  /* tap t: ((t / k - p) w + t % k - p) c */
+    int dy[DW_MAX_PAIRS * 2], dx[DW_MAX_PAIRS * 2];
+    __m512i *wv;  /* [nb][pairs][2] */
+    __m512i *bv;  /* [nb][2] */
+    Rq16 *rq;     /* [nb][2] */
+} DwTables;
+
+static TGT int dw_tables(DwTables *t, int w, int c, const int8_t *wgt, int k, const int32_t *bias,
+                         const int32_t *mult, const int32_t *shift, int lo, int hi) {
+    t->k = k; t->p = k / 2; t->taps = k * k; t->pairs = (t->taps + 1) / 2; t->nb = c / 32;
+    for (int q = 0; q < 2 * t->pairs; q++) {
+        const int tt = q < t->taps ? q : 0;  /* the padding tap (odd tap count) has weight 0 */
+        t->dy[q] = tt / k - t->p;
+        t->dx[q] = tt % k - t->p;
+        t->off[q] = ((ptrdiff_t)t->dy[q] * w + t->dx[q]) * c;
+    }
+    const size_t nv = (size_t)t->nb * (2 * t->pairs + 2);
+    char *buf = aligned_alloc(64, nv * 64 + (size_t)t->nb * 2 * sizeof(Rq16) + 64);
+    if (!buf) return -1;
+    t->wv = (__m512i *)buf;
+    t->bv = t->wv + (size_t)t->nb * 2 * t->pairs;
+    t->rq = (Rq16 *)(t->bv + (size_t)t->nb * 2);
+    for (int b = 0; b < t->nb; b++) {
+        const int cb = 32 * b;
+        for (int pr = 0; pr < t->pairs; pr++) {
+            int16_t t0[32], t1[32];
+            for (int i = 0; i < 32; i++) {
+                t0[i] = wgt[(cb + i) * t->taps + 2 * pr];
+                t1[i] = 2 * pr + 1 < t->taps ? wgt[(cb + i) * t->taps + 2 * pr + 1] : 0;
+            }
+            const __m512i a = _mm512_loadu_si512(t0), bb = _mm512_loadu_si512(t1);
+            t->wv[((size_t)b * t->pairs + pr) * 2] = _mm512_unpacklo_epi16(a, bb);
+            t->wv[((size_t)b * t->pairs + pr) * 2 + 1] = _mm512_unpackhi_epi16(a, bb);
+        }
+        for (int hf = 0; hf < 2; hf++) {  /* accumulator hf, lane l: channel cb + 8 (l / 4) + 4 hf + l % 4 */
+            int32_t m16[16], s16[16], b16[16];
+            for (int l = 0; l < 16; l++) {
+                const int ch = cb + 8 * (l / 4) + 4 * hf + l % 4;
+                m16[l] = mult[ch]; s16[l] = shift[ch]; b16[l] = bias ? bias[ch] : 0;
+            }
+            t->bv[2 * b + hf] = _mm512_loadu_si512(b16);
+            rq16_init(&t->rq[2 * b + hf], m16, s16, lo, hi);
+        }
+    }
+    return 0;
+}
+
+/* Output pixels x0..x1-1 of row y, channel block b. check: taps may fall outside the image. */
+INL void dw_span(int16_t *out, const int16_t *in, int h, int w, int c, const DwTables *t, int b, int y, int x0,
+                 int x1, int check) {
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i *wv = t->wv + (size_t)b * t->pairs * 2;
+    const int cb = 32 * b;
+    for (int x = x0; x < x1; x++) {
+        const int16_t *src = in + ((ptrdiff_t)y * w + x) * c + cb;
+        __m512i al = t->bv[2 * b], ah = t->bv[2 * b + 1];
+        for (int pr = 0; pr < t->pairs; pr++) {
+            __m512i v[2];
+            S2C_UNROLL for (int q = 0; q < 2; q++) {
+                const int tt = 2 * pr + q;
+                const int ok = !check || (y + t->dy[tt] >= 0 && y + t->dy[tt] < h && x + t->dx[tt] >= 0 && x + t->dx[tt] < w);
+                v[q] = ok ? _mm512_loadu_si512(src + t->off[tt]) : zero;
+            }
+            al = _mm512_dpwssd_epi32(al, _mm512_unpacklo_epi16(v[0], v[1]), wv[2 * pr]);
+            ah = _mm512_dpwssd_epi32(ah, _mm512_unpackhi_epi16(v[0], v[1]), wv[2 * pr + 1]);
+        }
+        /* the padding tap of an odd count has weight 0 and reads tap 0 (in bounds); values in [lo, hi] */
+        _mm512_storeu_si512(out + ((ptrdiff_t)y * w + x) * c + cb,
+                            _mm512_packs_epi32(rq16(al, &t->rq[2 * b]), rq16(ah, &t->rq[2 * b + 1])));
+    }
+}
+
+static TGT void dw_row(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                       const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi, int y,
+                       const DwTables *t) {
+    const int p = t->p, inner = y >= p && y + p < h;
+    const int xa = p < w ? p : w, xb = w - p > xa ? w - p : xa;  /* [xa, xb): every tap inside the row */
+    for (int b = 0; b < t->nb; b++) {
+        if (inner) {
+            dw_span(out, in, h, w, c, t, b, y, 0, xa, 1);
+            dw_span(out, in, h, w, c, t, b, y, xa, xb, 0);
+            dw_span(out, in, h, w, c, t, b, y, xb, w, 1);
+        } else {
+            dw_span(out, in, h, w, c, t, b, y, 0, w, 1);
+        }
+    }
+    for (int x = 0; x < w && 32 * t->nb < c; x++)
+        for (int ch = 32 * t->nb; ch < c; ch++)
+            out[((ptrdiff_t)y * w + x) * c + ch] = s2c_dwconv_s16_point(in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, x, ch);
+}
+
+/* Channel counts that are not a multiple of 32 run the AVX2 kernel (16-channel blocks), k > 7 the C one. */
+void s2c_dwconv_s16_avx512vnni(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
+                               const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi) {
+    DwTables t;
+    if (c % 32 || k * k > DW_MAX_TAPS || h <= 0 || w <= 0 || dw_tables(&t, w, c, wgt, k, bias, mult, shift, lo, hi)) {
+        s2c_dwconv_s16_avx2(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi);
+        return;
+    }
+#pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
+    for (int y = 0; y < h; y++) dw_row(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, &t);
+    free(t.wv);
+}
+
+/* MARK: - Residual add (elt_avx2.c's add8 on 16 lanes: a mult_a + b mult_b in int64 by vpmuldq on the
+ * even and the odd lanes, |.| < 2^47, + 2^(shift-1), vpsraq, clamp in 64 bits) */
+
+static TGT void add_span(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b, int32_t mult_b,
+                         int shift, ptrdiff_t i0, ptrdiff_t i1, int lo, int hi) {
+    const __m512i ma = _mm512_set1_epi32(mult_a), mb = _mm512_set1_epi32(mult_b);
+    const __m512i half = _mm512_set1_epi64((int64_t)1 << (shift - 1)), lo64 = _mm512_set1_epi64(lo), hi64 = _mm512_set1_epi64(hi);
+    const __m128i sh = _mm_cvtsi32_si128(shift);
+    ptrdiff_t i = i0;
+    for (; i + 16 <= i1; i += 16) {
+        const __m512i va = _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(a + i)));
+        const __m512i vb = _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(b + i)));
+        __m512i pe = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(va, ma), _mm512_mul_epi32(vb, mb)), half);
+        __m512i po = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(va, 32), ma),
+                                                       _mm512_mul_epi32(_mm512_srli_epi64(vb, 32), mb)), half);
+        pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(pe, sh), lo64), hi64);
+        po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(po, sh), lo64), hi64);
+        /* in [lo, hi] within int16: the truncating vpmovdw is exact */
+        _mm256_storeu_si256((__m256i *)(out + i), _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32))));
+    }
+    const int64_t h1 = (int64_t)1 << (shift - 1);
+    for (; i < i1; i++) {
+        const int64_t v = ((int64_t)a[i] * mult_a + (int64_t)b[i] * mult_b + h1) >> shift;
+        out[i] = (int16_t)(v < lo ? lo : v > hi ? hi : v);
+    }
+}
+
+/* Chunks of 4096 values per work item (whole chunks: the split never depends on the thread count). */
+void s2c_add_requant_s16_avx512vnni(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b, int32_t mult_b,
+                                    int shift, ptrdiff_t n, int lo, int hi) {
+    const ptrdiff_t chunk = 4096, nb = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n >= 4 * S2C_OMP_MIN_WORK)
+    for (ptrdiff_t ib = 0; ib < nb; ib++)
+        add_span(out, a, mult_a, b, mult_b, shift, ib * chunk, ib * chunk + chunk < n ? ib * chunk + chunk : n, lo, hi);
+}
+
 /* MARK: - LayerNorm (ops_avx2.c's algorithm on 16 channels: see there for the exactness of the reciprocal
  * estimate and its correction; here with vpsraq and 64-bit min / max in the final rounding) */
 
 enum { LN_MAX_C = 1024 };
 
-/* t g + b 2^16 + 2^(shift-1) >> shift, clamped, for the even (oe = 0) or odd int32 lanes of d. */
-INL __m512i ln_half(__m512i d, __m512i g, __m512i b, int oe, __m512i inv, __m512i bias, __m128i cnt, __m512i r,
-                    __m512i r2, __m512i half, __m128i sh, __m512i lo, __m512i hi) {
+/* t g + b 2^16 + 2^(shift-1) + 2^62, shifted logically by shift (ops_avx2.c: the value + 2^(62-shift)),
+ * for the even (oe = 0) or odd int32 lanes of d; bq: b 2^16 + 2^(shift-1) + 2^62 of those 8 channels. */
+INL __m512i ln_half(__m512i d, __m512i g, const int64_t *bq, int oe, __m512i inv, __m512i bias, __m128i cnt, __m512i r,
+                    __m512i r2, __m128i sh) {
     const __m512i one = _mm512_set1_epi64(1);
     const __m512i dh = oe ? _mm512_srli_epi64(d, 32) : d;
-    const __m512i gh = oe ? _mm512_srli_epi64(g, 32) : g, bh = oe ? _mm512_srli_epi64(b, 32) : b;
+    const __m512i gh = oe ? _mm512_srli_epi64(g, 32) : g;
     const __m512i dd = _mm512_mul_epi32(dh, _mm512_set1_epi64(32768));  /* 2^15 d */
     __m512i t = _mm512_sub_epi64(_mm512_srl_epi64(_mm512_add_epi64(_mm512_mul_epi32(dh, inv), bias), cnt),
                                  _mm512_set1_epi64(32768));                /* est */
@@ -71,13 +223,11 @@ INL __m512i ln_half(__m512i d, __m512i g, __m512i b, int oe, __m512i inv, __m512
     const __mmask8 inc = _mm512_cmple_epi64_mask(_mm512_add_epi64(lower, r2), dd);  /* t = est + 1 */
     t = _mm512_mask_sub_epi64(t, dec, t, one);
     t = _mm512_mask_add_epi64(t, inc, t, one);
-    const __m512i acc = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(t, gh),
-                                                          _mm512_mul_epi32(bh, _mm512_set1_epi64(65536))), half);
-    return _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(acc, sh), lo), hi);
+    return _mm512_srl_epi64(_mm512_add_epi64(_mm512_mul_epi32(t, gh), _mm512_loadu_si512(bq)), sh);
 }
 
 static TGT void ln_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const int32_t *g, const int32_t *b,
-                       int shift, int lo, int hi) {
+                       const int64_t *bq, int shift, int lo, int hi) {
     if (c > LN_MAX_C) {
         s2c_layernorm_s16_row_c(o, x, c, eps_q, g, b, shift, lo, hi);
         return;
@@ -108,25 +258,32 @@ static TGT void ln_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, cons
     const __m512i bias = _mm512_set1_epi64(((int64_t)1 << (L + 14)) + ((int64_t)1 << (L + 30)));
     const __m128i cnt = _mm_cvtsi32_si128(L + 15), sh = _mm_cvtsi32_si128(shift);
     const __m512i rv = _mm512_set1_epi64(r), r2 = _mm512_set1_epi64(2 * (int64_t)r);
-    const __m512i half = _mm512_set1_epi64((int64_t)1 << (shift - 1));
-    const __m512i lov = _mm512_set1_epi64(lo), hiv = _mm512_set1_epi64(hi);
+    const __m512i off = _mm512_set1_epi32((int32_t)(uint32_t)((uint64_t)1 << (62 - shift)));
+    const __m512i lov = _mm512_set1_epi32(lo), hiv = _mm512_set1_epi32(hi);
     const __m512i cv = _mm512_set1_epi32(c), sv = _mm512_set1_epi32((int32_t)s);
     for (i = 0; i + 16 <= c; i += 16) {
-        const __m512i d = _mm512_sub_epi32(_mm512_mullo_epi32(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(x + i))), cv), sv);
-        const __m512i gv = _mm512_loadu_si512(g + i), bv = _mm512_loadu_si512(b + i);
-        const __m512i ye = ln_half(d, gv, bv, 0, inv, bias, cnt, rv, r2, half, sh, lov, hiv);
-        const __m512i yo = ln_half(d, gv, bv, 1, inv, bias, cnt, rv, r2, half, sh, lov, hiv);
-        /* in [lo, hi] within int16: the truncating vpmovdw is exact */
-        _mm256_storeu_si256((__m256i *)(o + i), _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(0xAAAA, ye, _mm512_slli_epi64(yo, 32))));
+        /* d = c x - S: vpmaddwd of x (sign-extended) with (c, 0) pairs, c <= 1024 */
+        const __m512i d = _mm512_sub_epi32(_mm512_madd_epi16(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(x + i))), cv), sv);
+        const __m512i gv = _mm512_loadu_si512(g + i);
+        const __m512i ye = ln_half(d, gv, bq + i, 0, inv, bias, cnt, rv, r2, sh);
+        const __m512i yo = ln_half(d, gv, bq + i + 8, 1, inv, bias, cnt, rv, r2, sh);
+        /* the value fits int32 (ops_avx2.c): low dwords minus those of 2^(62-shift), clamped in 32 bits;
+         * in [lo, hi] within int16, the truncating vpmovdw is exact */
+        const __m512i y = _mm512_sub_epi32(_mm512_mask_blend_epi32(0xAAAA, ye, _mm512_slli_epi64(yo, 32)), off);
+        _mm256_storeu_si256((__m256i *)(o + i), _mm512_cvtepi32_epi16(_mm512_min_epi32(_mm512_max_epi32(y, lov), hiv)));
     }
     for (; i < c; i++) o[i] = s2c_layernorm_s16_point((int64_t)c * x[i] - s, r, g[i], b[i], shift, lo, hi);
 }
 
 void s2c_layernorm_s16_avx512vnni(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
                                   uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi) {
+    int64_t bq[LN_MAX_C];  /* per 16 channels: b 2^16 + 2^(shift-1) + 2^62 of the even ones, then the odd ones */
+    for (int i = 0; i + 16 <= c && i + 16 <= LN_MAX_C; i += 16)
+        for (int l = 0; l < 16; l++)
+            bq[i + (l & 1) * 8 + l / 2] = (int64_t)b[i + l] * 65536 + ((int64_t)1 << (shift - 1)) + ((int64_t)1 << 62);
 #pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
-        ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, shift, lo, hi);
+        ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, bq, shift, lo, hi);
 }
 
 /* MARK: - Window attention (the design of ops_avx2.c: per (window, head) broadcast GEMMs, 16 keys or

@@ -36,13 +36,16 @@ INL __m256i requant8(__m256i acc, __m256i mult, __m256i shift, __m256i lo64, __m
  * signed 64-bit compares clamp it against [lo, hi] + 2^(62-s); the bias comes off in 32-bit lanes
  * (the result is inside [lo, hi], within int16). Lanes: l even -> 64-bit lane l / 2 of the *e
  * vectors, l odd -> of the *o vectors (me: mult in the even int32 lanes, mo: mult of lane l + 1 there). */
-typedef struct { __m256i me, mo, ae, ao, se, so, le, lo, he, ho, off; } S2CRq8;
+typedef struct { __m256i me, mo, ae, ao, se, so, le, lo, he, ho, off, alo, ahi, lo32, hi32; } S2CRq8;
 
 /* Constants for 8 lanes with multipliers m[l] and shifts s[l] (1 <= s <= 62), output range [lo, hi]. */
 INL void rq8_init(S2CRq8 *q, const int32_t m[8], const int32_t s[8], int lo, int hi) {
-    int32_t me[8], mo[8], off[8];
+    int32_t me[8], mo[8], off[8], alo[8], ahi[8], lo32[8], hi32[8];
     int64_t ae[4], ao[4], se[4], so[4], le[4], lw[4], he[4], hw[4];
     for (int l = 0; l < 8; l++) {
+        s2c_requant_acc_bounds(m[l], s[l], lo, hi, &alo[l], &ahi[l]);
+        lo32[l] = lo;
+        hi32[l] = hi;
         const int64_t o = (int64_t)1 << (62 - s[l]), a = ((int64_t)1 << (s[l] - 1)) + ((int64_t)1 << 62);
         me[l] = m[l];
         mo[l] = (l & 1) ? 0 : m[l + 1];
@@ -54,6 +57,7 @@ INL void rq8_init(S2CRq8 *q, const int32_t m[8], const int32_t s[8], int lo, int
     q->me = L32(me); q->mo = L32(mo); q->off = L32(off);
     q->ae = L32(ae); q->ao = L32(ao); q->se = L32(se); q->so = L32(so);
     q->le = L32(le); q->lo = L32(lw); q->he = L32(he); q->ho = L32(hw);
+    q->alo = L32(alo); q->ahi = L32(ahi); q->lo32 = L32(lo32); q->hi32 = L32(hi32);
 #undef L32
 }
 
@@ -76,11 +80,17 @@ INL __m256i rq8_join(__m256i pe, __m256i po, const S2CRq8 *q) {
     return _mm256_sub_epi32(_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA), q->off);
 }
 
-/* s2c_requant_clamp on 8 int32 lanes with precomputed constants. */
+/* s2c_requant_clamp on 8 int32 lanes with precomputed constants, in 32-bit lanes wherever it can be:
+ * acc is first clamped to [alo, ahi] (s2c_requant_acc_bounds: changes no result, and the requantized
+ * value then fits int32), the int64 products and the biased logical shift as above, the bias taken
+ * off in the low 32 bits (exact: the value fits), and the clamp to [lo, hi] is vpmaxsd / vpminsd:
+ * 14 uops against 22 with 64-bit compares and blends. */
 INL __m256i rq8(__m256i acc, const S2CRq8 *q) {
-    const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(acc, q->me), q->ae);
-    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), q->mo), q->ao);
-    return rq8_join(rq8_half(pe, q->se, q->le, q->he), rq8_half(po, q->so, q->lo, q->ho), q);
+    acc = _mm256_min_epi32(_mm256_max_epi32(acc, q->alo), q->ahi);
+    const __m256i pe = _mm256_srlv_epi64(_mm256_add_epi64(_mm256_mul_epi32(acc, q->me), q->ae), q->se);
+    const __m256i po = _mm256_srlv_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), q->mo), q->ao), q->so);
+    const __m256i v = _mm256_sub_epi32(_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA), q->off);
+    return _mm256_min_epi32(_mm256_max_epi32(v, q->lo32), q->hi32);
 }
 
 #endif /* S2C_REQUANT_AVX2_H */
