@@ -68,6 +68,6 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "QuantModel", "ImageIO"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "CalibrateTests", dependencies: ["Calibrate", "ImageIO"],
-                    resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+                    exclude: ["Help"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     ]
 )

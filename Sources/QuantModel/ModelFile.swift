@@ -269,7 +269,7 @@ public struct ModelFile: Sendable {
         let t = try info(name, .i8)
         return [Int8](unsafeUninitializedCapacity: t.byteCount) { dst, count in
             bytes.withUnsafeBytes { src in
-                _ = UnsafeMutableRawBufferPointer(dst).copyMemory(
+                UnsafeMutableRawBufferPointer(dst).copyMemory(
                     from: UnsafeRawBufferPointer(rebasing: src[t.offset..<t.offset + t.byteCount]))
             }
             count = t.byteCount
