@@ -70,15 +70,23 @@ struct RuntimeOptions: ParsableArguments {
     /// Loads the model (see the root command's discussion for the search order) and applies
     /// --threads and --cpu. `decodeOnly` skips the encoder's networks (less memory); `stream`
     /// (decoding) is the bitstream's model fingerprint, used when no model is named.
-    func load(decodeOnly: Bool = false, stream: UInt64? = nil) throws -> (IntCodec, Kernels) {
+    /// The model file's checksum is verified on another thread while the codec runs: call the
+    /// returned check's `verify()` before writing any output.
+    func load(decodeOnly: Bool = false, stream: UInt64? = nil) throws -> (IntCodec, Kernels, ModelChecksum) {
         ProcessMemory.keepFreedMemory()
         if let threads { s2c_set_threads(Int32(threads)) }
         if let cpu, let m = parseMask(cpu) { s2c_set_cpu_mask(m) }
         let path = try modelPath(stream: stream)
         let bytes = try FileIO.readAll(path: path, maxBytes: 1 << 30)
+        let check = ModelChecksum(bytes, path: path)
         do {
-            return (try IntCodec(model: try ModelFile(bytes: bytes), decodeOnly: decodeOnly), Kernels.best())
+            let model = try ModelFile(bytes: bytes, verifyChecksum: false)
+            return (try IntCodec(model: model, decodeOnly: decodeOnly), Kernels.best(), check)
         } catch {
+            switch error {
+            case .tooShort, .badMagic, .unsupportedVersion: break       // not a model file of ours at all
+            default: try check.verify()                                 // a damaged file says so first
+            }
             throw ModelError(description: "model '\(path)': \(error.message)")
         }
     }
@@ -150,8 +158,8 @@ extension S2CInt {
         func run() throws {
             let img = try input == "-" ? PNGIO.read(data: FileIO.readAll(path: "-"), name: "<stdin>")
                                        : PNGIO.read(path: input)
-            let (codec, kn) = try runtime.load()
-            try checkQuality(quality, codec)
+            let (codec, kn, check) = try runtime.load()
+            do { try checkQuality(quality, codec) } catch { try check.verify(); throw error }
             let q256 = Int((quality * 256).rounded())
             let meter = TileProgress(verb: "encoding", stepsPerTile: 2)
             let bs: Bitstream
@@ -160,8 +168,12 @@ extension S2CInt {
                 bs = try codec.encodeStream(rgb: img.pixels, width: img.width, height: img.height,
                                             color: img.isGrayscale ? .gray : .rgb, quality256: q256,
                                             maxTile: tiling.tile, kn, progress: meter.update)
+            } catch {
+                try check.verify()
+                throw error
             }
             let bytes = bs.serialize()
+            try check.verify()
             try AtomicFile.write(bytes, to: output, notOver: input)
             if output != "-" {
                 let h = bs.header
@@ -187,17 +199,19 @@ extension S2CInt {
         func run() throws {
             let bytes = try FileIO.readAll(path: input, maxBytes: Bitstream.maxSize)
             let bs = try parseBitstream(bytes, name: input)
-            let (codec, kn) = try runtime.load(decodeOnly: true, stream: bs.header.fingerprint)
+            let (codec, kn, check) = try runtime.load(decodeOnly: true, stream: bs.header.fingerprint)
             let img: DecodedImage
             let meter = TileProgress(verb: "decoding", stepsPerTile: 1)
             defer { meter.finish() }
             do {
                 img = try codec.decode(bs, kn, progress: meter.update)
             } catch {
+                try check.verify()          // a damaged model, not the stream, is then the error
                 throw InputError(name: input == "-" ? "<stdin>" : input, message: error.message)
             }
             let gray = img.color == .gray
             let px = gray ? img.pixels.flatMap { [$0, $0, $0] } : img.pixels
+            try check.verify()
             try PNGIO.write(RGBImage(width: img.width, height: img.height, isGrayscale: gray, pixels: px),
                             to: output, notOver: input)
         }
@@ -254,13 +268,40 @@ extension S2CInt {
 
         func run() throws {
             let qualities = try parseQualities(quality)
-            let (codec, kn) = try runtime.load()
+            let (codec, kn, check) = try runtime.load()
+            try check.verify()
             for q in qualities { try checkQuality(q, codec) }
             let rows = try Evaluation.evaluateFolder(images, codec, kn, qualities: qualities, maxTile: tiling.tile) { r, i, n in
                 FileHandle.standardError.write(Data(String(format: "[%d/%d] %@ q%.3g: %.4f bpp %.2f dB\n", i + 1, n,
                                                            r.image, r.quality, r.bpp, r.psnr).utf8))
             }
             print(json ? Evaluation.json(rows) : Evaluation.table(rows, qualities: qualities), terminator: "")
+        }
+    }
+}
+
+/// A model file's FNV-1a checksum, computed on a thread of its own from construction on. The
+/// hash is serial (~20 ms for hybrid-lite's 16 MB, ~90 ms for hybrid-t's 69 MB), so s2c-int
+/// parses the model without it and overlaps it with the codec's work; `verify()` waits for it
+/// and throws the error a checked load would have thrown. Nothing is written before it passes.
+final class ModelChecksum: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var matches = false         // written by the hashing thread before `done` is signalled
+    private let path: String
+
+    init(_ bytes: [UInt8], path: String) {
+        self.path = path
+        Thread.detachNewThread { [self] in
+            matches = ModelFile.checksumMatches(bytes)
+            done.signal()
+        }
+    }
+
+    func verify() throws {
+        done.wait()
+        done.signal()                   // a second verify() does not block
+        guard matches else {
+            throw ModelError(description: "model '\(path)': \(ModelFileError.checksumMismatch.message)")
         }
     }
 }

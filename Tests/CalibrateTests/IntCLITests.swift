@@ -119,6 +119,25 @@ private func tmp(_ name: String) -> String {
     #expect(jm.status != 0 && jm.err.contains("s2c model"))
 }
 
+/// s2c-int hashes the model on another thread while the codec runs: a model damaged inside a
+/// tensor must still be reported as damaged (not as a bad bitstream, whatever the damaged weights
+/// made the codec do first), with a non-zero exit and no output, by every subcommand.
+@Test func damagedModelIsReportedBeforeAnyOutput() throws {
+    let good = tmp("good.s2c"), bad = tmp("damaged.s2cq"), out = tmp("d.png"), out2 = tmp("d.s2c")
+    defer { for f in [good, bad, out, out2] { try? FileManager.default.removeItem(atPath: f) } }
+    #expect(try s2cInt(["encode", png, "-o", good, "--model", model]).status == 0)
+    var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: model)))
+    for at in stride(from: bytes.count / 3, to: bytes.count - 8, by: bytes.count / 7) { bytes[at] ^= 0x40 }
+    try Data(bytes).write(to: URL(fileURLWithPath: bad))
+    for args in [["decode", good, "-o", out, "--model", bad], ["encode", png, "-o", out2, "--model", bad],
+                 ["eval", "--images", png.components(separatedBy: "/").dropLast().joined(separator: "/"),
+                  "--quality", "1", "--model", bad]] {
+        let r = try s2cInt(args)
+        #expect(r.status != 0 && r.err.contains("checksum mismatch"), "\(args[0]): \(r.err)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: out) && !FileManager.default.fileExists(atPath: out2))
+}
+
 @Test func versionNamesTheFormats() throws {
     let v = try s2cInt(["--version"])
     #expect(v.status == 0)
