@@ -74,19 +74,39 @@ let layout: Layout = {
 
 let elementSize = [1, 2, 4, 1, 2, 4, 8]
 
-/// The working copy of the model, and the positions the current input's edits wrote (each once).
+/// The working copy of the model, and the byte ranges the current input's edits wrote.
 nonisolated(unsafe) var work = baseBytes
-nonisolated(unsafe) var touched = [Bool](repeating: false, count: baseBytes.count)
-nonisolated(unsafe) var undo: [Int] = []
+nonisolated(unsafe) var written: [Range<Int>] = []
 
+/// Writes the n little-endian bytes of v at p.
 func put(_ p: Int, _ n: Int, _ v: UInt64) {
-    for i in 0..<n {
-        if !touched[p + i] {
-            touched[p + i] = true
-            undo.append(p + i)
+    written.append(p..<p + n)
+    for i in 0..<n { work[p + i] = UInt8(truncatingIfNeeded: v >> UInt64(8 * i)) }
+}
+
+/// Fills `count` elements of `size` bytes at p with v (one element written, then copies doubling).
+func fill(_ p: Int, _ count: Int, _ size: Int, _ v: UInt64) {
+    put(p, size, v)
+    let total = count * size
+    work.withUnsafeMutableBufferPointer { w in
+        var done = size
+        while done < total {
+            let n = min(done, total - done)
+            (w.baseAddress! + p + done).update(from: w.baseAddress! + p, count: n)
+            done += n
         }
-        work[p + i] = UInt8(truncatingIfNeeded: v >> UInt64(8 * i))
     }
+    written.append(p..<p + total)
+}
+
+/// Puts `work` back to the base model.
+func restore() {
+    work.withUnsafeMutableBufferPointer { w in
+        baseBytes.withUnsafeBufferPointer { b in
+            for r in written { (w.baseAddress! + r.lowerBound).update(from: b.baseAddress! + r.lowerBound, count: r.count) }
+        }
+    }
+    written.removeAll(keepingCapacity: true)
 }
 
 /// SplitMix64's finalizer: a well-mixed 64-bit value of x.
@@ -97,11 +117,35 @@ func mix(_ x: UInt64) -> UInt64 {
     return z ^ (z >> 31)
 }
 
-/// The model an input makes, as 64 bits: a sum over the bytes its edits changed (so neither the
-/// order of the edits nor edits that write a byte's own value matter). 0: the base model.
+/// 8-byte word i of a file (little-endian; past the end reads as 0).
+func word(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 {
+    let p = 8 * i
+    if p + 8 <= b.count { return UnsafeRawPointer(b.baseAddress! + p).loadUnaligned(as: UInt64.self) }
+    var v: UInt64 = 0
+    for k in p..<b.count { v |= UInt64(b[k]) << UInt64(8 * (k - p)) }
+    return v
+}
+
+/// The model an input makes, as 64 bits: a sum over the file's 8-byte words that differ from the
+/// base model (only words the edits wrote can), so it depends on the edited file alone, not on the
+/// order of the edits or on edits that write a byte's own value. 0: the base model.
 func modelKey() -> UInt64 {
+    let words = written.map { ($0.lowerBound >> 3)..<(($0.upperBound + 7) >> 3) }.sorted { $0.lowerBound < $1.lowerBound }
     var key: UInt64 = 0
-    for p in undo where work[p] != baseBytes[p] { key &+= mix(UInt64(p) << 8 | UInt64(work[p])) }
+    var next = 0    // words below this one are summed already
+    work.withUnsafeBufferPointer { w in
+        baseBytes.withUnsafeBufferPointer { b in
+            for r in words {
+                let lo = max(r.lowerBound, next)
+                guard lo < r.upperBound else { continue }
+                for i in lo..<r.upperBound {
+                    let x = word(w, i)
+                    if x != word(b, i) { key &+= mix(mix(UInt64(i)) ^ x) }
+                }
+                next = r.upperBound
+            }
+        }
+    }
     return key
 }
 
@@ -152,7 +196,7 @@ func apply(op: UInt8, t: Int, e: Int, v: UInt32) {
         if op % 8 == 2 {
             put(start + size * (e % n), size, UInt64(v))
         } else {
-            for i in 0..<n { put(start + size * i, size, UInt64(v)) }
+            fill(start, n, size, UInt64(v))
         }
     case 3, 4:
         let x = l.tensors[t % l.tensors.count]
@@ -217,13 +261,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         apply(op: input[p], t: le(input, p + 2, 2), e: le(input, p + 4, 4), v: UInt32(le(input, p + 8, 4)))
         p += 12
     }
-    defer {
-        for at in undo {
-            work[at] = baseBytes[at]
-            touched[at] = false
-        }
-        undo.removeAll(keepingCapacity: true)
-    }
+    defer { restore() }
     summaryAtExit
     inputs += 1
     let model = modelKey()
