@@ -21,8 +21,8 @@
 // The harness is deterministic, so it does no work twice: an input whose edits make the same
 // model as an earlier input's and ask for the same run (libFuzzer often mutates bytes no edit
 // reads, writes a byte's own value, or changes only the prefix of an input whose model the loader
-// refused) is skipped, and consecutive inputs of one model share its codec. The summary at exit
-// says how many inputs ran.
+// refused) is skipped, the committed stream is decoded once per model and kernel path, and
+// consecutive inputs of one model share its codec. The summary at exit says how many inputs ran.
 import FixedPoint
 import Foundation
 @testable import QuantModel
@@ -157,12 +157,15 @@ func runKey(_ prefix: [UInt8]) -> UInt64 {
                | (prefix[2] & 7 == 3 ? 1 << 8 : 0) | UInt64(prefix[3]))
 }
 
-/// Work already done: every (model, run) key run, the models the loader refused, and the last
-/// codec built. The harness is deterministic, so an input that asks for work already done (libFuzzer
-/// often changes only bytes that no edit reads, or only the prefix of an input whose model is
-/// refused) is skipped, and a codec is built once for consecutive inputs of the same model.
+/// Work already done: every (model, run) key run, the models the loader refused, the (model,
+/// kernel path) pairs that decoded the committed stream, and the last codec built. The harness is
+/// deterministic, so an input that asks for work already done (libFuzzer often changes only bytes
+/// that no edit reads, or only the prefix of an input whose model is refused) is skipped, the
+/// committed stream is decoded once per model and path, and a codec is built once for consecutive
+/// inputs of the same model.
 nonisolated(unsafe) var seen = Set<UInt64>()
 nonisolated(unsafe) var refused = Set<UInt64>()
+nonisolated(unsafe) var committedDecoded = Set<UInt64>()
 nonisolated(unsafe) var lastCodec: (key: UInt64, codec: IntCodec)? = nil
 nonisolated(unsafe) var inputs = 0, repeats = 0
 let summaryAtExit: Void = {
@@ -299,7 +302,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             finding("the C reference and the SIMD kernels decode differently")
         }
     }
-    if let bs = try? Bitstream(fingerprint: codec.fingerprint, width: committedStream.header.width,
+    if committedDecoded.insert(model &+ mix(reference ? 2 : 3)).inserted,
+       let bs = try? Bitstream(fingerprint: codec.fingerprint, width: committedStream.header.width,
                                height: committedStream.header.height, color: committedStream.header.color,
                                quality256: committedStream.header.quality256, zStream: committedStream.zStream,
                                yStream: committedStream.yStream) {
