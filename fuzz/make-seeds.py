@@ -7,7 +7,7 @@ run in CI. Valid files of every kind, small enough for fast fuzzing:
              another model's fingerprint); a header with empty payloads
   model      small .s2cq files: every metadata and element type, rank 0 and 8, empty tensors,
              alignment 1 and 4096, and the nano model's metadata with its tensor table cut down
-  modelgraph edit scripts for fuzz/harness/modelgraph.swift (the empty script runs nano as is)
+  modelgraph edit scripts for fuzz/harness/modelgraph.swift (the empty script runs fuzz/pico.s2cq as is)
   safetensors F32 / F16 / BF16, metadata, rank 0 and 4, empty tensors, a cut of the nano weights
   png        every colour type and bit depth, palettes with and without tRNS, opaque and
              transparent alpha, interlaced, colour-space chunks, split IDATs, 1x1

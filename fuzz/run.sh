@@ -48,7 +48,7 @@ for h in "${harnesses[@]}"; do
     [ -f "$dict" ] && opts+=(-dict="$dict")
     case $h in
     bitstream|board|png) opts+=(-max_len=8192) ;;
-    modelgraph) opts+=(-max_len=1024) ;;
+    modelgraph) opts+=(-max_len=1024 -len_control=0) ;;   # scripts of up to 85 edits from the start
     safetensors) opts+=(-max_len=16384) ;;
     esac
     if [ $mode = regress ]; then

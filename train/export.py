@@ -4,6 +4,7 @@
   python train/export.py weights --checkpoint train/runs/hybrid-lite/checkpoint.pt   # -> Weights/hybrid-lite.safetensors
   python train/export.py weights --ema ...     # the moving average of the weights (train.py --ema)
   python train/export.py golden  -o Tests/CalibrateTests/Fixtures     # hybrid-nano, fixed seed
+  python train/export.py golden --config hybrid-pico --weights-only -o DIR   # the fuzz model's weights (fuzz/make-model.sh)
 """
 from __future__ import annotations
 
@@ -46,10 +47,10 @@ def export_weights(args):
     print(f"wrote {args.out} ({s['config']}, step {s['step']}, {s['samples']} samples, {what}, {args.dtype})")
 
 
-def golden_model() -> HybridModel:
-    """hybrid-nano with a fixed seed and perturbed norms/biases/gains (so no tensor is trivial)."""
+def golden_model(config: str = "hybrid-nano") -> HybridModel:
+    """A model (hybrid-nano) with a fixed seed and perturbed norms/biases/gains (so no tensor is trivial)."""
     torch.manual_seed(GOLDEN_SEED)
-    model = HybridModel(get_config("hybrid-nano"))
+    model = HybridModel(get_config(config))
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("quantiles"):
@@ -68,7 +69,13 @@ def golden_model() -> HybridModel:
 
 def export_golden(args):
     os.makedirs(args.out, exist_ok=True)
-    model = golden_model()
+    model = golden_model(args.config)
+    if args.weights_only:
+        wpath = os.path.join(args.out, f"{args.config.removeprefix('hybrid-')}-weights.safetensors")
+        save_weights(model, wpath, torch.float16, {"purpose": "untrained test model"})
+        print(f"wrote {wpath} ({os.path.getsize(wpath)} bytes)")
+        return
+    assert args.config == "hybrid-nano", "golden vectors are hybrid-nano's (the Swift tests read them)"
     wpath = os.path.join(args.out, "nano-weights.safetensors")
     save_weights(model, wpath, torch.float16, {"purpose": "golden vectors for the Swift float runtime"})
     check = HybridModel(get_config("hybrid-nano"))
@@ -101,6 +108,9 @@ def main():
     w.add_argument("--ema", action="store_true", help="export the checkpoint's moving average of the weights")
     g = sub.add_parser("golden", help="hybrid-nano golden vectors for the Swift tests")
     g.add_argument("-o", "--out", default=os.path.join(REPO, "Tests", "CalibrateTests", "Fixtures"))
+    g.add_argument("--config", default="hybrid-nano", help="model configuration (train/s2c/config.py)")
+    g.add_argument("--weights-only", action="store_true",
+                   help="write only <name>-weights.safetensors (and .json), no golden vectors")
     a = p.parse_args()
     export_weights(a) if a.cmd == "weights" else export_golden(a)
 

@@ -275,16 +275,25 @@ public struct ModelFile: Sendable {
         return t
     }
 
-    /// Tensor contents as Int8.
-    public func int8(_ name: String) throws(ModelFileError) -> [Int8] {
-        let t = try info(name, .i8)
-        return [Int8](unsafeUninitializedCapacity: t.byteCount) { dst, count in
+    /// A tensor's elements as `T`, stored little-endian: one copy of the bytes (a byte swap per
+    /// element only on a big-endian host). The reader has checked that the tensor lies inside the
+    /// file and that its byte count is count * size.
+    func elements<T: FixedWidthInteger>(_ t: TensorInfo, as _: T.Type) -> [T] {
+        [T](unsafeUninitializedCapacity: t.count) { dst, count in
             bytes.withUnsafeBytes { src in
                 UnsafeMutableRawBufferPointer(dst).copyMemory(
                     from: UnsafeRawBufferPointer(rebasing: src[t.offset..<t.offset + t.byteCount]))
             }
-            count = t.byteCount
+            count = t.count
+            #if _endian(big)
+            for i in 0..<count { dst[i] = T(littleEndian: dst[i]) }
+            #endif
         }
+    }
+
+    /// Tensor contents as Int8.
+    public func int8(_ name: String) throws(ModelFileError) -> [Int8] {
+        elements(try info(name, .i8), as: Int8.self)
     }
 
     /// Tensor contents as UInt8.
@@ -295,36 +304,17 @@ public struct ModelFile: Sendable {
 
     /// Tensor contents as Int16.
     public func int16(_ name: String) throws(ModelFileError) -> [Int16] {
-        let t = try info(name, .i16)
-        var out = [Int16](repeating: 0, count: t.count)
-        for i in 0..<t.count {
-            let p = t.offset + 2 * i
-            out[i] = Int16(bitPattern: UInt16(bytes[p]) | UInt16(bytes[p + 1]) << 8)
-        }
-        return out
+        elements(try info(name, .i16), as: Int16.self)
     }
 
     /// Tensor contents as UInt16.
     public func uint16(_ name: String) throws(ModelFileError) -> [UInt16] {
-        let t = try info(name, .u16)
-        var out = [UInt16](repeating: 0, count: t.count)
-        for i in 0..<t.count {
-            let p = t.offset + 2 * i
-            out[i] = UInt16(bytes[p]) | UInt16(bytes[p + 1]) << 8
-        }
-        return out
+        elements(try info(name, .u16), as: UInt16.self)
     }
 
     /// Tensor contents as Int32.
     public func int32(_ name: String) throws(ModelFileError) -> [Int32] {
-        let t = try info(name, .i32)
-        var out = [Int32](repeating: 0, count: t.count)
-        for i in 0..<t.count {
-            let p = t.offset + 4 * i
-            let u = UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24
-            out[i] = Int32(bitPattern: u)
-        }
-        return out
+        elements(try info(name, .i32), as: Int32.self)
     }
 
     /// An integer metadata value (u32/i32/u64/i64 all accepted when they fit Int).

@@ -1,8 +1,9 @@
-// modelgraph.swift: libFuzzer harness for hostile but well-formed models: the committed nano
-// model (Tests/Conformance/nano.s2cq) with structured edits applied in place, then the whole
-// codec built from it (IntCodec(model:), encoder included), a small image encoded, the stream
-// decoded and compared with the encoder's reconstruction and with a decode on the other kernel
-// path (C reference / best SIMD), and a committed stream decoded.
+// modelgraph.swift: libFuzzer harness for hostile but well-formed models: the committed pico
+// model (fuzz/pico.s2cq, written by fuzz/make-model.sh: nano's graph with every block kind and
+// SIMD widths at a third of its work) with structured edits applied in place, then the whole codec
+// built from it (IntCodec(model:), encoder included), a small image encoded, the stream decoded
+// and compared with the encoder's reconstruction and with a decode on the other kernel path
+// (C reference / best SIMD), and a committed stream decoded.
 //
 // The input is a 4-byte prefix (quality, image, flags: bit 1 runs the networks, low three bits
 // 011 on the C reference kernels, else the best ones; seed of the pixels) and 12-byte edit records:
@@ -15,11 +16,18 @@
 // The edited file is parsed without its checksum (ModelFile(bytes:verifyChecksum: false)), so
 // every edit reaches the layers' own checks. A codec that loads must never crash, hang or differ
 // between encoder and decoder. The edits are made in one buffer and undone after each input
-// (copying 4.5 MB per input would cost more than the parse).
+// (copying the model per input would cost more than the parse).
+//
+// The harness is deterministic, so it does no work twice: an input whose edits make the same
+// model as an earlier input's and ask for the same run (libFuzzer often mutates bytes no edit
+// reads, writes a byte's own value, or changes only the prefix of an input whose model the loader
+// refused) is skipped, the committed stream is decoded once per model and kernel path, and
+// consecutive inputs of one model share its codec. The summary at exit says how many inputs ran.
 import FixedPoint
+import Foundation
 @testable import QuantModel
 
-let baseBytes: [UInt8] = repoFile("Tests/Conformance/nano.s2cq")
+let baseBytes: [UInt8] = repoFile("fuzz/pico.s2cq")
 
 /// Positions of the editable fields of the base file (its parsed table, re-walked for offsets).
 struct Layout {
@@ -66,16 +74,105 @@ let layout: Layout = {
 
 let elementSize = [1, 2, 4, 1, 2, 4, 8]
 
-/// The working copy of the model and the bytes the current input's edits replaced.
+/// The working copy of the model, and the byte ranges the current input's edits wrote.
 nonisolated(unsafe) var work = baseBytes
-nonisolated(unsafe) var undo: [(Int, UInt8)] = []
+nonisolated(unsafe) var written: [Range<Int>] = []
 
+/// Writes the n little-endian bytes of v at p.
 func put(_ p: Int, _ n: Int, _ v: UInt64) {
-    for i in 0..<n {
-        undo.append((p + i, work[p + i]))
-        work[p + i] = UInt8(truncatingIfNeeded: v >> UInt64(8 * i))
-    }
+    written.append(p..<p + n)
+    for i in 0..<n { work[p + i] = UInt8(truncatingIfNeeded: v >> UInt64(8 * i)) }
 }
+
+/// Fills `count` elements of `size` bytes at p with v (one element written, then copies doubling).
+func fill(_ p: Int, _ count: Int, _ size: Int, _ v: UInt64) {
+    put(p, size, v)
+    let total = count * size
+    work.withUnsafeMutableBufferPointer { w in
+        var done = size
+        while done < total {
+            let n = min(done, total - done)
+            (w.baseAddress! + p + done).update(from: w.baseAddress! + p, count: n)
+            done += n
+        }
+    }
+    written.append(p..<p + total)
+}
+
+/// Puts `work` back to the base model.
+func restore() {
+    work.withUnsafeMutableBufferPointer { w in
+        baseBytes.withUnsafeBufferPointer { b in
+            for r in written { (w.baseAddress! + r.lowerBound).update(from: b.baseAddress! + r.lowerBound, count: r.count) }
+        }
+    }
+    written.removeAll(keepingCapacity: true)
+}
+
+/// SplitMix64's finalizer: a well-mixed 64-bit value of x.
+func mix(_ x: UInt64) -> UInt64 {
+    var z = x &+ 0x9e37_79b9_7f4a_7c15
+    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+    return z ^ (z >> 31)
+}
+
+/// 8-byte word i of a file (little-endian; past the end reads as 0).
+func word(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 {
+    let p = 8 * i
+    if p + 8 <= b.count { return UnsafeRawPointer(b.baseAddress! + p).loadUnaligned(as: UInt64.self) }
+    var v: UInt64 = 0
+    for k in p..<b.count { v |= UInt64(b[k]) << UInt64(8 * (k - p)) }
+    return v
+}
+
+/// The model an input makes, as 64 bits: a sum over the file's 8-byte words that differ from the
+/// base model (only words the edits wrote can), so it depends on the edited file alone, not on the
+/// order of the edits or on edits that write a byte's own value. 0: the base model.
+func modelKey() -> UInt64 {
+    let words = written.map { ($0.lowerBound >> 3)..<(($0.upperBound + 7) >> 3) }.sorted { $0.lowerBound < $1.lowerBound }
+    var key: UInt64 = 0
+    var next = 0    // words below this one are summed already
+    work.withUnsafeBufferPointer { w in
+        baseBytes.withUnsafeBufferPointer { b in
+            for r in words {
+                let lo = max(r.lowerBound, next)
+                guard lo < r.upperBound else { continue }
+                for i in lo..<r.upperBound {
+                    let x = word(w, i)
+                    if x != word(b, i) { key &+= mix(mix(UInt64(i)) ^ x) }
+                }
+                next = r.upperBound
+            }
+        }
+    }
+    return key
+}
+
+/// The prefix fields a run reads (quality, image, kernel path, pixel seed), as 64 bits; 0 when the
+/// input does not ask for a run.
+func runKey(_ prefix: [UInt8]) -> UInt64 {
+    guard prefix[2] & 2 != 0 else { return 0 }
+    return mix(1 << 60 | UInt64(prefix[0]) << 24 | UInt64(prefix[1]) % UInt64(images.count) << 16
+               | (prefix[2] & 7 == 3 ? 1 << 8 : 0) | UInt64(prefix[3]))
+}
+
+/// Work already done: every (model, run) key run, the models the loader refused, the (model,
+/// kernel path) pairs that decoded the committed stream, and the last codec built. The harness is
+/// deterministic, so an input that asks for work already done (libFuzzer often changes only bytes
+/// that no edit reads, or only the prefix of an input whose model is refused) is skipped, the
+/// committed stream is decoded once per model and path, and a codec is built once for consecutive
+/// inputs of the same model.
+nonisolated(unsafe) var seen = Set<UInt64>()
+nonisolated(unsafe) var refused = Set<UInt64>()
+nonisolated(unsafe) var committedDecoded = Set<UInt64>()
+nonisolated(unsafe) var lastCodec: (key: UInt64, codec: IntCodec)? = nil
+nonisolated(unsafe) var inputs = 0, repeats = 0
+let summaryAtExit: Void = {
+    atexit {
+        fputs("fuzz-modelgraph: \(inputs) inputs, \(inputs - repeats) run, \(repeats) skipped as repeats of an earlier input's work\n", stderr)
+    }
+}()
 
 /// `n` little-endian bytes of `work` at `p`.
 func rd(_ p: Int, _ n: Int) -> Int { var v = 0; for i in 0..<n { v |= Int(work[p + i]) << (8 * i) }; return v }
@@ -102,7 +199,7 @@ func apply(op: UInt8, t: Int, e: Int, v: UInt32) {
         if op % 8 == 2 {
             put(start + size * (e % n), size, UInt64(v))
         } else {
-            for i in 0..<n { put(start + size * i, size, UInt64(v)) }
+            fill(start, n, size, UInt64(v))
         }
     case 3, 4:
         let x = l.tensors[t % l.tensors.count]
@@ -167,12 +264,27 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         apply(op: input[p], t: le(input, p + 2, 2), e: le(input, p + 4, 4), v: UInt32(le(input, p + 8, 4)))
         p += 12
     }
-    defer {
-        for (at, old) in undo.reversed() { work[at] = old }
-        undo.removeAll(keepingCapacity: true)
+    defer { restore() }
+    summaryAtExit
+    inputs += 1
+    let model = modelKey()
+    guard !refused.contains(model), seen.insert(model &+ runKey(prefix)).inserted else {
+        repeats += 1
+        return 0
     }
-    guard let file = try? ModelFile(bytes: work, verifyChecksum: false), let codec = try? IntCodec(model: file),
-          prefix[2] & 2 != 0 else { return 0 }
+    let codec: IntCodec
+    if let last = lastCodec, last.key == model {
+        codec = last.codec
+    } else {
+        lastCodec = nil
+        guard let file = try? ModelFile(bytes: work, verifyChecksum: false), let c = try? IntCodec(model: file) else {
+            refused.insert(model)
+            return 0
+        }
+        codec = c
+        lastCodec = (model, c)
+    }
+    guard prefix[2] & 2 != 0 else { return 0 }
     let quality = 256 + Int(prefix[0]) * 6
     let (w, h, gray) = images[Int(prefix[1]) % images.count]
     let reference = prefix[2] & 7 == 3
@@ -190,7 +302,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             finding("the C reference and the SIMD kernels decode differently")
         }
     }
-    if let bs = try? Bitstream(fingerprint: codec.fingerprint, width: committedStream.header.width,
+    if committedDecoded.insert(model &+ mix(reference ? 2 : 3)).inserted,
+       let bs = try? Bitstream(fingerprint: codec.fingerprint, width: committedStream.header.width,
                                height: committedStream.header.height, color: committedStream.header.color,
                                quality256: committedStream.header.quality256, zStream: committedStream.zStream,
                                yStream: committedStream.yStream) {

@@ -90,6 +90,16 @@ CONFIGS = {
         stage_types=["conv", "attn", "attn"], latent=32, hyper=16,
         groups=[2, 2, 4, 8, 16], cc_hidden=16, cc_blocks=1, pa_hidden=16, pa_blocks=1,
         head_dim=8),
+    # The fuzz harness's model (fuzz/harness/modelgraph.swift, fuzz/make-model.sh): every block kind
+    # (S2C-Conv at 1/4, S2C-Attention with two heads at 1/8, S2C-Identity in the parameter nets),
+    # an empty stage (1/2 scale, where a block would cost the most), three channel groups, and
+    # widths of 4 to 128 so the SIMD kernels run both their vector loops and their tails; about
+    # a third of nano's multiply-adds and two thirds of its lookup tables.
+    "hybrid-pico": ModelConfig(
+        name="hybrid-pico", channels=[4, 8, 16], depths=[0, 1, 1],
+        stage_types=["conv", "conv", "attn"], latent=16, hyper=16,
+        groups=[4, 4, 8], cc_hidden=16, cc_blocks=1, pa_hidden=16, pa_blocks=1,
+        head_dim=8),
 }
 
 
