@@ -147,6 +147,44 @@ public struct ModelFile: Sendable {
     /// The checksum stored in (and verified against) the trailer; identifies the model.
     public let fingerprint: UInt64
 
+    /// The fixed header's fields, each checked against the file's size.
+    private struct Header {
+        var alignment, nMeta, nTensors, dataOffset, dataSize, end: Int
+    }
+
+    /// Everything a model file is checked for before its checksum: size, magic, version and the
+    /// header's fields. A caller that verifies the checksum later (`init(bytes:verifyChecksum:)`)
+    /// runs this first to report these errors in the same order as a checked load.
+    public static func validateHeader(_ bytes: [UInt8]) throws(ModelFileError) {
+        _ = try header(bytes)
+    }
+
+    private static func header(_ bytes: [UInt8]) throws(ModelFileError) -> Header {
+        guard bytes.count >= ModelFile.headerSize + 8 else { throw .tooShort(bytes.count) }
+        guard Array(bytes[0..<4]) == ModelFile.magic else { throw .badMagic }
+        var r = ByteReader(bytes: bytes, pos: 4, end: bytes.count - 8)
+        let version = try r.u32("header")
+        guard version == ModelFile.version else { throw .unsupportedVersion(version) }
+        let alignment = Int(try r.u32("header"))
+        let nMeta = Int(try r.u32("header"))
+        let nTensors = Int(try r.u32("header"))
+        let dataOffset64 = try r.u64("header")
+        let dataSize64 = try r.u64("header")
+        guard alignment >= 1, alignment <= 4096, alignment & (alignment - 1) == 0 else {
+            throw .malformed("alignment \(alignment) is not a power of two <= 4096")
+        }
+        guard nMeta <= ModelFile.maxEntries, nTensors <= ModelFile.maxEntries else {
+            throw .malformed("too many entries")
+        }
+        guard dataOffset64 <= UInt64(bytes.count), dataSize64 <= UInt64(bytes.count),
+              dataOffset64 + dataSize64 + 8 == UInt64(bytes.count) else {
+            throw .truncated("header says \(dataOffset64) + \(dataSize64) + 8 bytes, file has \(bytes.count)")
+        }
+        guard Int(dataOffset64) % alignment == 0 else { throw .malformed("data offset is not aligned") }
+        return Header(alignment: alignment, nMeta: nMeta, nTensors: nTensors, dataOffset: Int(dataOffset64),
+                      dataSize: Int(dataSize64), end: r.pos)
+    }
+
     /// Whether the last 8 bytes hold the FNV-1a of the rest (false for a file too short to have them).
     public static func checksumMatches(_ bytes: [UInt8]) -> Bool {
         guard bytes.count >= 8 else { return false }
@@ -168,29 +206,8 @@ public struct ModelFile: Sendable {
     /// (FNV-1a is serial: ~20 ms of a 16 MB model), and the structure-aware fuzz harness
     /// (fuzz/harness/modelgraph.swift), which edits a model in place, does not hash at all.
     public init(bytes: [UInt8], verifyChecksum: Bool) throws(ModelFileError) {
-        guard bytes.count >= ModelFile.headerSize + 8 else { throw .tooShort(bytes.count) }
-        guard Array(bytes[0..<4]) == ModelFile.magic else { throw .badMagic }
-        var r = ByteReader(bytes: bytes, pos: 4, end: bytes.count - 8)
-        let version = try r.u32("header")
-        guard version == ModelFile.version else { throw .unsupportedVersion(version) }
-        let alignment = Int(try r.u32("header"))
-        let nMeta = Int(try r.u32("header"))
-        let nTensors = Int(try r.u32("header"))
-        let dataOffset64 = try r.u64("header")
-        let dataSize64 = try r.u64("header")
-        guard alignment >= 1, alignment <= 4096, alignment & (alignment - 1) == 0 else {
-            throw .malformed("alignment \(alignment) is not a power of two <= 4096")
-        }
-        guard nMeta <= ModelFile.maxEntries, nTensors <= ModelFile.maxEntries else {
-            throw .malformed("too many entries")
-        }
-        guard dataOffset64 <= UInt64(bytes.count), dataSize64 <= UInt64(bytes.count),
-              dataOffset64 + dataSize64 + 8 == UInt64(bytes.count) else {
-            throw .truncated("header says \(dataOffset64) + \(dataSize64) + 8 bytes, file has \(bytes.count)")
-        }
-        let dataOffset = Int(dataOffset64)
-        let dataSize = Int(dataSize64)
-        guard dataOffset % alignment == 0 else { throw .malformed("data offset is not aligned") }
+        let h = try ModelFile.header(bytes)
+        let (nMeta, nTensors, alignment, dataOffset, dataSize) = (h.nMeta, h.nTensors, h.alignment, h.dataOffset, h.dataSize)
 
         // Checksum before anything else trusts the contents.
         var t = ByteReader(bytes: bytes, pos: bytes.count - 8, end: bytes.count)
@@ -199,7 +216,7 @@ public struct ModelFile: Sendable {
             guard ModelFile.checksumMatches(bytes) else { throw .checksumMismatch }
         }
 
-        r = ByteReader(bytes: bytes, pos: r.pos, end: dataOffset)
+        var r = ByteReader(bytes: bytes, pos: h.end, end: dataOffset)
         var meta: [String: MetaValue] = [:]
         for _ in 0..<nMeta {
             let key = try r.string(Int(try r.u16("metadata key")), "metadata key")

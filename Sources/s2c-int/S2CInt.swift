@@ -78,15 +78,17 @@ struct RuntimeOptions: ParsableArguments {
         if let cpu, let m = parseMask(cpu) { s2c_set_cpu_mask(m) }
         let path = try modelPath(stream: stream)
         let bytes = try FileIO.readAll(path: path, maxBytes: 1 << 30)
+        do {
+            try ModelFile.validateHeader(bytes)     // what a checked load refuses before the checksum
+        } catch {
+            throw ModelError(description: "model '\(path)': \(error.message)")
+        }
         let check = ModelChecksum(bytes, path: path)
         do {
             let model = try ModelFile(bytes: bytes, verifyChecksum: false)
             return (try IntCodec(model: model, decodeOnly: decodeOnly), Kernels.best(), check)
         } catch {
-            switch error {
-            case .tooShort, .badMagic, .unsupportedVersion: break       // not a model file of ours at all
-            default: try check.verify()                                 // a damaged file says so first
-            }
+            try check.verify()                      // a damaged file says so first, as a checked load does
             throw ModelError(description: "model '\(path)': \(error.message)")
         }
     }
