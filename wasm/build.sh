@@ -24,7 +24,7 @@ swiftbin=$(dirname "$(command -v "$SWIFTC")")
 CLANG=${CLANG:-$([ -x "$swiftbin/clang" ] && echo "$swiftbin/clang" || echo clang)}
 WASM_LD=${WASM_LD:-$([ -x "$swiftbin/wasm-ld" ] && echo "$swiftbin/wasm-ld" || echo wasm-ld)}
 sysroot=${WASI_SYSROOT:-/usr}
-builtins=${WASM_BUILTINS:-$(ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a 2>/dev/null | sort -V | tail -1)}
+builtins=${WASM_BUILTINS:-$( (ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a 2>/dev/null || true) | sort -V | tail -1)}
 swiftlib=$swiftbin/../lib/swift/embedded/wasm32-unknown-none-wasm
 for f in "$sysroot/lib/wasm32-wasi/libc.a:wasi-libc" "$builtins:libclang-rt-19-dev-wasm32" \
          "$swiftlib/libswiftUnicodeDataTables.a:a Swift toolchain with Embedded Swift for wasm32"; do

@@ -109,6 +109,12 @@ void s2c_set_threads(int n) { omp_set_num_threads(n > 0 ? n : omp_get_num_procs(
 
 int s2c_get_threads(void) { return omp_get_max_threads(); }
 
+void s2c_parallel_tasks(int n, void (*task)(void *ctx, int i), void *ctx) {
+    atomic_int next = 0; /* a shared counter, not schedule(dynamic): libomp 14 lacks what clang 21 emits for it */
+#pragma omp parallel if (n > 1)
+    for (int i; (i = atomic_fetch_add(&next, 1)) < n;) task(ctx, i);
+}
+
 int s2c_fixedpoint_version(void) { return 1; }
 
 void s2c_keep_freed_memory(void) {

@@ -23,7 +23,26 @@ public enum FileIO {
         var bytes: [UInt8] = []
         if (st.st_mode & S_IFMT) == S_IFREG {
             if Int(st.st_size) > maxBytes { throw ImageIOError.fileTooLarge(path: name, limit: maxBytes) }
-            bytes.reserveCapacity(Int(st.st_size))
+            // A regular file: read straight into the array's storage (one copy, no staging buffer).
+            // Reading stops at the size fstat gave; a file that grew meanwhile goes on through the
+            // chunked loop below, under the same cap.
+            let size = Int(st.st_size)
+            var failure: Int32 = 0
+            bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+                count = 0
+                while count < size {
+                    let n = read(fd, buf.baseAddress! + count, size - count)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        failure = errno
+                        return
+                    }
+                    if n == 0 { return }            // the file shrank: what is there is the file
+                    count += n
+                }
+            }
+            if failure != 0 { throw ImageIOError.system(path: name, operation: "read", code: failure) }
+            if bytes.count < size { return bytes }
         }
         // Read in chunks until EOF; pipes and growing files are capped as we go.
         var chunk = [UInt8](repeating: 0, count: 1 << 16)

@@ -72,8 +72,22 @@ public enum PNGIO {
         return RGBImage(width: w, height: h, isGrayscale: header.isGrayscale, pixels: pixels)
     }
 
+    /// A parallel for-loop the caller may supply: runs `body(i)` for every i in 0..<n, in any order,
+    /// at once or not, and returns when all have run.
+    public typealias ParallelFor = (_ n: Int, _ body: (Int) -> Void) -> Void
+
+    /// Runs the bodies one after another.
+    public static func serial(_ n: Int, _ body: (Int) -> Void) { for i in 0..<n { body(i) } }
+
+    /// Filtered bytes per deflate chunk. The chunks depend on the image only, so the file's bytes
+    /// do not depend on how many threads `parallel` runs them on.
+    static let chunkBytes = 1 << 18
+
     /// Encodes as an 8-bit PNG: RGB, or gray when `isGrayscale` (then R, G and B must be equal).
-    public static func encode(_ img: RGBImage) throws -> [UInt8] {
+    /// The rows are filtered and deflated in chunks of about 256 KiB, each an independent run of
+    /// `parallel`'s body (pigz's layout: one zlib stream, its deflate data the chunks' raw deflate
+    /// data, each but the last ended by a sync flush).
+    public static func encode(_ img: RGBImage, parallel: ParallelFor = serial) throws -> [UInt8] {
         let w = img.width, h = img.height
         guard (1...ImageLimits.maxSide).contains(w), (1...ImageLimits.maxSide).contains(h),
               w * h <= ImageLimits.maxPixels else {
@@ -94,10 +108,36 @@ public enum PNGIO {
             }
         }
         let channels = img.isGrayscale ? 1 : 3
-        let filtered = paethFiltered(samples, width: w, height: h, channels: channels)
-        guard let idat = deflateRLE(filtered) else {
-            throw ImageIOError.invalidImage(detail: "zlib could not compress the image")
+        let stride = w * channels + 1                       // a row behind its filter byte
+        let rowsPerChunk = max(1, chunkBytes / stride)
+        let chunks = (h + rowsPerChunk - 1) / rowsPerChunk
+        var filtered = [UInt8](repeating: 0, count: stride * h)
+        // Each chunk's deflate data and Adler-32, written only by that chunk's body.
+        let parts = UnsafeMutableBufferPointer<(data: [UInt8], adler: uLong)?>.allocate(capacity: chunks)
+        parts.initialize(repeating: nil)
+        defer { parts.deinitialize(); parts.deallocate() }
+        samples.withUnsafeBufferPointer { src in
+            filtered.withUnsafeMutableBufferPointer { dst in
+                let (src, dst) = (src.baseAddress!, dst.baseAddress!)
+                parallel(chunks) { i in
+                    let y0 = i * rowsPerChunk, y1 = min(h, y0 + rowsPerChunk)
+                    paethFilter(src, dst, width: w, channels: channels, rows: y0..<y1)
+                    let bytes = UnsafeBufferPointer(start: dst + y0 * stride, count: (y1 - y0) * stride)
+                    parts[i] = deflateRaw(bytes, last: i == chunks - 1).map {
+                        ($0, adler32(1, bytes.baseAddress, uInt(bytes.count)))
+                    }
+                }
+            }
         }
+        var idat: [UInt8] = [0x78, 0x01]        // zlib header: deflate, 32 KiB window, check bits
+        var adler: uLong = 1
+        for i in 0..<chunks {
+            guard let part = parts[i] else { throw ImageIOError.invalidImage(detail: "zlib could not compress the image") }
+            idat += part.data
+            let y0 = i * rowsPerChunk, y1 = min(h, y0 + rowsPerChunk)
+            adler = adler32_combine(adler, part.adler, off_t((y1 - y0) * stride))
+        }
+        appendBE32(&idat, UInt32(truncatingIfNeeded: adler))
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         png.reserveCapacity(idat.count + 64)
         var ihdr = [UInt8]()
@@ -110,55 +150,51 @@ public enum PNGIO {
         return png
     }
 
-    /// PNG rows, each behind its filter byte, every row Paeth-filtered (filter type 4). One fixed
-    /// filter and zlib's run-length strategy: measured on decoded Kodak images, as small as libpng's
-    /// default (adaptive filters, zlib level 6) and about 10x faster (docs/results.md, "PNG writer and
-    /// model load").
-    private static func paethFiltered(_ samples: [UInt8], width w: Int, height h: Int, channels bpp: Int) -> [UInt8] {
+    /// PNG rows `rows` of the image, each behind its filter byte, Paeth-filtered (filter type 4).
+    /// One fixed filter and zlib's run-length strategy: measured on decoded Kodak images, as small as
+    /// libpng's default (adaptive filters, zlib level 6) and about 10x faster (docs/results.md, "PNG
+    /// writer and model load").
+    private static func paethFilter(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<UInt8>,
+                                    width w: Int, channels bpp: Int, rows: Range<Int>) {
         let stride = w * bpp
-        var out = [UInt8](repeating: 0, count: (stride + 1) * h)
-        samples.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<h {
-                    let row = src.baseAddress! + y * stride
-                    let o = dst.baseAddress! + y * (stride + 1)
-                    o[0] = 4
-                    if y == 0 {   // no row above: Paeth reduces to the left neighbour
-                        for x in 0..<stride { o[1 + x] = row[x] &- (x >= bpp ? row[x - bpp] : 0) }
-                        continue
-                    }
-                    let up = row - stride
-                    for x in 0..<bpp { o[1 + x] = row[x] &- up[x] }
-                    for x in bpp..<stride {
-                        let a = Int(row[x - bpp]), b = Int(up[x]), c = Int(up[x - bpp])
-                        let pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c)
-                        let pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c)
-                        o[1 + x] = row[x] &- UInt8(truncatingIfNeeded: pred)
-                    }
-                }
+        for y in rows {
+            let row = src + y * stride
+            let o = dst + y * (stride + 1)
+            o[0] = 4
+            if y == 0 {   // no row above: Paeth reduces to the left neighbour
+                for x in 0..<stride { o[1 + x] = row[x] &- (x >= bpp ? row[x - bpp] : 0) }
+                continue
+            }
+            let up = row - stride
+            for x in 0..<bpp { o[1 + x] = row[x] &- up[x] }
+            for x in bpp..<stride {
+                let a = Int(row[x - bpp]), b = Int(up[x]), c = Int(up[x - bpp])
+                let pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c)
+                let pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c)
+                o[1 + x] = row[x] &- UInt8(truncatingIfNeeded: pred)
             }
         }
-        return out
     }
 
-    /// One zlib stream of `data` (Z_RLE strategy), or nil if zlib fails.
-    private static func deflateRLE(_ data: [UInt8]) -> [UInt8]? {
+    /// Raw deflate data of `data` (Z_RLE strategy), ended by a sync flush (byte-aligned, not
+    /// final) or, when `last`, by the final block; nil if zlib fails.
+    private static func deflateRaw(_ data: UnsafeBufferPointer<UInt8>, last: Bool) -> [UInt8]? {
         var strm = z_stream()
-        guard deflateInit2_(&strm, 6, Z_DEFLATED, 15, 8, Z_RLE, zlibVersion(),
+        guard deflateInit2_(&strm, 6, Z_DEFLATED, -15, 8, Z_RLE, zlibVersion(),
                             Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { deflateEnd(&strm) }
-        var out = [UInt8](repeating: 0, count: Int(deflateBound(&strm, uLong(data.count))))
-        var input = data
-        let status = input.withUnsafeMutableBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                strm.next_in = src.baseAddress
-                strm.avail_in = uInt(src.count)
-                strm.next_out = dst.baseAddress
-                strm.avail_out = uInt(dst.count)
-                return deflate(&strm, Z_FINISH)
-            }
+        // deflateBound covers the final block; a sync flush adds at most an empty stored block.
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&strm, uLong(data.count))) + 16)
+        let status = out.withUnsafeMutableBufferPointer { dst in
+            strm.next_in = UnsafeMutablePointer(mutating: data.baseAddress)
+            strm.avail_in = uInt(data.count)
+            strm.next_out = dst.baseAddress
+            strm.avail_out = uInt(dst.count)
+            return deflate(&strm, last ? Z_FINISH : Z_SYNC_FLUSH)
         }
-        guard status == Z_STREAM_END else { return nil }
+        guard last ? status == Z_STREAM_END : (status == Z_OK && strm.avail_in == 0 && strm.avail_out > 0) else {
+            return nil
+        }
         out.removeSubrange(Int(strm.total_out)...)
         return out
     }
@@ -181,8 +217,9 @@ public enum PNGIO {
     }
 
     /// Encodes and writes atomically to `path` ("-" writes stdout), never over `input`.
-    public static func write(_ img: RGBImage, to path: String, notOver input: String? = nil) throws {
-        try AtomicFile.write(try encode(img), to: path, notOver: input)
+    public static func write(_ img: RGBImage, to path: String, notOver input: String? = nil,
+                             parallel: ParallelFor = serial) throws {
+        try AtomicFile.write(try encode(img, parallel: parallel), to: path, notOver: input)
     }
 
     /// Index and alpha of the first pixel whose alpha (last channel) is not 255, if any.

@@ -213,9 +213,10 @@ extension S2CInt {
             }
             let gray = img.color == .gray
             let px = gray ? img.pixels.flatMap { [$0, $0, $0] } : img.pixels
+            let rgb = RGBImage(width: img.width, height: img.height, isGrayscale: gray, pixels: px)
+            let png = try PNGIO.encode(rgb, parallel: ompParallel)
             try check.verify()
-            try PNGIO.write(RGBImage(width: img.width, height: img.height, isGrayscale: gray, pixels: px),
-                            to: output, notOver: input)
+            try AtomicFile.write(png, to: output, notOver: input)
         }
     }
 
@@ -304,6 +305,18 @@ final class ModelChecksum: @unchecked Sendable {
         done.signal()                   // a second verify() does not block
         guard matches else {
             throw ModelError(description: "model '\(path)': \(ModelFileError.checksumMismatch.message)")
+        }
+    }
+}
+
+/// PNGIO's parallel loop on the kernels' OpenMP threads.
+func ompParallel(_ n: Int, _ body: (Int) -> Void) {
+    withoutActuallyEscaping(body) { body in
+        var b = body
+        withUnsafeMutablePointer(to: &b) { p in
+            s2c_parallel_tasks(Int32(n), { ctx, i in
+                ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(i))
+            }, p)
         }
     }
 }

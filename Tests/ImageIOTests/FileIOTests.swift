@@ -68,4 +68,18 @@ import Testing
         #expect(throws: ImageIOError.fileTooLarge(path: dir + "/f", limit: 99)) { try FileIO.readAll(path: dir + "/f", maxBytes: 99) }
         #expect(try FileIO.readAll(path: dir + "/f", maxBytes: 100).count == 100)
     }
+
+    /// Regular files are read into their array in one pass; sizes around the 64 KiB chunk of the
+    /// fallback loop, and a /proc file (reported as 0 bytes, not empty), come back whole.
+    @Test func readAllReturnsEveryByte() throws {
+        let dir = TestPNG.tempDir()
+        defer { TestPNG.removeDir(dir) }
+        for n in [0, 1, 65535, 65536, 65537, 300_001] {
+            let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
+            try AtomicFile.write(bytes, to: dir + "/f\(n)")
+            #expect(try FileIO.readAll(path: dir + "/f\(n)") == bytes)
+        }
+        let status = try FileIO.readAll(path: "/proc/self/status")
+        #expect(String(decoding: status, as: UTF8.self).hasPrefix("Name:"))
+    }
 }

@@ -44,6 +44,18 @@ private func colorType(_ png: [UInt8]) -> UInt8 { png[25] }
         }
     }
 
+    /// Images of several deflate chunks (about 256 KiB of rows each): libpng reads them back, and
+    /// the bytes are the same whatever order or thread the chunks run on.
+    @Test(arguments: [(700, 300, false), (1500, 400, true), (333, 1000, false)])
+    func chunkedImagesDoNotDependOnTheChunkOrder(width: Int, height: Int, gray: Bool) throws {
+        #expect(height * (width * (gray ? 1 : 3) + 1) > 2 * PNGIO.chunkBytes)
+        let img = sampleImage(width: width, height: height, gray: gray, seed: UInt64(width + height))
+        let serial = try PNGIO.encode(img)
+        let reversed = try PNGIO.encode(img) { n, body in for i in (0..<n).reversed() { body(i) } }
+        #expect(serial == reversed)
+        #expect(try PNGIO.read(data: serial, name: "chunks.png") == img)
+    }
+
     @Test func grayWithUnequalChannelsIsRefusedByEncoder() {
         var img = sampleImage(width: 4, height: 4, gray: true)
         img.pixels[5] &+= 1

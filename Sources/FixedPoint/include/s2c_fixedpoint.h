@@ -45,6 +45,11 @@ int s2c_cpu_parse_mask(const char *s, uint32_t *mask);
 void s2c_set_threads(int n);
 /** Thread count a parallel region started by the calling thread would use. */
 int s2c_get_threads(void);
+/** Runs task(ctx, i) for every i in 0 ... n-1 on the threads of a parallel region (each thread takes
+ *  the next task; the caller's thread is one of them) and returns when all have run. For independent
+ *  host-side work after the network (the PNG writer's chunks, the model checksum): it runs on the
+ *  kernels' own threads, which would otherwise wait, instead of on more threads beside them. */
+void s2c_parallel_tasks(int n, void (*task)(void *ctx, int i), void *ctx);
 
 /** Process-wide glibc malloc tuning for whole-image decoders (tools, not libraries): serve large blocks
  *  from the heap and keep freed memory, so the per-layer activations reuse pages instead of being
