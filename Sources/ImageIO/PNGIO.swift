@@ -113,7 +113,7 @@ public enum PNGIO {
         let chunks = (h + rowsPerChunk - 1) / rowsPerChunk
         var filtered = [UInt8](repeating: 0, count: stride * h)
         // Each chunk's deflate data and Adler-32, written only by that chunk's body.
-        let parts = UnsafeMutableBufferPointer<(data: [UInt8], adler: uLong)?>.allocate(capacity: chunks)
+        let parts = UnsafeMutableBufferPointer<(data: [UInt8], adler: uLong, count: Int)?>.allocate(capacity: chunks)
         parts.initialize(repeating: nil)
         defer { parts.deinitialize(); parts.deallocate() }
         samples.withUnsafeBufferPointer { src in
@@ -124,7 +124,7 @@ public enum PNGIO {
                     paethFilter(src, dst, width: w, channels: channels, rows: y0..<y1)
                     let bytes = UnsafeBufferPointer(start: dst + y0 * stride, count: (y1 - y0) * stride)
                     parts[i] = deflateRaw(bytes, last: i == chunks - 1).map {
-                        ($0, adler32(1, bytes.baseAddress, uInt(bytes.count)))
+                        ($0, adler32(1, bytes.baseAddress, uInt(bytes.count)), bytes.count)
                     }
                 }
             }
@@ -134,8 +134,7 @@ public enum PNGIO {
         for i in 0..<chunks {
             guard let part = parts[i] else { throw ImageIOError.invalidImage(detail: "zlib could not compress the image") }
             idat += part.data
-            let y0 = i * rowsPerChunk, y1 = min(h, y0 + rowsPerChunk)
-            adler = adler32_combine(adler, part.adler, off_t((y1 - y0) * stride))
+            adler = adler32_combine(adler, part.adler, off_t(part.count))
         }
         appendBE32(&idat, UInt32(truncatingIfNeeded: adler))
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
@@ -217,9 +216,8 @@ public enum PNGIO {
     }
 
     /// Encodes and writes atomically to `path` ("-" writes stdout), never over `input`.
-    public static func write(_ img: RGBImage, to path: String, notOver input: String? = nil,
-                             parallel: ParallelFor = serial) throws {
-        try AtomicFile.write(try encode(img, parallel: parallel), to: path, notOver: input)
+    public static func write(_ img: RGBImage, to path: String, notOver input: String? = nil) throws {
+        try AtomicFile.write(try encode(img), to: path, notOver: input)
     }
 
     /// Index and alpha of the first pixel whose alpha (last channel) is not 255, if any.
