@@ -109,9 +109,21 @@ void s2c_set_threads(int n) { omp_set_num_threads(n > 0 ? n : omp_get_num_procs(
 
 int s2c_get_threads(void) { return omp_get_max_threads(); }
 
+static atomic_int g_side_threads;
+
+void s2c_side_thread(int delta) { atomic_fetch_add(&g_side_threads, delta); }
+
+int s2c_team(void) {
+    const int n = omp_get_max_threads();
+    const int side = atomic_load_explicit(&g_side_threads, memory_order_relaxed);
+    if (side <= 0) return n;
+    const int left = omp_get_num_procs() - side;
+    return n <= left ? n : left > 1 ? left : 1;
+}
+
 void s2c_parallel_tasks(int n, void (*task)(void *ctx, int i), void *ctx) {
     atomic_int next = 0; /* a shared counter, not schedule(dynamic): libomp 14 lacks what clang 21 emits for it */
-#pragma omp parallel if (n > 1)
+#pragma omp parallel num_threads(s2c_team()) if (n > 1)
     for (int i; (i = atomic_fetch_add(&next, 1)) < n;) task(ctx, i);
 }
 

@@ -9,7 +9,7 @@
 void s2c_gemm_s8_c(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, const int8_t *w,
                    ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                    int m, int n, int k, int lo, int hi) {
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int i = 0; i < m; i++) {
         const int8_t *ar = a + i * lda;
         for (int j = 0; j < n; j++) {
@@ -24,7 +24,7 @@ void s2c_gemm_s8_c(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda, co
 void s2c_gemm_s16_c(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
                     ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                     int m, int n, int k, int lo, int hi) {
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int i = 0; i < m; i++) {
         const int16_t *ar = a + i * lda;
         for (int j = 0; j < n; j++) {
@@ -94,7 +94,7 @@ void s2c_gemm_lut_s16_compose(s2c_gemm_s16_fn gemm, int16_t *c, ptrdiff_t ldc, c
                               const int32_t *shift, int m, int n, int k, int lo, int hi, const int16_t *lut) {
     if (m <= 0 || n <= 0) return;
     gemm(c, ldc, a, lda, w, ldw, bias, mult, shift, m, n, k, lo, hi);
-#pragma omp parallel for schedule(static) if ((int64_t)m * n >= S2C_OMP_MIN_WORK * 4)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n >= S2C_OMP_MIN_WORK * 4)
     for (int i = 0; i < m; i++) {
         int16_t *cr = c + (ptrdiff_t)i * ldc;
         for (int j = 0; j < n; j++) cr[j] = lut[(uint16_t)cr[j]];

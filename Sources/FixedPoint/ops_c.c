@@ -68,7 +68,7 @@ void s2c_im2col_rows_s16(int16_t *out, ptrdiff_t ldo, const int16_t *in, int h, 
     if (oy1 > oh) oy1 = oh;
     if (oy0 >= oy1) return;
     const size_t row_bytes = (size_t)c * sizeof(int16_t);
-#pragma omp parallel for schedule(static) if ((int64_t)(oy1 - oy0) * ow * k * k * c >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)(oy1 - oy0) * ow * k * k * c >= S2C_OMP_MIN_WORK)
     for (int oy = oy0; oy < oy1; oy++) {
         for (int ox = 0; ox < ow; ox++) {
             int16_t *o = out + ((ptrdiff_t)(oy - oy0) * ow + ox) * ldo;
@@ -85,7 +85,7 @@ void s2c_im2col_rows_s16(int16_t *out, ptrdiff_t ldo, const int16_t *in, int h, 
 }
 
 void s2c_pixel_shuffle_s16(int16_t *out, const int16_t *in, int h, int w, int c) {
-#pragma omp parallel for schedule(static) if ((int64_t)h * w * c * 4 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)h * w * c * 4 >= S2C_OMP_MIN_WORK)
     for (int y = 0; y < h; y++)
         for (int i = 0; i < 2; i++)
             for (int x = 0; x < w; x++) {
@@ -105,7 +105,7 @@ void s2c_pixel_shuffle_s16(int16_t *out, const int16_t *in, int h, int w, int c)
  * |in * wgt| <= 2^22. */
 void s2c_dwconv_s16_c(int16_t *out, const int16_t *in, int h, int w, int c, const int8_t *wgt, int k,
                       const int32_t *bias, const int32_t *mult, const int32_t *shift, int lo, int hi) {
-#pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             for (int ch = 0; ch < c; ch++)
@@ -131,7 +131,7 @@ void s2c_layernorm_s16_row_c(int16_t *o, const int16_t *x, int c, uint64_t eps_q
 
 void s2c_layernorm_s16_c(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
                          uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi) {
-#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         s2c_layernorm_s16_row_c(out + r * ldo, in + r * ldi, c, eps_q, g, b, shift, lo, hi);
 }
@@ -139,14 +139,14 @@ void s2c_layernorm_s16_c(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff
 /* MARK: - Lookup tables, gated product, rescale */
 
 void s2c_lut16_s16_c(int16_t *out, const int16_t *in, ptrdiff_t n, const int16_t *lut) {
-#pragma omp parallel for schedule(static) if (n >= S2C_OMP_MIN_WORK * 4)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if (n >= S2C_OMP_MIN_WORK * 4)
     for (ptrdiff_t i = 0; i < n; i++) out[i] = lut[(uint16_t)in[i]];
 }
 
 void s2c_gated_s16_c(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
                      const int16_t *lut, int32_t mult, int shift, int lo, int hi) {
     const int64_t half = (int64_t)1 << (shift - 1);
-#pragma omp parallel for schedule(static) if ((int64_t)rows * hc * 4 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * hc * 4 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const int16_t *a = in + r * ldi, *bb = a + hc;
         int16_t *o = out + r * ldo;
@@ -160,7 +160,7 @@ void s2c_gated_s16_c(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t l
 
 void s2c_rescale_s16_c(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
                        const int32_t *shift, int lo, int hi) {
-#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 4 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * c * 4 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         for (int ch = 0; ch < c; ch++)
             out[(ptrdiff_t)r * c + ch] = (int16_t)s2c_requant_clamp(in[(ptrdiff_t)r * c + ch], mult[ch], shift[ch], lo, hi);
@@ -213,7 +213,7 @@ void s2c_window_attn_s16_c(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, ptrd
                            const uint16_t *exp_lut, int exp_len, int32_t out_mult, int out_shift) {
     if (win <= 0 || win > S2C_ATTN_MAX_WIN || heads <= 0 || c % heads) return;
     const int nwx = w / win, nwin = (h / win) * nwx, n = win * win;
-#pragma omp parallel for schedule(static) if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK)
     for (int wi = 0; wi < nwin; wi++) {
         int32_t z[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN], e[S2C_ATTN_MAX_WIN * S2C_ATTN_MAX_WIN];
         attn_window(out, ldo, qkv, ldq, w, c, heads, win, (wi / nwx) * win, (wi % nwx) * win, logit_mult,

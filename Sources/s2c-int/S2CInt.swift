@@ -294,8 +294,10 @@ final class ModelChecksum: @unchecked Sendable {
 
     init(_ bytes: [UInt8], path: String) {
         self.path = path
+        s2c_side_thread(1)              // the kernels leave it a core while it hashes
         Thread.detachNewThread { [self] in
             matches = ModelFile.checksumMatches(bytes)
+            s2c_side_thread(-1)
             done.signal()
         }
     }

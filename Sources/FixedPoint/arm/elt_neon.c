@@ -35,7 +35,7 @@ static void add_span(int16_t *out, const int16_t *a, int32_t mult_a, const int16
 void s2c_add_requant_s16_neon(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b, int32_t mult_b,
                               int shift, ptrdiff_t n, int lo, int hi) {
     const ptrdiff_t chunk = 4096, nb = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (n >= 4 * S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if (n >= 4 * S2C_OMP_MIN_WORK)
     for (ptrdiff_t ib = 0; ib < nb; ib++)
         add_span(out, a, mult_a, b, mult_b, shift, ib * chunk, ib * chunk + chunk < n ? ib * chunk + chunk : n, lo, hi);
 }

@@ -80,7 +80,7 @@ void s2c_gemm_s8_neon(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
                       int m, int n, int k, int lo, int hi) {
     if (m <= 0 || n <= 0) return;
     const int nb = (m + R - 1) / R;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         row_block_s8(c, ldc, a, lda, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
 }
@@ -90,7 +90,7 @@ void s2c_gemm_s16_neon_dot(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_
                            int m, int n, int k, int lo, int hi) {
     if (m <= 0 || n <= 0) return;
     const int nb = (m + R - 1) / R;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         row_block_s16(c, ldc, a, lda, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
 }

@@ -139,7 +139,7 @@ int s2c_gemm_s16_neon_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff
     Packed pk;
     if (pack(&pk, w, ldw, bias, mult, shift, n, k)) return -1;
     const int nb = (m + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++) rows(c, ldc, a, lda, &pk, b * RB, m - b * RB < RB ? m : b * RB + RB, n, lo, hi);
     free(pk.bias);
     return 0;

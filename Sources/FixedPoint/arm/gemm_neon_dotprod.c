@@ -48,7 +48,7 @@ void s2c_gemm_s8_neon_dotprod(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdif
                               int lo, int hi) {
     if (m <= 0 || n <= 0) return;
     const int nb = (m + R - 1) / R;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         row_block(c, ldc, a, lda, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
 }
@@ -163,7 +163,7 @@ void s2c_gemm_s16_neon_dotprod(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrd
     }
     s16_corr(corr, w, ldw, bias, n, k & ~15);
     const int nb = (m + R2 - 1) / R2;
-#pragma omp parallel if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel num_threads(s2c_team()) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     {
         int8_t buf[2 * R2 * SPLIT_MAX_K];  /* the block's high and low bytes */
 #pragma omp for schedule(static)

@@ -113,7 +113,7 @@ void s2c_dwconv_s16_neon(int16_t *out, const int16_t *in, int h, int w, int c, c
         s2c_dwconv_s16_c(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi);
         return;
     }
-#pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
     for (int y = 0; y < h; y++) dw_row(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, &t);
     free(t.wv);
 }
@@ -204,7 +204,7 @@ static void ln_row(int16_t *o, const int16_t *x, int c, uint64_t eps_q, const in
 
 void s2c_layernorm_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int c,
                             uint64_t eps_q, const int32_t *g, const int32_t *b, int shift, int lo, int hi) {
-#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, shift, lo, hi);
 }
@@ -237,7 +237,7 @@ static void lut_span(int16_t *out, const int16_t *in, ptrdiff_t i0, ptrdiff_t i1
 /* Chunks of 4096 values per work item (whole chunks: the split never depends on the thread count). */
 void s2c_lut16_s16_neon(int16_t *out, const int16_t *in, ptrdiff_t n, const int16_t *lut) {
     const ptrdiff_t chunk = 4096, nb = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (n >= S2C_OMP_MIN_WORK * 4)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if (n >= S2C_OMP_MIN_WORK * 4)
     for (ptrdiff_t b = 0; b < nb; b++) lut_span(out, in, b * chunk, b * chunk + chunk < n ? b * chunk + chunk : n, lut);
 }
 
@@ -264,7 +264,7 @@ static void gated_row(int16_t *o, const int16_t *a, const int16_t *bb, int hc, c
 
 void s2c_gated_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_t ldi, int rows, int hc,
                         const int16_t *lut, int32_t mult, int shift, int lo, int hi) {
-#pragma omp parallel for schedule(static) if ((int64_t)rows * hc * 4 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * hc * 4 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         gated_row(out + r * ldo, in + r * ldi, in + r * ldi + hc, hc, lut, mult, shift, lo, hi);
 }
@@ -286,7 +286,7 @@ static void rescale_row(int16_t *o, const int16_t *x, int c, const int32_t *mult
 
 void s2c_rescale_s16_neon(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
                           const int32_t *shift, int lo, int hi) {
-#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 4 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * c * 4 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         rescale_row(out + (ptrdiff_t)r * c, in + (ptrdiff_t)r * c, c, mult, shift, lo, hi);
 }
@@ -559,7 +559,7 @@ void s2c_window_attn_s16_neon(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, p
     if (win <= 0 || win > S2C_ATTN_MAX_WIN || heads <= 0 || c % heads) return;
     const int nwx = w / win, nwin = (h / win) * nwx, n = win * win, hd = c / heads;
     const int fast = hd % 8 == 0;
-#pragma omp parallel if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel num_threads(s2c_team()) if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK)
     {
         AttnScratch sc = {0, NULL, NULL, NULL, NULL};
         const int ok = fast && attn_scratch_alloc(&sc, n, hd) == 0;

@@ -45,6 +45,15 @@ int s2c_cpu_parse_mask(const char *s, uint32_t *mask);
 void s2c_set_threads(int n);
 /** Thread count a parallel region started by the calling thread would use. */
 int s2c_get_threads(void);
+/** Declares (delta +1) or ends (delta -1) a thread of the caller's own busy beside the kernels (s2c-int's
+ *  model checksum). While any is declared, parallel regions use at most the cores left over (at least one)
+ *  instead of oversubscribing: a kernel's static partition waits for its slowest thread, and a thread
+ *  that loses its core for a scheduler time slice stalls the whole region. Thread-safe; the output never
+ *  depends on the team size. */
+void s2c_side_thread(int delta);
+/** The team size of every parallel region the kernels start from the calling thread (their num_threads
+ *  clause): s2c_get_threads(), capped while side threads are declared to the cores they leave (>= 1). */
+int s2c_team(void);
 /** Runs task(ctx, i) for every i in 0 ... n-1 on the threads of a parallel region (each thread takes
  *  the next task; the caller's thread is one of them) and returns when all have run. For independent
  *  host-side work after the network (the PNG writer's chunks, the model checksum): it runs on the

@@ -104,7 +104,7 @@ static void gemm(int16_t *c, ptrdiff_t ldc, const void *a, ptrdiff_t lda, int a1
                  int m, int n, int k, int lo, int hi) {
     if (m <= 0 || n <= 0) return;
     const int nb = (m + R - 1) / R;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         row_block(c, ldc, a, lda, a16, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
 }

@@ -317,7 +317,7 @@ int s2c_gemm_lut_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptr
     void *buf = pack(&pk, w, ldw, bias, mult, shift, n, k, lo, hi, 0);
     if (!buf) return -1;
     const int nb = (m + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         rows_lut_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lut);
     free(buf);
@@ -347,7 +347,7 @@ int s2c_gemm_gated_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, p
     S2CRq8 grq;
     gated_rq(&grq, gmult, gshift, glo, ghi);
     const int nb = (m + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if ((int64_t)m * 2 * hc * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * 2 * hc * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         rows_gated_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, k, lut, &grq);
     free(buf);
@@ -362,7 +362,7 @@ int s2c_gemm_s16_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff
     void *buf = pack(&pk, w, ldw, bias, mult, shift, n, k, lo, hi, 0);
     if (!buf) return -1;
     const int nb = (m + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         rows_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k);
     free(buf);
@@ -392,7 +392,7 @@ int s2c_gemm_s8_avx2_bcast(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t
     if (!buf) return -1;
     const int nb = (m + RB - 1) / RB;
     int failed = 0;
-#pragma omp parallel if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK) reduction(| : failed)
+#pragma omp parallel num_threads(s2c_team()) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK) reduction(| : failed)
     {
         int16_t *wide = malloc(wide_bytes);
         if (!wide) failed = 1;

@@ -132,7 +132,7 @@ void s2c_gemm_s8_avx512vnni_dot(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrd
     for (int j0 = 0; j0 < n; j0 += CHUNK) {
         const int nc = n - j0 < CHUNK ? n - j0 : CHUNK;
         corrections(corr, w + j0 * ldw, ldw, bias ? bias + j0 : NULL, nc, k);
-#pragma omp parallel for schedule(static) if ((int64_t)m * nc * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * nc * k >= S2C_OMP_MIN_WORK)
         for (int b = 0; b < nb; b++)
             row_block_s8(c + j0, ldc, a, lda, w + j0 * ldw, ldw, corr, mult + j0, shift + j0,
                          b * R, m, nc, k, lo, hi);
@@ -175,7 +175,7 @@ void s2c_gemm_s16_avx512vnni_dot(int16_t *c, ptrdiff_t ldc, const int16_t *a, pt
                                  int lo, int hi) {
     if (m <= 0 || n <= 0) return;
     const int nb = (m + R - 1) / R;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         row_block_s16(c, ldc, a, lda, w, ldw, bias, mult, shift, b * R, m, n, k, lo, hi);
 }

@@ -431,7 +431,7 @@ int s2c_gemm_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, p
     if (!buf) return -1;
     pack_s16(&pk, w, ldw, n, k);
     const int nb = (m + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         rows_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lo, hi);
     free(buf);
@@ -468,7 +468,7 @@ int s2c_gemm_lut_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *
     if (!buf) return -1;
     pack_s16(&pk, w, ldw, n, k);
     const int nb = (m + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         rows_lut_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lo, hi, lut);
     free(buf);
@@ -531,7 +531,7 @@ int s2c_gemm_gated_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t
     }
     gated_epi(ge, lo, hi, lut, gmult, gshift, glo, ghi);
     const int nb = (m + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if ((int64_t)m * 2 * hc * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * 2 * hc * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         rows_gated_s16(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, k, ge);
     free(ge);
@@ -635,7 +635,7 @@ int s2c_gemm_s8_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptr
     if (!buf) return -1;
     pack_s8(&pk, w, ldw, n, k);
     const int nb = (m + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)m * n * k >= S2C_OMP_MIN_WORK)
     for (int b = 0; b < nb; b++)
         rows_s8(&pk, c, ldc, a, lda, b * RB, m - b * RB < RB ? m : b * RB + RB, m, n, k, lo, hi);
     free(buf);

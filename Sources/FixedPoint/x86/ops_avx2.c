@@ -139,7 +139,7 @@ void s2c_dwconv_s16_avx2(int16_t *out, const int16_t *in, int h, int w, int c, c
         s2c_dwconv_s16_c(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi);
         return;
     }
-#pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
     for (int y = 0; y < h; y++) dw_row(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, &t);
     free(t.wv);
 }
@@ -252,7 +252,7 @@ void s2c_layernorm_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrd
     for (int i = 0; i + 8 <= c && i + 8 <= LN_MAX_C; i += 8)
         for (int l = 0; l < 8; l++)
             bq[i + (l & 1) * 4 + l / 2] = (int64_t)b[i + l] * 65536 + ((int64_t)1 << (shift - 1)) + ((int64_t)1 << 62);
-#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, bq, shift, lo, hi);
 }
@@ -292,7 +292,7 @@ void s2c_gated_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *in, ptrdiff_
                         const int16_t *lut, int32_t mult, int shift, int lo, int hi) {
     S2CRq8 rq;
     gated_rq(&rq, mult, shift, lo, hi);
-#pragma omp parallel for schedule(static) if ((int64_t)rows * hc * 4 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * hc * 4 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         gated_row(out + r * ldo, in + r * ldi, in + r * ldi + hc, hc, lut, mult, shift, lo, hi, &rq);
 }
@@ -318,7 +318,7 @@ static TGT void rescale_row(int16_t *o, const int16_t *x, int c, const int32_t *
 
 void s2c_rescale_s16_avx2(int16_t *out, const int16_t *in, int rows, int c, const int32_t *mult,
                           const int32_t *shift, int lo, int hi) {
-#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 4 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * c * 4 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         rescale_row(out + (ptrdiff_t)r * c, in + (ptrdiff_t)r * c, c, mult, shift, lo, hi);
 }
@@ -557,7 +557,7 @@ void s2c_window_attn_s16_avx2(int16_t *out, ptrdiff_t ldo, const int16_t *qkv, p
     S2CRq8 lq, oq;
     attn_rq(&lq, &oq, logit_mult, logit_shift, out_mult, out_shift);
     int failed = 0;
-#pragma omp parallel if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK) reduction(| : failed)
+#pragma omp parallel num_threads(s2c_team()) if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK) reduction(| : failed)
     {
         AttnScratch sc;
         const int ok = attn_scratch_alloc(&sc, n, c / heads) == 0;

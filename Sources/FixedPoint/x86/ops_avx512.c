@@ -162,7 +162,7 @@ void s2c_dwconv_s16_avx512vnni(int16_t *out, const int16_t *in, int h, int w, in
         s2c_dwconv_s16_avx2(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi);
         return;
     }
-#pragma omp parallel for schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)h * w * c * k * k >= S2C_OMP_MIN_WORK)
     for (int y = 0; y < h; y++) dw_row(out, in, h, w, c, wgt, k, bias, mult, shift, lo, hi, y, &t);
     free(t.wv);
 }
@@ -198,7 +198,7 @@ static TGT void add_span(int16_t *out, const int16_t *a, int32_t mult_a, const i
 void s2c_add_requant_s16_avx512vnni(int16_t *out, const int16_t *a, int32_t mult_a, const int16_t *b, int32_t mult_b,
                                     int shift, ptrdiff_t n, int lo, int hi) {
     const ptrdiff_t chunk = 4096, nb = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (n >= 4 * S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if (n >= 4 * S2C_OMP_MIN_WORK)
     for (ptrdiff_t ib = 0; ib < nb; ib++)
         add_span(out, a, mult_a, b, mult_b, shift, ib * chunk, ib * chunk + chunk < n ? ib * chunk + chunk : n, lo, hi);
 }
@@ -281,7 +281,7 @@ void s2c_layernorm_s16_avx512vnni(int16_t *out, ptrdiff_t ldo, const int16_t *in
     for (int i = 0; i + 16 <= c && i + 16 <= LN_MAX_C; i += 16)
         for (int l = 0; l < 16; l++)
             bq[i + (l & 1) * 8 + l / 2] = (int64_t)b[i + l] * 65536 + ((int64_t)1 << (shift - 1)) + ((int64_t)1 << 62);
-#pragma omp parallel for schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
+#pragma omp parallel for num_threads(s2c_team()) schedule(static) if ((int64_t)rows * c * 8 >= S2C_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++)
         ln_row(out + r * ldo, in + r * ldi, c, eps_q, g, b, bq, shift, lo, hi);
 }
@@ -503,7 +503,7 @@ void s2c_window_attn_s16_avx512vnni(int16_t *out, ptrdiff_t ldo, const int16_t *
     Rq16 lq, oq;
     attn_rq(&lq, &oq, logit_mult, logit_shift, out_mult, out_shift);
     int failed = 0;
-#pragma omp parallel if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK) reduction(| : failed)
+#pragma omp parallel num_threads(s2c_team()) if ((int64_t)nwin * n * n * c * 2 >= S2C_OMP_MIN_WORK) reduction(| : failed)
     {
         Scratch sc;
         const int ok = scratch_alloc(&sc, n, c / heads) == 0;
