@@ -309,6 +309,7 @@ static void show_progress(long done, long total, void *ctx) {
 static const char *kernel_names(uint32_t flags) {
     if (flags & S2C_CPU_DOTPROD) return "NEON + dotprod";
     if (flags & S2C_CPU_NEON) return "NEON";
+    if (flags & S2C_CPU_AMX) return "AMX + AVX-512 VNNI";
     if (flags & S2C_CPU_AVX512VNNI) return "AVX-512 VNNI";
     if (flags & S2C_CPU_AVX2) return "AVX2";
     return "C reference";

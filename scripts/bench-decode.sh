@@ -7,7 +7,7 @@
 # For every Weights/NAME.s2cq whose float weights Weights/NAME.safetensors exist, on one image
 # (default ../shared/data/kodak/kodim04.png) at one quality and thread count:
 #   - s2c-int decode (release build; portable by default, see NATIVE) and s2c-dec (board/build.sh
-#     host), each forced to each kernel path by S2C_CPU_MASK: c (0), avx2 (0x1), avx512vnni (0x7),
+#     host), each forced to each kernel path by S2C_CPU_MASK: c (0), avx2 (0x1), avx512vnni (0x7), amx (0xf),
 #     those this CPU has; every output is checked equal to the C path's pixels;
 #   - scripts/bench-decode-torch.py: h_s + the entropy-parameter networks + g_s in float32 with
 #     use_fast_cpu_paths, as PyTorch picks its kernels (native) and capped to AVX2
@@ -61,7 +61,7 @@ DEC="$TMP/s2c-dec"
 ${CC:-cc} -O2 -fopenmp scripts/bench-peak.c -o "$TMP/bench-peak"
 
 # Kernel paths: name and mask; only those this CPU has (s2c-dec --version names the detected kernels).
-all_paths="c:0 avx2:0x1 avx512vnni:0x7"
+all_paths="c:0 avx2:0x1 avx512vnni:0x7 amx:0xf"
 have=$("$DEC" --version 2>/dev/null | sed 's/.*kernels: //')
 paths=()
 for pm in $all_paths; do
@@ -70,6 +70,7 @@ for pm in $all_paths; do
     case "$p" in
     avx2) [[ "$have" == *AVX2* || "$have" == *AVX-512* ]] || continue ;;
     avx512vnni) [[ "$have" == *VNNI* ]] || continue ;;
+    amx) [[ "$have" == *AMX* ]] || continue ;;
     esac
     paths+=("$pm")
 done

@@ -11,6 +11,9 @@
  *   avx2     vpmaddwd ymm + vpaddd (16 int16 x int16 MACs per pair), the AVX2 GEMM's inner step
  *   avx512vnni vpdpwssd zmm (32 MACs), the AVX-512 VNNI s16 GEMM's inner step
  *   avx512vnni_s8 vpdpbusd zmm (64 MACs), its s8 GEMM's inner step
+ *   amx      tdpbssd on 16 x 64-byte tiles (16384 int8 MACs each; 4 accumulator tiles), counted as int16
+ *            MACs, i.e. halved: the AMX GEMM (x86/gemm_amx.c) does each int16 x int8 product as two byte
+ *            products (Linux: needs the tile state granted by arch_prctl, asked here once)
  * A path is printed only when this CPU has it. The loops are inline assembly, so the compiler
  * cannot shorten them; time is the best of 30 runs of ~10 ms each (a shared machine: the best run is the one
  * least disturbed). */
@@ -83,6 +86,28 @@ static __attribute__((target("avx512f,avx512vnni"))) void loop_vnni8(long n) {
                          ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
                            "xmm10", "xmm11");
 }
+
+/* 4 chains of tdpbssd (tiles 0-3 += tile 4 x tile 5): 4 x 16384 int8 MACs = 32768 int16 MACs. */
+typedef struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } TileConfig;
+static void loop_amx(long n) {
+    TileConfig t = {.palette = 1};
+    for (int i = 0; i < 8; i++) { t.rows[i] = 16; t.colsb[i] = 64; }
+    __asm__ volatile("ldtilecfg %0\n\t tilezero %%tmm4\n\t tilezero %%tmm5" ::"m"(t));
+    for (long i = 0; i < n; i++)
+        __asm__ volatile("tdpbssd %%tmm5, %%tmm4, %%tmm0\n\t tdpbssd %%tmm5, %%tmm4, %%tmm1\n\t"
+                         "tdpbssd %%tmm5, %%tmm4, %%tmm2\n\t tdpbssd %%tmm5, %%tmm4, %%tmm3" ::: "memory");
+    __asm__ volatile("tilerelease");
+}
+
+#include <sys/syscall.h>
+#include <unistd.h>
+/* The CPU has AMX-TILE and AMX-INT8 and the OS grants this process the tile state. */
+static int have_amx(void) {
+    unsigned eax, ebx, ecx, edx;
+    __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(0));
+    if (!((edx >> 24) & 1) || !((edx >> 25) & 1)) return 0;
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+}
 #endif
 
 /* MACs per second of loop (macs per iteration) on `threads` threads: best of 30. */
@@ -121,6 +146,7 @@ int main(int argc, char **argv) {
         printf("peak avx512vnni %.4g %.4g\n", measure(loop_vnni, 12 * 32, threads), measure(loop_vnni, 12 * 32, 1));
         printf("peak avx512vnni_s8 %.4g %.4g\n", measure(loop_vnni8, 12 * 64, threads), measure(loop_vnni8, 12 * 64, 1));
     }
+    if (have_amx()) printf("peak amx %.4g %.4g\n", measure(loop_amx, 4 * 16384 / 2, threads), measure(loop_amx, 4 * 16384 / 2, 1));
 #else
     (void)measure;
     printf("bench-peak: no peak loops for this architecture\n");

@@ -21,6 +21,17 @@ static uint64_t s2c_xgetbv(uint32_t index) {
     return ((uint64_t)edx << 32) | eax;
 }
 
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+static int amx_permission(void) {
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+}
+#else
+static int amx_permission(void) { return 0; }
+#endif
+
 static uint32_t detect(void) {
     uint32_t eax, ebx, ecx, edx, flags = 0;
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
@@ -37,6 +48,10 @@ static uint32_t detect(void) {
         flags |= S2C_CPU_AVX512BW;
         if ((ecx >> 11) & 1) flags |= S2C_CPU_AVX512VNNI;
     }
+    /* AMX: CPUID.(7,0):EDX bits 24 (AMX-TILE) and 25 (AMX-INT8), XCR0 bits 17-18 (tile config and data
+     * state), and on Linux the process's permission for the tile data state (arch_prctl, once). */
+    const int amx = ((edx >> 24) & 1) && ((edx >> 25) & 1) && (xcr0 & 0x60000) == 0x60000;
+    if ((flags & S2C_CPU_AVX512VNNI) && amx && amx_permission()) flags |= S2C_CPU_AMX;
     return flags;
 }
 #elif defined(__aarch64__)

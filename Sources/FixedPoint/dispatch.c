@@ -44,6 +44,10 @@ void s2c_gemm_dsp_init(S2CGemmDSP *c, uint32_t flags) {
     c->gemm_s16 = s2c_gemm_s16_avx512vnni;
     c->gemm_gated_s16 = s2c_gemm_gated_s16_avx512vnni;
     c->gemm_lut_s16 = s2c_gemm_lut_s16_avx512vnni;
+    if (!(flags & S2C_CPU_AMX)) return;
+    c->gemm_s16 = s2c_gemm_s16_amx;
+    c->gemm_gated_s16 = s2c_gemm_gated_s16_amx;
+    c->gemm_lut_s16 = s2c_gemm_lut_s16_amx;
 #elif defined(__aarch64__)
     if (!(flags & S2C_CPU_NEON)) return;
     c->gemm_s8 = s2c_gemm_s8_neon;

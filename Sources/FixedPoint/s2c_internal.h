@@ -161,6 +161,18 @@ void s2c_gemm_lut_s16_avx512vnni(int16_t *c, ptrdiff_t ldc, const int16_t *a, pt
 int s2c_gemm_lut_s16_avx512vnni_bcast(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
                                       ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                                       int m, int n, int k, int lo, int hi, const int16_t *lut);
+/* AMX tiles (x86/gemm_amx.c; the VNNI kernels below for small shapes). */
+void s2c_gemm_s16_amx(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                      const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift, int m, int n, int k,
+                      int lo, int hi);
+void s2c_gemm_lut_s16_amx(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                          ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                          int m, int n, int k, int lo, int hi, const int16_t *lut);
+void s2c_gemm_gated_s16_amx(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, const int8_t *w,
+                            ptrdiff_t ldw, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int m, int hc, int k, int lo, int hi,
+                            const int16_t *lut, int32_t gmult, int gshift, int glo, int ghi);
 void s2c_gemm_s8_avx512vnni(int16_t *c, ptrdiff_t ldc, const int8_t *a, ptrdiff_t lda,
                             const int8_t *w, ptrdiff_t ldw, const int32_t *bias,
                             const int32_t *mult, const int32_t *shift, int m, int n, int k,

@@ -52,7 +52,8 @@ let allLevels: [Level] = {
     #if arch(x86_64)
     return [Level(name: "c", flags: 0),
             Level(name: "avx2", flags: UInt32(S2C_CPU_AVX2)),
-            Level(name: "avx512vnni", flags: UInt32(S2C_CPU_AVX2 | S2C_CPU_AVX512BW | S2C_CPU_AVX512VNNI))]
+            Level(name: "avx512vnni", flags: UInt32(S2C_CPU_AVX2 | S2C_CPU_AVX512BW | S2C_CPU_AVX512VNNI)),
+            Level(name: "amx", flags: UInt32(S2C_CPU_AVX2 | S2C_CPU_AVX512BW | S2C_CPU_AVX512VNNI | S2C_CPU_AMX))]
     #elseif arch(arm64)
     return [Level(name: "c", flags: 0),
             Level(name: "neon", flags: UInt32(S2C_CPU_NEON)),

@@ -88,9 +88,9 @@ func checkGemmGated(_ g: GemmGatedCase) -> Bool {
                                          quant: rng.int(0, 3), gquant: rng.int(0, 2), biasMode: it % 4 == 0 ? rng.int(1, 2) : 0)
             if !checkGemmGated(g) { return }
         }
-        // every product at its extreme, k at the bound; every LUT entry extreme
+        // every product at its extreme, k at the bound; every LUT entry extreme (m 70 and 100: the AMX tiles)
         for (i, (aFill, wFill)) in [(Fill.allMin, Fill.allMin), (.allMax, .allMin), (.alternating, .allMax)].enumerated() {
-            let g = GemmGatedCase.random(&rng, m: 40 + i, hc: 40, k: Int(S2C_GEMM_S16_MAX_K), aFill: aFill, wFill: wFill,
+            let g = GemmGatedCase.random(&rng, m: 40 + 30 * i, hc: 40, k: Int(S2C_GEMM_S16_MAX_K), aFill: aFill, wFill: wFill,
                                          lutFill: [Fill.allMin, .allMax, .alternating][i], quant: i, gquant: i % 3, biasMode: i)
             if !checkGemmGated(g) { return }
         }

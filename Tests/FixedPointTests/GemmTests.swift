@@ -169,6 +169,32 @@ func checkGemm(_ g: GemmCase, s16: Bool) -> Bool {
         }
     }
 
+    /// Shapes that take the AMX tiles (x86/gemm_amx.c: m >= 64, on CPUs that report S2C_CPU_AMX): m around
+    /// the 16-row work items, n around the 16-channel blocks and their pairs, k around the 64-byte chunks
+    /// and far past the s16 bound (wrapping sums), extreme operands, ties, shift 1 and 62, clamps.
+    @Test func gemmTileShapes() {
+        var rng = TestRNG(salt: "gemm-amx")
+        let ks = [1, 2, 3, 4, 5, 31, 32, 33, 63, 64, 65, 127, 128, 129, 191, 192, 193, 256, 257, 384, 513]
+        let ns = [1, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 65, 96, 97, 128, 192]
+        let ms = [64, 65, 79, 80, 81, 95, 96, 111, 127, 128, 129, 200]
+        for it in 0..<120 {
+            let k = it % 2 == 0 ? ks[(it / 2) % ks.count] : rng.int(1, 700)
+            let aFill = it % 5 == 0 ? Fill.allCases[rng.int(0, Fill.allCases.count - 1)] : .random
+            let wFill = it % 7 == 0 ? Fill.allCases[rng.int(0, Fill.allCases.count - 1)] : .random
+            let g = GemmCase.random(&rng, s16: true, m: ms[it % ms.count], n: it < 2 * ns.count ? ns[it % ns.count] : rng.int(1, 200),
+                                    k: k, aFill: aFill, wFill: wFill, quant: rng.int(0, 3),
+                                    biasMode: it % 4 == 0 ? rng.int(1, 2) : 0)
+            if !checkGemm(g, s16: true) { return }
+        }
+        for (i, (aFill, wFill)) in [(Fill.allMin, Fill.allMin), (.allMin, .allMax), (.allMax, .allMin), (.alternating, .allMin)].enumerated() {
+            for k in [Int(S2C_GEMM_S16_MAX_K), 2 * Int(S2C_GEMM_S16_MAX_K) + 1, 1000] {
+                let g = GemmCase.random(&rng, s16: true, m: 64 + rng.int(0, 40), n: rng.int(1, 70), k: k,
+                                        aFill: aFill, wFill: wFill, quant: i % 4, biasMode: i % 3)
+                if !checkGemm(g, s16: true) { return }
+            }
+        }
+    }
+
     /// Extremes must also match a Swift model (catches a C reference that overflows "consistently").
     @Test(arguments: [false, true]) func gemmReferenceModel(s16: Bool) {
         var rng = TestRNG(salt: "gemm-model-\(s16)")
@@ -225,6 +251,7 @@ func checkGemm(_ g: GemmCase, s16: Bool) -> Bool {
         #expect(s2c_cpu_flags() == s2c_cpu_flags_detected())
         #if arch(x86_64)
         let d = s2c_cpu_flags_detected()
+        if d & UInt32(S2C_CPU_AMX) != 0 { #expect(d & UInt32(S2C_CPU_AVX512VNNI) != 0) }
         if d & UInt32(S2C_CPU_AVX512VNNI) != 0 { #expect(d & UInt32(S2C_CPU_AVX512BW) != 0) }
         if d & UInt32(S2C_CPU_AVX512BW) != 0 { #expect(d & UInt32(S2C_CPU_AVX2) != 0) }
         #elseif arch(arm64)

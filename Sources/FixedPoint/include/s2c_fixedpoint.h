@@ -24,6 +24,7 @@ int s2c_fixedpoint_version(void);
 #define S2C_CPU_AVX2        (1u << 0)  /**< x86-64: AVX2 (+ OS ymm state). */
 #define S2C_CPU_AVX512BW    (1u << 1)  /**< x86-64: AVX-512 F, BW, VL (+ OS zmm state). */
 #define S2C_CPU_AVX512VNNI  (1u << 2)  /**< x86-64: AVX512_VNNI (vpdpbusd, vpdpwssd). */
+#define S2C_CPU_AMX         (1u << 3)  /**< x86-64: AMX-TILE + AMX-INT8 with OS tile state (on Linux granted to the process); only with S2C_CPU_AVX512VNNI. */
 #define S2C_CPU_NEON        (1u << 8)  /**< aarch64: Advanced SIMD (always present). */
 #define S2C_CPU_DOTPROD     (1u << 9)  /**< aarch64: SDOT/UDOT (HWCAP_ASIMDDP). */
 #define S2C_CPU_WASM_SIMD128 (1u << 16) /**< wasm32: SIMD128 (a build property: such a module loads only where it runs). */
