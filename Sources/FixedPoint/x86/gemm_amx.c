@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "../s2c_internal.h"
+#include "transpose_avx512.h"
 
 #define TGT_LIST "avx2,avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8"
 #define TGT __attribute__((target(TGT_LIST)))
@@ -105,13 +106,22 @@ static void block_constants(__m512i *q, const Mode *md, int b, int n, const int3
     memcpy(q + QHALFE, v64, sizeof v64);
 }
 
-/* Weight block b in the B layout: kq chunks of 16 rows x 64 bytes. */
-static void pack_weights(int8_t *dst, const Mode *md, const int8_t *w, ptrdiff_t ldw, int b, int n, int k, int kq) {
+/* Weight block b in the B layout: kq chunks of 16 rows x 64 bytes. Per chunk, the 16 channels' 64 bytes
+ * (a masked load that stops at k; zeros for padding channels) transposed as a 16 x 16 matrix of 4-byte
+ * k quads: row r is then quad r of every channel. */
+INL void pack_weights(int8_t *dst, const Mode *md, const int8_t *w, ptrdiff_t ldw, int b, int n, int k, int kq) {
+    const int8_t *wr[VB];
     for (int l = 0; l < VB; l++) {
         const int j = src_channel(md, b, l, n);
-        const int8_t *wr = j >= 0 ? w + (ptrdiff_t)j * ldw : NULL;
-        for (int t = 0; t < kq * TB; t++)
-            dst[((size_t)(t / TB) * TR + (t % TB) / 4) * TB + 4 * l + t % 4] = wr && t < k ? wr[t] : 0;
+        wr[l] = j >= 0 ? w + (ptrdiff_t)j * ldw : NULL;
+    }
+    for (int q = 0; q < kq; q++) {
+        const int kb = k - q * TB;  /* valid bytes in this chunk, >= 1 */
+        const __mmask64 km = kb >= TB ? ~(__mmask64)0 : ((__mmask64)1 << kb) - 1;
+        __m512i r[VB];
+        for (int l = 0; l < VB; l++) r[l] = wr[l] ? _mm512_maskz_loadu_epi8(km, wr[l] + (ptrdiff_t)q * TB) : _mm512_setzero_si512();
+        s2c_transpose16x32(r);
+        for (int p = 0; p < TR; p++) _mm512_store_si512(dst + ((size_t)q * TR + p) * TB, r[p]);
     }
 }
 

@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "../s2c_internal.h"
+#include "transpose_avx512.h"
 
 #define TGT __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define INL static inline __attribute__((always_inline, target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -191,31 +192,6 @@ INL void prefetch_out(int16_t *c, ptrdiff_t ldc, int NJ, int i, int nr, int j0, 
     }
 }
 
-/* Transposes a 16 x 16 matrix of 32-bit elements: r[i] lane j -> r[j] lane i. */
-INL void transpose16(__m512i r[16]) {
-    __m512i t[16], u[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    /* u[4b + c], 128-bit lane L: column 4L + c of rows 4b..4b+3 */
-    for (int b = 0; b < 4; b++) {
-        u[4 * b + 0] = _mm512_unpacklo_epi64(t[4 * b], t[4 * b + 2]);
-        u[4 * b + 1] = _mm512_unpackhi_epi64(t[4 * b], t[4 * b + 2]);
-        u[4 * b + 2] = _mm512_unpacklo_epi64(t[4 * b + 1], t[4 * b + 3]);
-        u[4 * b + 3] = _mm512_unpackhi_epi64(t[4 * b + 1], t[4 * b + 3]);
-    }
-    /* then a 4 x 4 transpose of 128-bit blocks for each c */
-    for (int c = 0; c < 4; c++) {
-        const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
-        const __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
-        r[c] = _mm512_shuffle_i32x4(v0, v2, 0x88);
-        r[4 + c] = _mm512_shuffle_i32x4(v0, v2, 0xdd);
-        r[8 + c] = _mm512_shuffle_i32x4(v1, v3, 0x88);
-        r[12 + c] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
-    }
-}
-
 /* Packs channel block b (vector q of a group of nj starting at block b0) in tiles of 16 k steps:
  * row l of a tile is channel b * 16 + lane_channel(l), 16 steps of sb bytes (2 for s16, 4 for s8)
  * loaded with a mask that stops at k (rows past n are 0); s16 sign-extends the bytes to int16.
@@ -235,7 +211,7 @@ INL __m512i pack_block(const Packed *pk, __m512i *panel, int ks, int nj, int q, 
             else if (s16) r[l] = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8((__mmask32)km, w + (ptrdiff_t)j * ldw + 2 * p0));
             else r[l] = _mm512_maskz_loadu_epi8(km, w + (ptrdiff_t)j * ldw + 4 * p0);
         }
-        transpose16(r);
+        s2c_transpose16x32(r);
         const int np = ks - p0 < 16 ? ks - p0 : 16;
         for (int p = 0; p < np; p++) {
             _mm512_store_si512(panel + (size_t)(p0 + p) * nj + q, r[p]);
