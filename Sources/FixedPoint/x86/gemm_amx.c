@@ -60,7 +60,7 @@ typedef struct {
     const int16_t *lut;     /* gemm_lut_s16's table, or gemm_gated_s16's */
     __m512i g[NQ];          /* gated: the product's requant constants (every lane the same) */
     __m512i lo64, hi64;     /* gated: fc1's bounds */
-    __m256i glo16, ghi16;   /* gated: the output bounds */
+    __m512i glo64, ghi64;   /* gated: the output bounds */
 } Mode;
 
 /* The weight row (output channel of the GEMM) of lane l of block b, or -1 for a padding lane. */
@@ -162,17 +162,9 @@ INL __m512i requant32(__m512i acc, const __m512i *q, __m512i lo64, __m512i hi64)
     return _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe, _mm512_slli_epi64(po, 32));
 }
 
-/* s2c_requant_clamp of 16 int32 lanes to int16 [lo, hi], in lane order: the even and the odd lanes'
- * int64 results saturated to int16 (vpmovsqw; cannot change the clamp, -32768 <= lo <= hi <= 32767),
- * interleaved back, clamped. */
-INL __m256i requant16(__m512i acc, const __m512i *q, __m256i lo16, __m256i hi16) {
-    __m512i pe = _mm512_mul_epi32(acc, q[QMULT]);
-    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), q[QMULTO]);
-    pe = _mm512_srav_epi64(_mm512_add_epi64(pe, q[QHALFE]), q[QSHE]);
-    po = _mm512_srav_epi64(_mm512_add_epi64(po, q[QHALFO]), q[QSHO]);
-    const __m128i e = _mm512_cvtsepi64_epi16(pe), o = _mm512_cvtsepi64_epi16(po);  /* lanes 0,2,.. / 1,3,.. */
-    const __m256i y = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(e, o)), _mm_unpackhi_epi16(e, o), 1);
-    return _mm256_min_epi16(_mm256_max_epi16(y, lo16), hi16);
+/* s2c_requant_clamp of 16 int32 lanes to int16 [lo, hi] (int64 bounds), in lane order. */
+INL __m256i requant16(__m512i acc, const __m512i *q, __m512i lo64, __m512i hi64) {
+    return _mm512_cvtepi32_epi16(requant32(acc, q, lo64, hi64));
 }
 
 /* lut[(uint16_t)x] of 16 int32 lanes, in the high halves of the lanes (the low halves are the entry
@@ -193,7 +185,6 @@ INL void store16(int16_t *cr, __m256i y, int rem) {
 INL void rows_amx(int16_t *c, ptrdiff_t ldc, const uint8_t *alo, const int8_t *ahi, const int8_t *wp,
                   const __m512i *cst, const Mode *md, int i0, int nr, int n, int nb, int kq, int kp, int lo, int hi) {
     int32_t out[4][TR][VB] __attribute__((aligned(64)));
-    const __m256i lo16 = _mm256_set1_epi16((int16_t)lo), hi16 = _mm256_set1_epi16((int16_t)hi);
     const __m512i lo64 = _mm512_set1_epi64(lo), hi64 = _mm512_set1_epi64(hi);
     const size_t wblock = (size_t)kq * TR * TB;
     for (int b = 0; b < nb; b += 2) {
@@ -228,7 +219,7 @@ INL void rows_amx(int16_t *c, ptrdiff_t ldc, const uint8_t *alo, const int8_t *a
                 const __m512i ra = requant32(sums(out[0][r], out[1][r], q0), q0, md->lo64, md->hi64);
                 const __m512i rb = requant32(sums(out[2][r], out[3][r], q1), q1, md->lo64, md->hi64);
                 const __m512i prod = _mm512_madd_epi16(_mm512_srli_epi32(lookup_hi(ra, md->lut), 16), rb);
-                store16(cr + (b / 2) * VB, requant16(prod, md->g, md->glo16, md->ghi16), md->hc - (b / 2) * VB);
+                store16(cr + (b / 2) * VB, requant16(prod, md->g, md->glo64, md->ghi64), md->hc - (b / 2) * VB);
             } else if (md->lut) {
                 for (int h = 0; h <= two; h++) {
                     const __m512i *qh = h ? q1 : q0;
@@ -237,8 +228,8 @@ INL void rows_amx(int16_t *c, ptrdiff_t ldc, const uint8_t *alo, const int8_t *a
                     store16(cr + (b + h) * VB, y, n - (b + h) * VB);
                 }
             } else {
-                store16(cr + b * VB, requant16(sums(out[0][r], out[1][r], q0), q0, lo16, hi16), n - b * VB);
-                if (two) store16(cr + (b + 1) * VB, requant16(sums(out[2][r], out[3][r], q1), q1, lo16, hi16), n - (b + 1) * VB);
+                store16(cr + b * VB, requant16(sums(out[0][r], out[1][r], q0), q0, lo64, hi64), n - b * VB);
+                if (two) store16(cr + (b + 1) * VB, requant16(sums(out[2][r], out[3][r], q1), q1, lo64, hi64), n - (b + 1) * VB);
             }
         }
     }
@@ -326,8 +317,8 @@ TGT void s2c_gemm_gated_s16_amx(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptr
     }
     md->lo64 = _mm512_set1_epi64(lo);
     md->hi64 = _mm512_set1_epi64(hi);
-    md->glo16 = _mm256_set1_epi16((int16_t)glo);
-    md->ghi16 = _mm256_set1_epi16((int16_t)ghi);
+    md->glo64 = _mm512_set1_epi64(glo);
+    md->ghi64 = _mm512_set1_epi64(ghi);
     if (!gemm_tiles(c, ldc, a, lda, w, ldw, bias, mult, shift, m, 2 * hc, k, lo, hi, md)) {
         free(md);
         return;
