@@ -283,19 +283,28 @@ public struct IntLayerNorm: Sendable {
     }
 
     public func callAsFunction(_ x: IntTensor, _ kn: Kernels, _ observe: IntObserver? = nil) -> IntTensor {
+        let out = pixels(x, 0..<(x.h * x.w), kn)
+        observe?(name, out)
+        return out
+    }
+
+    /// The normalized pixels p0..<p1 of x (in pixel order) as a 1 x (p1 - p0) tensor, read in place.
+    func pixels(_ x: IntTensor, _ range: Range<Int>, _ kn: Kernels) -> IntTensor {
         precondition(x.c == g.count, "\(name): input has \(x.c) channels, expected \(g.count)")
-        var out = IntTensor(h: x.h, w: x.w, c: x.c, overwritten: ())
+        precondition(range.lowerBound >= 0 && range.upperBound <= x.h * x.w)
+        var out = range.count == x.h * x.w ? IntTensor(h: x.h, w: x.w, c: x.c, overwritten: ())
+                                            : IntTensor(h: 1, w: range.count, c: x.c, overwritten: ())
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 g.withUnsafeBufferPointer { gp in
                     b.withUnsafeBufferPointer { bp in
-                        kn.ops.layernorm_s16(o.baseAddress, x.c, s.baseAddress, x.c, Int32(x.h * x.w), Int32(x.c),
-                                             epsQ, gp.baseAddress, bp.baseAddress, shift, lo, hi)
+                        kn.ops.layernorm_s16(o.baseAddress, x.c, s.baseAddress! + range.lowerBound * x.c, x.c,
+                                             Int32(range.count), Int32(x.c), epsQ, gp.baseAddress, bp.baseAddress,
+                                             shift, lo, hi)
                     }
                 }
             }
         }
-        observe?(name, out)
         return out
     }
 }
@@ -538,6 +547,21 @@ public struct IntAdd: Sendable {
         try checkClamp(lo, hi, name)
     }
 
+    /// out[p0 * c ..< p1 * c] = add(a's pixels p0..<p1, b), for b of (p1 - p0) pixels: a band of a
+    /// block written in place.
+    func band(into out: inout IntTensor, _ a: IntTensor, _ range: Range<Int>, _ b: IntTensor, _ kn: Kernels) {
+        let c = a.c, n = range.count * c
+        precondition(out.data.count == a.data.count && b.data.count == n && range.upperBound * c <= a.data.count)
+        out.data.withUnsafeMutableBufferPointer { o in
+            a.data.withUnsafeBufferPointer { ap in
+                b.data.withUnsafeBufferPointer { bp in
+                    kn.elt.add_requant_s16(o.baseAddress! + range.lowerBound * c, ap.baseAddress! + range.lowerBound * c,
+                                           ma, bp.baseAddress, mb, shift, n, lo, hi)
+                }
+            }
+        }
+    }
+
     public func callAsFunction(_ a: IntTensor, _ b: IntTensor, _ kn: Kernels) -> IntTensor {
         precondition(a.data.count == b.data.count)
         var out = IntTensor(h: a.h, w: a.w, c: a.c, overwritten: ())
@@ -619,16 +643,14 @@ public struct IntBlock: Sendable {
             return y
         }
         // The FFN half is per pixel: run it on bands of pixels (same values, bounded memory:
-        // fc1's output is 2 x expansion x c wide).
+        // fc1's output is 2 x expansion x c wide), reading x and writing y in place.
         let n = x.h * x.w
         if n <= kn.bandPixels { return add2(x, ffn(norm2(x, kn), kn), kn) }
-        var y = IntTensor(h: x.h, w: x.w, c: x.c)
+        var y = IntTensor(h: x.h, w: x.w, c: x.c, overwritten: ())
         var p0 = 0
         while p0 < n {
             let p1 = min(n, p0 + kn.bandPixels)
-            let band = IntTensor(h: 1, w: p1 - p0, c: x.c, data: Array(x.data[(p0 * x.c)..<(p1 * x.c)]))
-            let yb = add2(band, ffn(norm2(band, kn), kn), kn)
-            y.data.replaceSubrange((p0 * x.c)..<(p1 * x.c), with: yb.data)
+            add2.band(into: &y, x, p0..<p1, ffn(norm2.pixels(x, p0..<p1, kn), kn), kn)
             p0 = p1
         }
         return y
