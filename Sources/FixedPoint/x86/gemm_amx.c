@@ -35,7 +35,7 @@
 #include <string.h>
 
 #include "../s2c_internal.h"
-#include "transpose_avx512.h"
+#include "avx512_common.h"
 
 #define TGT_LIST "avx2,avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8"
 #define TGT __attribute__((target(TGT_LIST)))
@@ -87,23 +87,12 @@ INL void config_tiles(void) {
     _tile_loadconfig(&t);
 }
 
-/* Requant constants of channel block b (padding lanes: zero bias, mult = shift = 1, never stored). */
+/* Requant constants of channel block b (s2c_requant_lanes: padding lanes are never stored). */
 static void block_constants(__m512i *q, const Mode *md, int b, int n, const int32_t *bias, const int32_t *mult,
                             const int32_t *shift) {
-    int32_t v32[QHALFE][VB];
-    int64_t v64[NQ - QHALFE][VB / 2];
-    memset(v32, 0, sizeof v32);
-    for (int l = 0; l < VB; l++) {
-        const int j = src_channel(md, b, l, n);
-        const int32_t mj = j >= 0 ? mult[j] : 1, sj = j >= 0 ? shift[j] : 1;
-        v32[QBIAS][l] = j >= 0 && bias ? bias[j] : 0;
-        v32[QMULT][l] = mj;                        /* vpmuldq reads the even lanes */
-        if (l & 1) v32[QMULTO][l - 1] = mj;        /* odd lanes, moved down by the 64-bit shift */
-        v64[((l & 1) ? QHALFO : QHALFE) - QHALFE][l / 2] = (int64_t)1 << (sj - 1);
-        v64[((l & 1) ? QSHO : QSHE) - QHALFE][l / 2] = sj;
-    }
-    memcpy(q, v32, sizeof v32);
-    memcpy(q + QHALFE, v64, sizeof v64);
+    int j[VB];
+    for (int l = 0; l < VB; l++) j[l] = src_channel(md, b, l, n);
+    s2c_requant_lanes(q, j, bias, mult, shift);
 }
 
 /* Weight block b in the B layout: kq chunks of 16 rows x 64 bytes. Per chunk, the 16 channels' 64 bytes
@@ -151,20 +140,9 @@ INL __m512i sums(const int32_t *lo, const int32_t *hi, const __m512i *q) {
     return _mm512_add_epi32(_mm512_add_epi32(q[QBIAS], _mm512_load_si512(lo)), _mm512_slli_epi32(_mm512_load_si512(hi), 8));
 }
 
-/* s2c_requant_clamp of 16 int32 lanes to [lo, hi] (int64 bounds), kept as int32 lanes in place. */
-INL __m512i requant32(__m512i acc, const __m512i *q, __m512i lo64, __m512i hi64) {
-    __m512i pe = _mm512_mul_epi32(acc, q[QMULT]);
-    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), q[QMULTO]);
-    pe = _mm512_srav_epi64(_mm512_add_epi64(pe, q[QHALFE]), q[QSHE]);
-    po = _mm512_srav_epi64(_mm512_add_epi64(po, q[QHALFO]), q[QSHO]);
-    pe = _mm512_min_epi64(_mm512_max_epi64(pe, lo64), hi64);
-    po = _mm512_min_epi64(_mm512_max_epi64(po, lo64), hi64);
-    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe, _mm512_slli_epi64(po, 32));
-}
-
 /* s2c_requant_clamp of 16 int32 lanes to int16 [lo, hi] (int64 bounds), in lane order. */
 INL __m256i requant16(__m512i acc, const __m512i *q, __m512i lo64, __m512i hi64) {
-    return _mm512_cvtepi32_epi16(requant32(acc, q, lo64, hi64));
+    return _mm512_cvtepi32_epi16(s2c_requant32(acc, q, lo64, hi64));
 }
 
 /* lut[(uint16_t)x] of 16 int32 lanes, in the high halves of the lanes (the low halves are the entry
@@ -216,14 +194,14 @@ INL void rows_amx(int16_t *c, ptrdiff_t ldc, const uint8_t *alo, const int8_t *a
         for (int r = 0; r < nr; r++) {
             int16_t *cr = c + (ptrdiff_t)(i0 + r) * ldc;
             if (md->hc) {  /* blocks b, b + 1: a and b of outputs 16 (b / 2).. */
-                const __m512i ra = requant32(sums(out[0][r], out[1][r], q0), q0, md->lo64, md->hi64);
-                const __m512i rb = requant32(sums(out[2][r], out[3][r], q1), q1, md->lo64, md->hi64);
+                const __m512i ra = s2c_requant32(sums(out[0][r], out[1][r], q0), q0, md->lo64, md->hi64);
+                const __m512i rb = s2c_requant32(sums(out[2][r], out[3][r], q1), q1, md->lo64, md->hi64);
                 const __m512i prod = _mm512_madd_epi16(_mm512_srli_epi32(lookup_hi(ra, md->lut), 16), rb);
                 store16(cr + (b / 2) * VB, requant16(prod, md->g, md->glo64, md->ghi64), md->hc - (b / 2) * VB);
             } else if (md->lut) {
                 for (int h = 0; h <= two; h++) {
                     const __m512i *qh = h ? q1 : q0;
-                    const __m512i x = requant32(sums(out[2 * h][r], out[2 * h + 1][r], qh), qh, lo64, hi64);
+                    const __m512i x = s2c_requant32(sums(out[2 * h][r], out[2 * h + 1][r], qh), qh, lo64, hi64);
                     const __m256i y = _mm512_cvtepi32_epi16(_mm512_srai_epi32(lookup_hi(x, md->lut), 16));
                     store16(cr + (b + h) * VB, y, n - (b + h) * VB);
                 }
@@ -300,21 +278,9 @@ TGT void s2c_gemm_gated_s16_amx(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptr
     memset(md, 0, sizeof *md);
     md->hc = hc;
     md->lut = lut;
-    {
-        int32_t v32[QHALFE][VB];
-        int64_t v64[NQ - QHALFE][VB / 2];
-        for (int l = 0; l < VB; l++) {
-            v32[QBIAS][l] = 0;
-            v32[QMULT][l] = gmult;
-            v32[QMULTO][l] = (l & 1) ? 0 : gmult;
-        }
-        for (int l = 0; l < VB / 2; l++) {
-            v64[QHALFE - QHALFE][l] = v64[QHALFO - QHALFE][l] = (int64_t)1 << (gshift - 1);
-            v64[QSHE - QHALFE][l] = v64[QSHO - QHALFE][l] = gshift;
-        }
-        for (int q = 0; q < QHALFE; q++) md->g[q] = _mm512_loadu_si512(v32[q]);
-        for (int q = QHALFE; q < NQ; q++) md->g[q] = _mm512_loadu_si512(v64[q - QHALFE]);
-    }
+    _Static_assert(QBIAS == 0 && QMULT == 1 && QMULTO == 2 && QHALFE == 3 && QHALFO == 4 && QSHE == 5 && QSHO == 6 &&
+                   NQ == 7, "s2c_requant_uniform's order");
+    s2c_requant_uniform(md->g, gmult, gshift);
     md->lo64 = _mm512_set1_epi64(lo);
     md->hi64 = _mm512_set1_epi64(hi);
     md->glo64 = _mm512_set1_epi64(glo);

@@ -48,7 +48,7 @@
 #include <string.h>
 
 #include "../s2c_internal.h"
-#include "transpose_avx512.h"
+#include "avx512_common.h"
 
 #define TGT __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define INL static inline __attribute__((always_inline, target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -134,20 +134,9 @@ static void *alloc_packed(Packed *pk, int n, int ks, const int32_t *add, const i
     pk->cst = buf;
     pk->panel = pk->cst + (size_t)pk->nvb * NQ;
     for (int b = 0; b < pk->nvb; b++) {
-        int32_t v32[QHALFE][VB];           /* QBIAS, QMULT, QMULTO: int32 lanes */
-        int64_t v64[NQ - QHALFE][VB / 2];  /* QHALFE, QHALFO, QSHE, QSHO: int64 lanes (even / odd lanes) */
-        memset(v32, 0, sizeof v32);
-        for (int l = 0; l < VB; l++) {
-            const int j = src_channel(pk, b, l, n);
-            const int32_t mj = j >= 0 ? mult[j] : 1, sj = j >= 0 ? shift[j] : 1;
-            v32[QBIAS][l] = j >= 0 && add ? add[j] : 0;
-            v32[QMULT][l] = mj;  /* vpmuldq reads the even lanes */
-            if (l & 1) v32[QMULTO][l - 1] = mj;  /* odd lanes, moved down by the 64-bit shift */
-            v64[((l & 1) ? QHALFO : QHALFE) - QHALFE][l / 2] = (int64_t)1 << (sj - 1);
-            v64[((l & 1) ? QSHO : QSHE) - QHALFE][l / 2] = sj;
-        }
-        memcpy(pk->cst + (size_t)b * NQ, v32, sizeof v32);
-        memcpy(pk->cst + (size_t)b * NQ + QHALFE, v64, sizeof v64);
+        int j[VB];
+        for (int l = 0; l < VB; l++) j[l] = src_channel(pk, b, l, n);
+        s2c_requant_lanes(pk->cst + (size_t)b * NQ, j, add, mult, shift);
     }
     return buf;
 }
@@ -223,19 +212,6 @@ INL __m512i pack_block(const Packed *pk, __m512i *panel, int ks, int nj, int q, 
 
 /* MARK: - gemm_s16 */
 
-/* s2c_requant_clamp on 16 lanes into int32 lanes in the accumulator's lane order: the even / odd
- * int64 halves clamped to [lo, hi] (vpmaxsq / vpminsq), then the odd ones moved up into the high
- * dwords. */
-INL __m512i requant32(__m512i acc, const __m512i *q, __m512i lo64, __m512i hi64) {
-    __m512i pe = _mm512_mul_epi32(acc, q[QMULT]);
-    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), q[QMULTO]);
-    pe = _mm512_srav_epi64(_mm512_add_epi64(pe, q[QHALFE]), q[QSHE]);
-    po = _mm512_srav_epi64(_mm512_add_epi64(po, q[QHALFO]), q[QSHO]);
-    pe = _mm512_min_epi64(_mm512_max_epi64(pe, lo64), hi64);
-    po = _mm512_min_epi64(_mm512_max_epi64(po, lo64), hi64);
-    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe, _mm512_slli_epi64(po, 32));
-}
-
 /* Per-call state of gemm_gated_s16's epilogue: the gated requant constants (NQ vectors, every lane
  * the same multiplier and shift), its output bounds, fc1's bounds as int64 lanes and the LUT. */
 typedef struct {
@@ -258,7 +234,7 @@ INL __m256i gated16(__m512i ra, __m512i rb, const GatedEpi *e) {
     return requant(_mm512_madd_epi16(_mm512_srli_epi32(g, 16), rb), e->q, e->glo16, e->ghi16);
 }
 
-/* Requantizes and stores R x NJ accumulators through lut (gemm_lut_s16): requant32 (lane order), the
+/* Requantizes and stores R x NJ accumulators through lut (gemm_lut_s16): s2c_requant32 (lane order), the
  * masked gather of gated16 sign-extended by vpsrad, lanes put back in channel order (vpermd), vpmovdw. */
 INL void store_lut(int16_t *c, ptrdiff_t ldc, __m512i acc[MAXR][MAXJ], const __m512i *cst, int R, int NJ, int i,
                    int nr, int j0, int n, int lo, int hi, const int16_t *lut) {
@@ -269,7 +245,7 @@ INL void store_lut(int16_t *c, ptrdiff_t ldc, __m512i acc[MAXR][MAXJ], const __m
         if (r >= nr) break;
         int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
         S2C_UNROLL for (int q = 0; q < NJ; q++) {
-            const __m512i idx = _mm512_and_si512(requant32(acc[r][q], cst + q * NQ, lo64, hi64), _mm512_set1_epi32(0xffff));
+            const __m512i idx = _mm512_and_si512(s2c_requant32(acc[r][q], cst + q * NQ, lo64, hi64), _mm512_set1_epi32(0xffff));
             const __m512i g = _mm512_mask_i32gather_epi32(l0, _mm512_test_epi32_mask(idx, idx), idx, (const void *)(lut - 1), 2);
             const __m256i y = _mm512_cvtepi32_epi16(_mm512_permutexvar_epi32(order, _mm512_srai_epi32(g, 16)));
             const int rem = n - j0 - q * VB;
@@ -323,8 +299,8 @@ INL void kern_s16(int16_t *c, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda, co
             if (r >= nr) break;
             int16_t *cr = c + (ptrdiff_t)(i + r) * ldc + j0;
             S2C_UNROLL for (int q = 0; q < H; q++) {
-                const __m256i y = gated16(requant32(acc[r][q], cst + q * NQ, ge->lo64, ge->hi64),
-                                          requant32(acc[r][q + H], cst + (q + H) * NQ, ge->lo64, ge->hi64), ge);
+                const __m256i y = gated16(s2c_requant32(acc[r][q], cst + q * NQ, ge->lo64, ge->hi64),
+                                          s2c_requant32(acc[r][q + H], cst + (q + H) * NQ, ge->lo64, ge->hi64), ge);
                 const int rem = n - j0 - q * VB;
                 if (rem >= VB) _mm256_storeu_si256((__m256i *)(cr + q * VB), y);
                 else if (rem > 0) _mm256_mask_storeu_epi16(cr + q * VB, (__mmask16)((1u << rem) - 1), y);
@@ -471,19 +447,9 @@ static void rows_gated_s16(const Packed *pk, int16_t *c, ptrdiff_t ldc, const in
 
 static TGT void gated_epi(GatedEpi *e, int lo, int hi, const int16_t *lut, int32_t gmult, int gshift, int glo,
                           int ghi) {
-    int32_t v32[QHALFE][VB];
-    int64_t v64[NQ - QHALFE][VB / 2];
-    for (int l = 0; l < VB; l++) {
-        v32[QBIAS][l] = 0;
-        v32[QMULT][l] = gmult;
-        v32[QMULTO][l] = (l & 1) ? 0 : gmult;
-    }
-    for (int l = 0; l < VB / 2; l++) {
-        v64[QHALFE - QHALFE][l] = v64[QHALFO - QHALFE][l] = (int64_t)1 << (gshift - 1);
-        v64[QSHE - QHALFE][l] = v64[QSHO - QHALFE][l] = gshift;
-    }
-    for (int q = 0; q < QHALFE; q++) e->q[q] = _mm512_loadu_si512(v32[q]);
-    for (int q = QHALFE; q < NQ; q++) e->q[q] = _mm512_loadu_si512(v64[q - QHALFE]);
+    _Static_assert(QBIAS == 0 && QMULT == 1 && QMULTO == 2 && QHALFE == 3 && QHALFO == 4 && QSHE == 5 && QSHO == 6 &&
+                   NQ == 7, "s2c_requant_uniform's order");
+    s2c_requant_uniform(e->q, gmult, gshift);
     e->lo64 = _mm512_set1_epi64(lo);
     e->hi64 = _mm512_set1_epi64(hi);
     e->glo16 = _mm256_set1_epi16((int16_t)glo);
