@@ -565,13 +565,7 @@ public struct IntAdd: Sendable {
     public func callAsFunction(_ a: IntTensor, _ b: IntTensor, _ kn: Kernels) -> IntTensor {
         precondition(a.data.count == b.data.count)
         var out = IntTensor(h: a.h, w: a.w, c: a.c, overwritten: ())
-        out.data.withUnsafeMutableBufferPointer { o in
-            a.data.withUnsafeBufferPointer { ap in
-                b.data.withUnsafeBufferPointer { bp in
-                    kn.elt.add_requant_s16(o.baseAddress, ap.baseAddress, ma, bp.baseAddress, mb, shift, o.count, lo, hi)
-                }
-            }
-        }
+        band(into: &out, a, 0..<(a.h * a.w), b, kn)
         return out
     }
 }
